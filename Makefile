@@ -1,0 +1,30 @@
+# Two entry points, named in README's Quick start: `make demo` and `make test`.
+# Both install everything the project needs on a fresh Debian 12 machine (root, or sudo) first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup system-packages python-env demo test lint typecheck unit
+
+setup: system-packages python-env
+
+system-packages:
+	@bash scripts/install-system-packages.sh
+
+python-env:
+	@bash scripts/install-python-env.sh
+
+demo: setup
+	$(VENV)/bin/verify-staging demo
+
+lint:
+	$(VENV)/bin/ruff check bot handlers scenarios lab tests benchmarks
+	$(VENV)/bin/ruff format --check bot handlers scenarios lab tests benchmarks
+
+typecheck:
+	$(VENV)/bin/mypy
+
+unit:
+	$(VENV)/bin/pytest -q
+
+test: setup lint typecheck unit
