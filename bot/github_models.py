@@ -1,0 +1,175 @@
+"""Typed views of the GitHub objects the bot reads, parsed once at the boundary (REST answers and webhook payloads
+share these shapes). Nothing past this module handles raw GitHub dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.model import parse_ts
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    id: int
+    name: str | None
+    display_title: str | None
+    event: str | None
+    status: str | None
+    conclusion: str | None
+    head_sha: str | None
+    head_branch: str | None
+    path: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    run_started_at: datetime | None
+    html_url: str | None
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> WorkflowRun:
+        return cls(
+            id=int(d["id"]),
+            name=d.get("name"),
+            display_title=d.get("display_title"),
+            event=d.get("event"),
+            status=d.get("status"),
+            conclusion=d.get("conclusion"),
+            head_sha=d.get("head_sha"),
+            head_branch=d.get("head_branch"),
+            path=d.get("path"),
+            created_at=parse_ts(d.get("created_at")),
+            updated_at=parse_ts(d.get("updated_at")),
+            run_started_at=parse_ts(d.get("run_started_at")),
+            html_url=d.get("html_url"),
+        )
+
+
+@dataclass(frozen=True)
+class JobStep:
+    name: str
+    status: str | None
+    conclusion: str | None
+    number: int
+
+
+@dataclass(frozen=True)
+class WorkflowJob:
+    id: int
+    run_id: int
+    name: str
+    status: str | None
+    conclusion: str | None
+    labels: tuple[str, ...]
+    runner_id: int | None
+    runner_name: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    head_sha: str | None
+    workflow_name: str | None
+    steps: tuple[JobStep, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> WorkflowJob:
+        return cls(
+            id=int(d["id"]),
+            run_id=int(d["run_id"]),
+            name=str(d.get("name") or ""),
+            status=d.get("status"),
+            conclusion=d.get("conclusion"),
+            labels=tuple(d.get("labels") or ()),
+            runner_id=d.get("runner_id"),
+            runner_name=d.get("runner_name") or None,
+            created_at=parse_ts(d.get("created_at")),
+            started_at=parse_ts(d.get("started_at")),
+            completed_at=parse_ts(d.get("completed_at")),
+            head_sha=d.get("head_sha"),
+            workflow_name=d.get("workflow_name"),
+            steps=tuple(
+                JobStep(
+                    name=str(s.get("name") or ""),
+                    status=s.get("status"),
+                    conclusion=s.get("conclusion"),
+                    number=int(s.get("number") or 0),
+                )
+                for s in d.get("steps") or ()
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Runner:
+    id: int
+    name: str
+    status: str  # "online" | "offline"
+    busy: bool
+    labels: tuple[str, ...]
+
+    @property
+    def online(self) -> bool:
+        return self.status == "online"
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> Runner:
+        return cls(
+            id=int(d["id"]),
+            name=str(d["name"]),
+            status=str(d.get("status") or "offline"),
+            busy=bool(d.get("busy")),
+            labels=tuple(str(label["name"]) for label in d.get("labels") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    title: str
+    state: str
+    labels: tuple[str, ...]
+    created_at: datetime | None
+    html_url: str | None
+    is_pull_request: bool
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> Issue:
+        return cls(
+            number=int(d["number"]),
+            title=str(d.get("title") or ""),
+            state=str(d.get("state") or "open"),
+            labels=tuple(str(label["name"]) for label in d.get("labels") or ()),
+            created_at=parse_ts(d.get("created_at")),
+            html_url=d.get("html_url"),
+            is_pull_request="pull_request" in d,
+        )
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    title: str
+    state: str
+    head_sha: str
+    head_ref: str
+    head_repo: str | None  # owner/name of the head repository; differs from the base for a fork
+    base_repo: str
+    html_url: str | None
+
+    @property
+    def from_fork(self) -> bool:
+        return self.head_repo is None or self.head_repo.lower() != self.base_repo.lower()
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> PullRequest:
+        head = d["head"]
+        head_repo = head.get("repo")
+        return cls(
+            number=int(d["number"]),
+            title=str(d.get("title") or ""),
+            state=str(d.get("state") or "open"),
+            head_sha=str(head["sha"]),
+            head_ref=str(head["ref"]),
+            head_repo=head_repo["full_name"] if head_repo else None,
+            base_repo=str(d["base"]["repo"]["full_name"]),
+            html_url=d.get("html_url"),
+        )

@@ -1,0 +1,310 @@
+"""The small typed interfaces through which the bot and the scenarios see every outside system and the clock.
+
+Each port has exactly one real adapter in bot/ (wired in bot/__main__.py) and one fake in tests/fakes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
+from bot.model import ScenarioId, Verification
+
+
+# --------------------------------------------------------------------------------------------------- GitHub
+class GitHubError(Exception):
+    """A GitHub API call failed after retries. `status` is the HTTP status (None: no answer)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CheckRunOutput:
+    title: str
+    summary: str
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckRunAction:
+    label: str  # <= 20 characters
+    description: str  # <= 40 characters
+    identifier: str  # <= 20 characters
+
+
+class GitHubRepo(Protocol):
+    """GitHub as one installation sees one repository. Every method is one REST call (plus retries)."""
+
+    installation_id: int
+    repository: str  # owner/name
+
+    @property
+    def api_calls(self) -> int:
+        """REST requests sent through this object so far (retries included)."""
+        ...
+
+    async def dispatch_workflow(self, *, workflow: str, ref: str, inputs: Mapping[str, str]) -> int | None:
+        """Dispatch; returns the run id when GitHub reports it (`return_run_details`), else None."""
+        ...
+
+    async def get_run(self, run_id: int) -> WorkflowRun: ...
+
+    async def list_runs(self, *, workflow: str, event: str, created_since: datetime) -> list[WorkflowRun]: ...
+
+    async def list_jobs(self, run_id: int) -> list[WorkflowJob]: ...
+
+    async def list_runners(self) -> list[Runner]: ...
+
+    async def list_issues(self, *, labels: Sequence[str], since: datetime) -> list[Issue]: ...
+
+    async def get_pull_request(self, number: int) -> PullRequest: ...
+
+    async def get_permission(self, user: str) -> str:
+        """admin | maintain | write | triage | read | none (role_name when present, else the legacy permission)."""
+        ...
+
+    async def is_team_member(self, *, org: str, team: str, user: str) -> bool: ...
+
+    async def get_file(self, path: str, *, ref: str | None = None) -> str | None:
+        """Text of a file in the repository (None when it does not exist)."""
+        ...
+
+    async def add_reaction(self, comment_id: int, content: str) -> None: ...
+
+    async def create_comment(self, issue_number: int, body: str) -> int: ...
+
+    async def update_comment(self, comment_id: int, body: str) -> None: ...
+
+    async def create_check_run(
+        self,
+        *,
+        name: str,
+        head_sha: str,
+        status: str,
+        external_id: str,
+        output: CheckRunOutput,
+        actions: Sequence[CheckRunAction] = (),
+        details_url: str | None = None,
+        started_at: datetime | None = None,
+    ) -> int: ...
+
+    async def update_check_run(
+        self,
+        check_run_id: int,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        output: CheckRunOutput | None = None,
+        actions: Sequence[CheckRunAction] | None = None,
+        completed_at: datetime | None = None,
+    ) -> None: ...
+
+
+class GitHubApp(Protocol):
+    """Hands out per-installation repository clients (installation tokens are cached inside)."""
+
+    def repo(self, *, installation_id: int, repository: str) -> GitHubRepo: ...
+
+
+# --------------------------------------------------------------------------------------------------- SSH
+class SSHError(Exception):
+    """The command could not be carried out: `kind` is unreachable | host-key | auth | timeout | other."""
+
+    def __init__(self, message: str, *, host: str, kind: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+class SSHPort(Protocol):
+    async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
+        """Run argv (quoted with shlex.join, never a string from a comment) on a host named in settings."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------------- HTTP health
+@dataclass(frozen=True)
+class ProbeResult:
+    url: str
+    status: int | None  # None: no HTTP answer
+    body: Any  # parsed JSON when the answer was JSON, else the text (truncated)
+    error: str | None  # "connection refused", "timeout after 5s", ...
+    elapsed: float
+
+
+class HttpProbe(Protocol):
+    async def get(self, url: str, *, timeout: float) -> ProbeResult: ...
+
+
+# --------------------------------------------------------------------------------------------------- monitoring
+class MonitoringError(Exception):
+    """Prometheus, Alertmanager or Grafana could not be asked (unreachable, bad answer)."""
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    name: str
+    group: str
+    for_seconds: float
+    expr: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PromAlert:
+    name: str
+    state: str  # pending | firing
+    labels: Mapping[str, str]
+    active_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AmAlert:
+    name: str
+    state: str  # active | suppressed | unprocessed
+    labels: Mapping[str, str]
+    receivers: tuple[str, ...]
+    starts_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: Mapping[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class PanelQueryResult:
+    panel_id: int
+    title: str
+    series: int  # frames/series returned
+    points: int  # non-null values returned over all series
+    error: str | None = None
+
+
+class PrometheusPort(Protocol):
+    async def rules(self) -> list[AlertRule]: ...
+
+    async def alerts(self) -> list[PromAlert]: ...
+
+    async def query(self, expr: str) -> list[Sample]: ...
+
+
+class AlertmanagerPort(Protocol):
+    async def alerts(self) -> list[AmAlert]: ...
+
+    async def receivers(self) -> list[str]: ...
+
+    async def notifications_sent(self) -> dict[str, float]:
+        """alertmanager_notifications_total by integration (from its own /metrics)."""
+        ...
+
+    async def notifications_failed(self) -> dict[str, float]: ...
+
+
+class GrafanaPort(Protocol):
+    async def query_dashboard(self, uid: str) -> list[PanelQueryResult]:
+        """Every panel of the dashboard, each queried through Grafana's own query API."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------------- JIRA
+class JiraError(Exception):
+    """JIRA refused or could not be reached."""
+
+
+@dataclass(frozen=True)
+class JiraTransition:
+    id: str
+    name: str
+    to_status: str
+
+
+class JiraPort(Protocol):
+    async def status(self, key: str) -> str: ...
+
+    async def transitions(self, key: str) -> list[JiraTransition]: ...
+
+    async def do_transition(self, key: str, transition_id: str) -> None: ...
+
+    async def add_comment(self, key: str, body: str) -> str: ...
+
+
+# --------------------------------------------------------------------------------------------------- clock
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------------- engine
+@dataclass(frozen=True)
+class VerificationRequest:
+    """An accepted /verify-staging command, handed to the engine."""
+
+    verification_id: str
+    installation_id: int
+    repository: str
+    pull_request: int
+    head_sha: str
+    ref: str
+    environment: str
+    requested_by: str
+    scenarios: tuple[ScenarioId, ...]
+    jira_issue: str | None = None
+    comment_id: int | None = None  # the comment that asked
+
+
+@dataclass
+class ProgressEvent:
+    """What the engine tells the reporters as it goes (a step began or ended, a scenario concluded)."""
+
+    verification: Verification
+    scenario: ScenarioId | None = None
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """The scenario engine as the handlers see it (scenarios/engine.py implements it)."""
+
+    async def start(self, request: VerificationRequest) -> None:
+        """Begin the verification in the background; returns once it is recorded."""
+        ...
+
+    async def abort(self, verification_id: str, *, by: str) -> bool:
+        """Ask a running verification to stop at the next safe point and restore; False if none was running."""
+        ...
+
+    def observe_run(self, *, installation_id: int, repository: str, run: WorkflowRun) -> None: ...
+
+    def observe_job(self, *, installation_id: int, repository: str, job: WorkflowJob) -> None: ...
+
+    def running(self, environment: str) -> str | None:
+        """The verification id running in this environment, if any."""
+        ...
+
+
+class Reporter(Protocol):
+    """Told about progress; renders it where people look (check runs, PR comment, JIRA)."""
+
+    async def started(self, verification: Verification) -> None: ...
+
+    async def progress(self, event: ProgressEvent) -> None: ...
+
+    async def finished(self, verification: Verification) -> None: ...
