@@ -1,0 +1,254 @@
+"""The bot's memory: webhook deliveries seen, verifications and what they saw, and the journal of undo actions.
+
+One SQLite file (path from settings `database`) in WAL mode, with versioned migrations, so a restart of the bot
+neither repeats a delivery nor forgets a fault it injected. All writes go through one aiosqlite connection, which
+runs them one at a time: concurrent tasks in the process cannot interleave inside a statement.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.model import Verification
+from bot.serialize import verification_from_json, verification_to_json
+
+# Each entry moves the schema from version i to i + 1 (PRAGMA user_version). Never edit a shipped entry: append.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        event TEXT NOT NULL,
+        action TEXT,
+        installation_id INTEGER,
+        received_at TEXT NOT NULL
+    );
+    CREATE TABLE verifications (
+        verification_id TEXT PRIMARY KEY,
+        repository TEXT NOT NULL,
+        pull_request INTEGER NOT NULL,
+        environment TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        completed_at TEXT,
+        conclusion TEXT,
+        document TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX verifications_by_pr ON verifications (repository, pull_request, started_at);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        verification_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX events_by_verification ON events (verification_id, id);
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        verification_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        fault TEXT NOT NULL,
+        undo TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        injected_at TEXT,
+        restored_at TEXT,
+        ok INTEGER,
+        error TEXT,
+        after_restart INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One fault the bot injected (or was about to), and the argv-joined commands that undo it."""
+
+    id: int
+    verification_id: str
+    host: str
+    fault: str
+    undo: tuple[str, ...]
+    created_at: datetime
+    injected_at: datetime | None
+    restored_at: datetime | None
+    ok: bool | None
+    error: str | None
+    after_restart: bool = False
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Store:
+    """Persistent state. Open with `await Store.open(path)`; close with `await store.close()`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: str) -> Store:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await _migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------------------------------ deliveries
+    async def record_delivery(
+        self, *, delivery_id: str, event: str, action: str | None, installation_id: int | None
+    ) -> bool:
+        """Remember a delivery; False when this delivery id was seen before (a redelivery keeps its id)."""
+        cur = await self._db.execute(
+            "INSERT OR IGNORE INTO deliveries (delivery_id, event, action, installation_id, received_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (delivery_id, event, action, installation_id, _now()),
+        )
+        inserted = cur.rowcount == 1
+        await cur.close()
+        return inserted
+
+    async def delivery_count(self) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM deliveries") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------------------------------ verifications
+    async def save_verification(self, v: Verification) -> None:
+        """Insert or replace the whole verification."""
+        await self._db.execute(
+            "INSERT INTO verifications (verification_id, repository, pull_request, environment, started_at,"
+            " completed_at, conclusion, document, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (verification_id) DO UPDATE SET repository = excluded.repository,"
+            " pull_request = excluded.pull_request, environment = excluded.environment,"
+            " started_at = excluded.started_at, completed_at = excluded.completed_at,"
+            " conclusion = excluded.conclusion, document = excluded.document, updated_at = excluded.updated_at",
+            (
+                v.verification_id,
+                v.repository,
+                v.pull_request,
+                v.environment,
+                v.started_at.astimezone(UTC).isoformat(),
+                v.completed_at.astimezone(UTC).isoformat() if v.completed_at else None,
+                v.conclusion.value if v.conclusion else None,
+                verification_to_json(v),
+                _now(),
+            ),
+        )
+
+    async def load_verification(self, verification_id: str) -> Verification | None:
+        async with self._db.execute(
+            "SELECT document FROM verifications WHERE verification_id = ?", (verification_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return verification_from_json(row[0]) if row else None
+
+    async def latest_verification(self, *, repository: str, pull_request: int) -> Verification | None:
+        async with self._db.execute(
+            "SELECT document FROM verifications WHERE repository = ? COLLATE NOCASE AND pull_request = ?"
+            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (repository, pull_request),
+        ) as cur:
+            row = await cur.fetchone()
+        return verification_from_json(row[0]) if row else None
+
+    async def unfinished_verifications(self) -> list[Verification]:
+        async with self._db.execute(
+            "SELECT document FROM verifications WHERE completed_at IS NULL ORDER BY started_at, rowid"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [verification_from_json(r[0]) for r in rows]
+
+    async def record_event(self, *, verification_id: str, kind: str, data: dict[str, object]) -> None:
+        await self._db.execute(
+            "INSERT INTO events (verification_id, kind, data, at) VALUES (?, ?, ?, ?)",
+            (verification_id, kind, json.dumps(data, default=str, sort_keys=True), _now()),
+        )
+
+    async def events(self, verification_id: str) -> list[tuple[str, dict[str, object]]]:
+        """(kind, data) of every event recorded for a verification, oldest first."""
+        async with self._db.execute(
+            "SELECT kind, data FROM events WHERE verification_id = ? ORDER BY id", (verification_id,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(str(r[0]), json.loads(r[1])) for r in rows]
+
+    # ------------------------------------------------------------------------------------------ undo journal
+    async def journal_add(self, *, verification_id: str, host: str, fault: str, undo: list[str]) -> int:
+        """Write the undo action BEFORE the fault is injected; returns the entry id."""
+        cur = await self._db.execute(
+            "INSERT INTO journal (verification_id, host, fault, undo, created_at) VALUES (?, ?, ?, ?, ?)",
+            (verification_id, host, fault, json.dumps(list(undo)), _now()),
+        )
+        entry_id = cur.lastrowid
+        await cur.close()
+        assert entry_id is not None
+        return entry_id
+
+    async def journal_mark_injected(self, entry_id: int) -> None:
+        await self._db.execute("UPDATE journal SET injected_at = ? WHERE id = ?", (_now(), entry_id))
+
+    async def journal_mark_restored(
+        self, entry_id: int, *, ok: bool, error: str | None = None, after_restart: bool = False
+    ) -> None:
+        await self._db.execute(
+            "UPDATE journal SET restored_at = ?, ok = ?, error = ?, after_restart = ? WHERE id = ?",
+            (_now(), int(ok), error, int(after_restart), entry_id),
+        )
+
+    async def journal_pending(self) -> list[JournalEntry]:
+        """Entries written but not yet restored successfully, in insertion order."""
+        async with self._db.execute(
+            "SELECT id, verification_id, host, fault, undo, created_at, injected_at, restored_at, ok, error,"
+            " after_restart FROM journal WHERE ok IS NULL OR ok = 0 ORDER BY id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            JournalEntry(
+                id=int(r[0]),
+                verification_id=str(r[1]),
+                host=str(r[2]),
+                fault=str(r[3]),
+                undo=tuple(str(u) for u in json.loads(r[4])),
+                created_at=datetime.fromisoformat(r[5]),
+                injected_at=_ts(r[6]),
+                restored_at=_ts(r[7]),
+                ok=None if r[8] is None else bool(r[8]),
+                error=r[9],
+                after_restart=bool(r[10]),
+            )
+            for r in rows
+        ]
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    version = int(row[0]) if row else 0
+    for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript commits first; the version bump rides in the same script so a crash cannot split them.
+        await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")

@@ -1,0 +1,156 @@
+"""The store keeps deliveries, verifications and the undo journal across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.model import (
+    Criterion,
+    JiraReport,
+    JobRecord,
+    Restoration,
+    RunRecord,
+    ScenarioConclusion,
+    ScenarioId,
+    ScenarioResult,
+    ScenarioStatus,
+    Step,
+    StepOutcome,
+    Verification,
+    VerificationConclusion,
+)
+from bot.serialize import verification_from_json, verification_to_json
+from bot.store import MIGRATIONS, Store
+
+
+def full_verification(verification_id: str = "v-1", *, started: datetime | None = None) -> Verification:
+    t0 = started or datetime(2026, 11, 27, 10, 0, 0, 123456, tzinfo=UTC)
+    scenario = ScenarioResult(
+        id=ScenarioId.FAILOVER,
+        status=ScenarioStatus.COMPLETED,
+        conclusion=ScenarioConclusion.FAILED,
+        reason="No runner took the job within 30 s.",
+        started_at=t0,
+        completed_at=t0 + timedelta(seconds=42),
+        criteria=[Criterion("latency", "failover < 30 s", False, observed=41.5, threshold=30, unit="s")],
+        runs=[
+            RunRecord(
+                run_id=7,
+                display_title="Deploy staging t1",
+                status="completed",
+                conclusion="failure",
+                created_at=t0,
+                jobs=[JobRecord(job_id=70, name="deploy", run_id=7, labels=["self-hosted"], started_at=t0)],
+            )
+        ],
+        measurements={"failover_seconds": 41.5, "queue_seconds": None},
+        steps=[Step("stop primary", t0, t0 + timedelta(seconds=1), StepOutcome.OK, detail="systemctl stop")],
+        check_run_id=99,
+    )
+    return Verification(
+        verification_id=verification_id,
+        installation_id=1001,
+        repository="paws360/paws360",
+        pull_request=42,
+        head_sha="abc123",
+        ref="001-github-runner-deploy",
+        environment="staging",
+        requested_by="alice-admin",
+        scenarios=[scenario, ScenarioResult(id=ScenarioId.MONITORING)],
+        started_at=t0,
+        conclusion=VerificationConclusion.FAILURE,
+        github_api_calls=17,
+        restorations=[Restoration("production-runner-01", "stop-runner", "systemctl start x", ok=True)],
+        jira=JiraReport("INFRA-473", transitions=["In Progress"]),
+        comment_id=5,
+        dry_run=False,
+    )
+
+
+def test_verification_json_round_trip_is_lossless() -> None:
+    v = full_verification()
+    assert verification_from_json(verification_to_json(v)) == v
+
+
+async def test_duplicate_delivery_is_reported_and_survives_restart(tmp_path: Path) -> None:
+    path = str(tmp_path / "db" / "bot.db")
+    store = await Store.open(path)
+    assert await store.record_delivery(delivery_id="d1", event="ping", action=None, installation_id=None)
+    assert not await store.record_delivery(delivery_id="d1", event="ping", action=None, installation_id=None)
+    await store.close()
+
+    reopened = await Store.open(path)
+    try:
+        assert not await reopened.record_delivery(delivery_id="d1", event="ping", action=None, installation_id=1)
+        assert await reopened.schema_version() == len(MIGRATIONS)
+    finally:
+        await reopened.close()
+
+
+async def test_verifications_latest_and_unfinished(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "bot.db"))
+    try:
+        t0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+        old = full_verification("old", started=t0)
+        old.completed_at = t0 + timedelta(minutes=5)
+        new = full_verification("new", started=t0 + timedelta(hours=1))
+        await store.save_verification(old)
+        await store.save_verification(new)
+
+        assert await store.load_verification("old") == old
+        assert await store.load_verification("missing") is None
+        latest = await store.latest_verification(repository="PAWS360/paws360", pull_request=42)
+        assert latest is not None and latest.verification_id == "new"
+        assert [v.verification_id for v in await store.unfinished_verifications()] == ["new"]
+
+        new.completed_at = t0 + timedelta(hours=2)
+        await store.save_verification(new)  # upsert, not a second row
+        assert await store.unfinished_verifications() == []
+        assert await store.latest_verification(repository="paws360/paws360", pull_request=41) is None
+
+        await store.record_event(verification_id="new", kind="dispatched", data={"run_id": 7})
+        assert await store.events("new") == [("dispatched", {"run_id": 7})]
+    finally:
+        await store.close()
+
+
+async def test_journal_pending_until_restored_ok(tmp_path: Path) -> None:
+    path = str(tmp_path / "bot.db")
+    store = await Store.open(path)
+    first = await store.journal_add(verification_id="v", host="h1", fault="stop-runner", undo=["systemctl start a"])
+    second = await store.journal_add(verification_id="v", host="h2", fault="stop-backend", undo=["start b", "c"])
+    await store.journal_mark_injected(first)
+    await store.journal_mark_restored(second, ok=False, error="unreachable")
+    await store.close()
+
+    store = await Store.open(path)
+    try:
+        pending = await store.journal_pending()
+        assert [(e.id, e.host, e.undo) for e in pending] == [
+            (first, "h1", ("systemctl start a",)),
+            (second, "h2", ("start b", "c")),
+        ]
+        assert pending[0].injected_at is not None and pending[0].ok is None
+        assert pending[1].ok is False and pending[1].error == "unreachable"
+
+        await store.journal_mark_restored(first, ok=True, after_restart=True)
+        assert [e.id for e in await store.journal_pending()] == [second]
+    finally:
+        await store.close()
+
+
+async def test_concurrent_writers_keep_every_row(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "bot.db"))
+    try:
+        results = await asyncio.gather(
+            *(
+                store.record_delivery(delivery_id=f"d{i % 50}", event="x", action=None, installation_id=None)
+                for i in range(100)
+            )
+        )
+        assert sum(results) == 50
+        assert await store.delivery_count() == 50
+    finally:
+        await store.close()
