@@ -6,14 +6,20 @@ SettingsError with one sentence naming the setting and what is expected.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+
+import yaml
 
 from bot.model import ScenarioId
+from bot.yaml_fields import Node, SettingsError, shown
 
-
-class SettingsError(Exception):
-    """A missing or invalid setting; the message is one sentence naming it and what is expected."""
+__all__ = ["SettingsError", "load_settings", "load_settings_from_process"]
 
 
 class RunnerRole(StrEnum):
@@ -182,3 +188,265 @@ class Settings:
             if name.lower() == repository.lower():
                 return self.environments.get(repo.environment)
         return None
+
+
+# --------------------------------------------------------------------------------------------------- loading
+SETTINGS_PATH_VARIABLE = "VERIFY_STAGING_SETTINGS"
+PERMISSIONS: tuple[str, ...] = ("admin", "maintain", "write", "triage", "read")
+JIRA_KEY = re.compile(r"[A-Z][A-Z0-9]+-\d+")
+_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
+_REPOSITORY = _TEAM
+
+
+def load_settings_from_process(path: str | None) -> Settings:
+    """load_settings with this process's environment (the one place os.environ is read)."""
+    return load_settings(path, os.environ)
+
+
+def load_settings(path: str | None, env: Mapping[str, str]) -> Settings:
+    """Read and validate the settings file (path, else $VERIFY_STAGING_SETTINGS) and the secrets in env.
+
+    Raises SettingsError with one sentence naming the setting and what is expected. A relative `database` path is
+    taken relative to the settings file.
+    """
+    path = path or env.get(SETTINGS_PATH_VARIABLE) or None
+    if path is None:
+        raise SettingsError(f"No settings file given; pass --settings FILE or set {SETTINGS_PATH_VARIABLE}.")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"The settings file {path} cannot be read ({exc.strerror or exc}).") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SettingsError(f"The settings file {path} is not valid YAML{where}.") from None
+    root = Node("", raw if raw is not None else {})
+    settings = _parse(root, secrets=_secrets(env))
+    database = settings.database
+    if database != ":memory:" and not Path(database).is_absolute():
+        database = str(Path(path).resolve().parent / database)
+    return dataclasses.replace(settings, database=database)
+
+
+def _parse(root: Node, *, secrets: Secrets) -> Settings:
+    root.only(["database", "github", "authorization", "jira", "ssh", "environments"])
+    ssh = _ssh(root.child("ssh"))
+    environments = {
+        name: _environment(name, node, ssh)
+        for name, node in root.children("environments", expected="an environment name")
+    }
+    return Settings(
+        database=root.string("database", expected="the path of the SQLite database file"),
+        github=_github(root.child("github"), environments),
+        authorization=_authorization(root.child("authorization", required=False)),
+        jira=_jira(root.child("jira", required=False)),
+        ssh=ssh,
+        environments=environments,
+        secrets=secrets,
+    )
+
+
+def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitHubSettings:
+    node.only(["repositories", "api_version", "runner_poll_interval", "reconcile_after"])
+    repositories: dict[str, RepositorySettings] = {}
+    for name, repo in node.children("repositories", expected="a repository as owner/name"):
+        if not _REPOSITORY.fullmatch(name):
+            raise SettingsError(f"{repo.path} must be a repository as owner/name.")
+        repo.only(["environment"])
+        environment = repo.choice("environment", environments)
+        repositories[name] = RepositorySettings(environment=environment)
+    defaults = GitHubSettings(repositories={})
+    return GitHubSettings(
+        repositories=repositories,
+        api_version=node.string("api_version", defaults.api_version, expected="a GitHub REST API version"),
+        runner_poll_interval=node.seconds("runner_poll_interval", defaults.runner_poll_interval),
+        reconcile_after=node.seconds("reconcile_after", defaults.reconcile_after),
+    )
+
+
+def _authorization(node: Node) -> AuthorizationSettings:
+    node.only(["minimum_permission", "scenario_teams", "signoff_team"])
+    teams: dict[ScenarioId, str] = {}
+    for scenario, _ in node.child("scenario_teams", required=False).data.items():
+        if scenario not in [s.value for s in ScenarioId]:
+            ids = ", ".join(s.value for s in ScenarioId)
+            raise SettingsError(
+                f"authorization.scenario_teams has {shown(scenario)}; expected scenario ids ({ids}) as keys."
+            )
+        team = node.child("scenario_teams").matching(str(scenario), _TEAM, expected="a team as org/team-slug")
+        assert team is not None
+        teams[ScenarioId(scenario)] = team
+    return AuthorizationSettings(
+        minimum_permission=node.choice("minimum_permission", PERMISSIONS, default="admin"),
+        scenario_teams=teams,
+        signoff_team=node.matching("signoff_team", _TEAM, expected="a team as org/team-slug or null", optional=True),
+    )
+
+
+def _jira(node: Node) -> JiraSettings:
+    node.only(["issue", "statuses"])
+    statuses = node.child("statuses", required=False)
+    defaults = JiraStatuses()
+    names = [f.name for f in dataclasses.fields(JiraStatuses)]
+    statuses.only(names)
+    return JiraSettings(
+        issue=node.matching("issue", JIRA_KEY, expected="a JIRA issue key such as INFRA-473, or null", optional=True),
+        statuses=JiraStatuses(
+            **{n: statuses.string(n, getattr(defaults, n), expected="a JIRA status name") for n in names}
+        ),
+    )
+
+
+def _ssh(node: Node) -> SSHSettings:
+    node.only(["user", "hosts", "connect_timeout", "command_timeout"])
+    hosts: dict[str, SSHHost] = {}
+    for name, host in node.children("hosts", expected="a host name"):
+        host.only(["address", "port"])
+        hosts[name] = SSHHost(
+            address=host.string("address", expected="a host name or IP address"), port=host.port("port", 22)
+        )
+    defaults = SSHSettings(user="", hosts={})
+    return SSHSettings(
+        user=node.string("user", expected="the SSH user name"),
+        hosts=hosts,
+        connect_timeout=node.seconds("connect_timeout", defaults.connect_timeout),
+        command_timeout=node.seconds("command_timeout", defaults.command_timeout),
+    )
+
+
+def _ssh_host(node: Node, key: str, ssh: SSHSettings) -> str:
+    return node.choice(key, ssh.hosts)
+
+
+def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings:
+    node.only(["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label"])
+    runners = tuple(_runner(r, ssh) for r in node.items("runners"))
+    roles = [r.role for r in runners]
+    for role in RunnerRole:
+        if role not in roles:
+            raise SettingsError(f"{node.key_path('runners')} must include a runner with role {role.value}.")
+    backend = node.child("backend")
+    backend.only(["host", "service", "health_url", "info_url", "required_components"])
+    frontend = node.child("frontend")
+    frontend.only(["url"])
+    thresholds = node.child("thresholds", required=False)
+    names = [f.name for f in dataclasses.fields(Thresholds)]
+    thresholds.only(names)
+    default_thresholds = Thresholds()
+    return EnvironmentSettings(
+        name=name,
+        workflow=_workflow(node.child("workflow")),
+        runners=runners,
+        backend=BackendSettings(
+            host=_ssh_host(backend, "host", ssh),
+            service=backend.string("service", expected="a systemd unit name"),
+            health_url=backend.url("health_url"),
+            info_url=backend.url("info_url"),
+            required_components=backend.strings("required_components", ("db", "redis"), allow_empty=True),
+        ),
+        frontend=FrontendSettings(url=frontend.url("url")),
+        monitoring=_monitoring(node.child("monitoring")),
+        thresholds=Thresholds(**{n: thresholds.seconds(n, getattr(default_thresholds, n)) for n in names}),
+        incident_label=node.string("incident_label", "incident", expected="a label name"),
+    )
+
+
+def _runner(node: Node, ssh: SSHSettings) -> RunnerSettings:
+    node.only(["name", "role", "labels", "host", "service"])
+    return RunnerSettings(
+        name=node.string("name", expected="the runner's name as GitHub lists it"),
+        role=RunnerRole(node.choice("role", [r.value for r in RunnerRole])),
+        labels=node.strings("labels"),
+        host=_ssh_host(node, "host", ssh),
+        service=node.string("service", expected="a systemd unit name (a glob is allowed)"),
+    )
+
+
+def _workflow(node: Node) -> WorkflowSettings:
+    node.only(["file", "ref", "inputs", "test_id_input", "jobs"])
+    jobs = node.child("jobs", required=False)
+    names = [f.name for f in dataclasses.fields(WorkflowJobs)]
+    jobs.only(names)
+    default_jobs = WorkflowJobs()
+    return WorkflowSettings(
+        file=node.string("file", expected="the workflow file name under .github/workflows, e.g. ci.yml"),
+        ref=node.optional_string("ref", expected="a branch name, or null for the pull request's head branch"),
+        inputs=node.string_map("inputs"),
+        test_id_input=node.string("test_id_input", "test_id", expected="the name of a workflow input"),
+        jobs=WorkflowJobs(**{n: jobs.string(n, getattr(default_jobs, n), expected="a job name") for n in names}),
+    )
+
+
+def _monitoring(node: Node) -> MonitoringSettings:
+    fields = [f.name for f in dataclasses.fields(MonitoringSettings)]
+    node.only(fields)
+    defaults = MonitoringSettings(prometheus_url="", alertmanager_url="", grafana_url="", grafana_dashboard_uid="")
+    return MonitoringSettings(
+        prometheus_url=node.url("prometheus_url"),
+        alertmanager_url=node.url("alertmanager_url"),
+        grafana_url=node.url("grafana_url"),
+        grafana_dashboard_uid=node.string("grafana_dashboard_uid", expected="a Grafana dashboard uid"),
+        alert_rules=node.strings("alert_rules", defaults.alert_rules),
+        runner_offline_alert=node.string(
+            "runner_offline_alert", defaults.runner_offline_alert, expected="an alert name"
+        ),
+        oncall_receiver=node.string(
+            "oncall_receiver", defaults.oncall_receiver, expected="an Alertmanager receiver name"
+        ),
+    )
+
+
+def _secrets(env: Mapping[str, str]) -> Secrets:
+    def required(name: str, what: str) -> str:
+        value = env.get(name, "").strip()
+        if not value:
+            raise SettingsError(f"The environment variable {name} is not set; expected {what}.")
+        return value
+
+    def readable_file(name: str, what: str) -> str:
+        path = required(name, what)
+        if not Path(path).is_file():
+            raise SettingsError(
+                f"The environment variable {name} names {path}, which is not a readable file; expected {what}."
+            )
+        return path
+
+    app_id = required("GITHUB_APP_ID", "the GitHub App's id or client id")
+    if env.get("GITHUB_PRIVATE_KEY", "").strip():
+        private_key = env["GITHUB_PRIVATE_KEY"]
+    elif env.get("GITHUB_PRIVATE_KEY_PATH", "").strip():
+        key_path = readable_file("GITHUB_PRIVATE_KEY_PATH", "the App's private key (PEM)")
+        private_key = Path(key_path).read_text(encoding="utf-8")
+    else:
+        raise SettingsError(
+            "The environment variable GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) is not set; "
+            "expected the App's private key (PEM)."
+        )
+    if "PRIVATE KEY-----" not in private_key:
+        raise SettingsError("GITHUB_PRIVATE_KEY must be a PEM private key (-----BEGIN ... PRIVATE KEY-----).")
+    api_url = env.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
+    Node("", {"GITHUB_API_URL": api_url}).url("GITHUB_API_URL")
+    jira_url = env.get("JIRA_URL", "").strip() or None
+    jira_token = env.get("JIRA_TOKEN", "").strip() or None
+    jira_user = env.get("JIRA_USER", "").strip() or None
+    jira_password = env.get("JIRA_PASSWORD") or None
+    if jira_url is not None:
+        Node("", {"JIRA_URL": jira_url}).url("JIRA_URL")
+        if jira_token is None and not (jira_user and jira_password):
+            raise SettingsError(
+                "JIRA_URL is set but neither JIRA_TOKEN nor JIRA_USER with JIRA_PASSWORD is; expected JIRA credentials."
+            )
+    return Secrets(
+        app_id=app_id,
+        private_key=private_key,
+        webhook_secret=required("GITHUB_WEBHOOK_SECRET", "the App's webhook secret"),
+        api_url=api_url.rstrip("/"),
+        jira_url=jira_url,
+        jira_token=jira_token,
+        jira_user=jira_user,
+        jira_password=jira_password,
+        ssh_key_path=readable_file("SSH_KEY_PATH", "the SSH private key the bot logs in with"),
+        ssh_known_hosts=readable_file("SSH_KNOWN_HOSTS", "a known_hosts file listing every configured SSH host"),
+    )
