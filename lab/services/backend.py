@@ -1,0 +1,69 @@
+"""The staging backend stand-in: Spring Boot Actuator-shaped `/actuator/health` and `/actuator/info`.
+
+The version served is the one in the host's release dir (`current`), so a deploy or rollback done on the host
+shows up here; `redis_up: false` (fault `redis-down`) reports the redis component DOWN and answers 503.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    port: int
+    release_dir: str
+    redis_up: bool = True
+    db_up: bool = True
+
+
+def read_version(release_dir: Path, name: str = "current") -> str:
+    """The version recorded in release_dir/name, or `unknown`."""
+    try:
+        return (release_dir / name).read_text(encoding="utf-8").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def health_body(config: BackendConfig) -> dict[str, Any]:
+    disk = shutil.disk_usage(config.release_dir)
+    components: dict[str, Any] = {
+        "db": {"status": "UP", "details": {"database": "PostgreSQL", "validationQuery": "isValid()"}}
+        if config.db_up
+        else {"status": "DOWN", "details": {"error": "org.postgresql.util.PSQLException: Connection refused"}},
+        "diskSpace": {
+            "status": "UP",
+            "details": {"total": disk.total, "free": disk.free, "threshold": 10485760, "exists": True},
+        },
+        "ping": {"status": "UP"},
+        "redis": {"status": "UP", "details": {"version": "7.0.15"}}
+        if config.redis_up
+        else {
+            "status": "DOWN",
+            "details": {"error": "org.springframework.data.redis.RedisConnectionFailureException: Unable to connect"},
+        },
+    }
+    down = any(c["status"] == "DOWN" for c in components.values())
+    return {"status": "DOWN" if down else "UP", "components": components}
+
+
+def create_app(raw: dict[str, Any]) -> Flask:
+    config = BackendConfig(**raw)
+    app = Flask("lab-backend")
+
+    @app.get("/actuator/health")
+    def health() -> tuple[Response, int]:
+        body = health_body(config)
+        return jsonify(body), 503 if body["status"] == "DOWN" else 200
+
+    @app.get("/actuator/info")
+    def info() -> Response:
+        version = read_version(Path(config.release_dir))
+        return jsonify({"build": {"artifact": "paws360-backend", "name": "paws360-backend", "version": version}})
+
+    return app

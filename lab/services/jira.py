@@ -1,0 +1,179 @@
+"""The JIRA stand-in: the REST v2 surface the `jira` library uses, with a To Do / In Progress / In Review / Done flow.
+
+Server info, issue, transitions (list and do), comments; token (Bearer) and basic auth. Only the transitions of
+the issue's current status are offered; any other answers 400 with Jira's error body
+`{"errorMessages": [...], "errors": {}}`. A transition id is accepted as a string or an int, as the library sends
+either.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    name: str
+    to: str
+
+
+STATUS_IDS = {"To Do": "10000", "In Progress": "3", "In Review": "10001", "Done": "10002"}
+
+# The workflow: To Do -> In Progress -> In Review -> Done, Reopen back to To Do.
+WORKFLOW: dict[str, tuple[Transition, ...]] = {
+    "To Do": (Transition("11", "Start Progress", "In Progress"),),
+    "In Progress": (Transition("21", "Request Review", "In Review"), Transition("51", "Stop Progress", "To Do")),
+    "In Review": (
+        Transition("31", "Done", "Done"),
+        Transition("41", "Reopen", "To Do"),
+        Transition("61", "Back to In Progress", "In Progress"),
+    ),
+    "Done": (Transition("41", "Reopen", "To Do"),),
+}
+
+
+@dataclass(frozen=True)
+class JiraConfig:
+    port: int
+    token: str = field(repr=False)
+    user: str
+    password: str = field(repr=False)
+    issue: str
+    summary: str = ""
+    status: str = "To Do"
+
+
+@dataclass
+class Issue:
+    key: str
+    summary: str
+    status: str
+    comments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"errorMessages": [message], "errors": {}}), status
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def _transition_json(t: Transition) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "to": {"id": STATUS_IDS.get(t.to, "1"), "name": t.to}}
+
+
+def create_app(raw: dict[str, Any]) -> Flask:
+    config = JiraConfig(**raw)
+    issues = {config.issue: Issue(key=config.issue, summary=config.summary, status=config.status)}
+    lock = threading.Lock()
+    app = Flask("lab-jira")
+    basic = "Basic " + base64.b64encode(f"{config.user}:{config.password}".encode()).decode()
+
+    @app.before_request
+    def authenticate() -> tuple[Response, int] | None:
+        header = request.headers.get("Authorization", "")
+        if header in (f"Bearer {config.token}", basic):
+            return None
+        return _error(401, "You are not authenticated. Authentication required to perform this operation.")
+
+    def issue_json(issue: Issue) -> dict[str, Any]:
+        return {
+            "id": "10473",
+            "key": issue.key,
+            "self": f"{request.host_url}rest/api/2/issue/{issue.key}",
+            "fields": {
+                "summary": issue.summary,
+                "status": {"id": STATUS_IDS.get(issue.status, "1"), "name": issue.status},
+                "comment": {"comments": issue.comments, "total": len(issue.comments)},
+            },
+        }
+
+    def add_comment(issue: Issue, body: str) -> dict[str, Any]:
+        comment = {
+            "id": str(10100 + len(issue.comments)),
+            "body": body,
+            "author": {"name": config.user, "displayName": config.user},
+            "created": _now(),
+        }
+        issue.comments.append(comment)
+        return comment
+
+    @app.get("/rest/api/2/serverInfo")
+    def server_info() -> Response:
+        return jsonify(
+            {
+                "baseUrl": request.host_url.rstrip("/"),
+                "version": "9.12.0",
+                "versionNumbers": [9, 12, 0],
+                "deploymentType": "Server",
+                "buildNumber": 912000,
+                "serverTitle": "Lab JIRA",
+            }
+        )
+
+    @app.get("/rest/api/2/issue/<key>")
+    def get_issue(key: str) -> tuple[Response, int]:
+        with lock:
+            issue = issues.get(key)
+            if issue is None:
+                return _error(404, "Issue Does Not Exist")
+            return jsonify(issue_json(issue)), 200
+
+    @app.get("/rest/api/2/issue/<key>/transitions")
+    def list_transitions(key: str) -> tuple[Response, int]:
+        with lock:
+            issue = issues.get(key)
+            if issue is None:
+                return _error(404, "Issue Does Not Exist")
+            offered = [_transition_json(t) for t in WORKFLOW.get(issue.status, ())]
+        return jsonify({"expand": "transitions", "transitions": offered}), 200
+
+    @app.post("/rest/api/2/issue/<key>/transitions")
+    def do_transition(key: str) -> tuple[Response, int] | tuple[str, int]:
+        body = request.get_json(silent=True) or {}
+        wanted = str((body.get("transition") or {}).get("id", ""))
+        with lock:
+            issue = issues.get(key)
+            if issue is None:
+                return _error(404, "Issue Does Not Exist")
+            chosen = next((t for t in WORKFLOW.get(issue.status, ()) if t.id == wanted), None)
+            if chosen is None:
+                return _error(400, f"Transition id '{wanted}' is not valid for this issue.")
+            issue.status = chosen.to
+            for update in (body.get("update") or {}).get("comment", []):
+                text = (update.get("add") or {}).get("body")
+                if text:
+                    add_comment(issue, str(text))
+        return "", 204
+
+    @app.get("/rest/api/2/issue/<key>/comment")
+    def list_comments(key: str) -> tuple[Response, int]:
+        with lock:
+            issue = issues.get(key)
+            if issue is None:
+                return _error(404, "Issue Does Not Exist")
+            comments = list(issue.comments)
+        return jsonify({"comments": comments, "startAt": 0, "maxResults": len(comments), "total": len(comments)}), 200
+
+    @app.post("/rest/api/2/issue/<key>/comment")
+    def post_comment(key: str) -> tuple[Response, int]:
+        body = request.get_json(silent=True) or {}
+        text = body.get("body")
+        if not isinstance(text, str) or not text:
+            return jsonify({"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}}), 400
+        with lock:
+            issue = issues.get(key)
+            if issue is None:
+                return _error(404, "Issue Does Not Exist")
+            comment = add_comment(issue, text)
+        return jsonify(comment), 201
+
+    return app

@@ -1,0 +1,214 @@
+"""The lab's topology: which repository, users, runners, hosts, units and lab timings the simulated world has.
+
+`load_topology(path)` reads a YAML file shaped like `lab/topology.default.yml` (the default when no path is
+given) and raises `TopologyError` with one sentence naming the bad key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.default.yml")
+
+
+class TopologyError(Exception):
+    """A missing or invalid topology key; the message names it."""
+
+
+@dataclass(frozen=True)
+class PullRequestTopo:
+    number: int
+    head_ref: str
+    title: str
+    author: str
+
+
+@dataclass(frozen=True)
+class AppTopo:
+    id: int
+    slug: str
+    installation_id: int
+
+
+@dataclass(frozen=True)
+class UserTopo:
+    login: str
+    permission: str
+    role: str  # authorized | unauthorized | sre | other
+
+
+@dataclass(frozen=True)
+class RunnerTopo:
+    name: str
+    role: str  # primary | secondary
+    labels: tuple[str, ...]
+    host: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class BackendTopo:
+    host: str
+    unit: str
+    frontend_unit: str
+    initial_version: str
+
+
+@dataclass(frozen=True)
+class JiraTopo:
+    issue: str
+    summary: str
+    status: str
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LabTiming:
+    """Seconds of lab time."""
+
+    deploy_seconds: float = 2.0
+    slow_deploy_seconds: float = 32.0
+    health_check_timeout: float = 6.0
+    health_check_interval: float = 0.5
+    slow_failover_seconds: float = 16.0
+    alert_for_scale: float = 0.02
+    runner_heartbeat_timeout: float = 4.0
+    acquire_timeout: float = 5.0
+    long_poll: float = 2.0
+
+
+@dataclass(frozen=True)
+class BotThresholds:
+    """Written into the bot's settings; lab time."""
+
+    deployment: float = 20
+    failover: float = 8
+    health_check: float = 15
+    rollback: float = 15
+    runner_offline_detection: float = 10
+    alert_fire: float = 25
+    notification: float = 10
+    run_timeout: float = 120
+
+
+@dataclass(frozen=True)
+class Topology:
+    repository: str
+    default_branch: str
+    environment: str
+    workflow_file: str
+    pull_request: PullRequestTopo
+    app: AppTopo
+    users: tuple[UserTopo, ...]
+    teams: dict[str, tuple[str, ...]]
+    ssh_user: str
+    runners: tuple[RunnerTopo, ...]
+    backend: BackendTopo
+    jira: JiraTopo
+    dashboard_uid: str
+    timing: LabTiming
+    thresholds: BotThresholds
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every SSH host, runner hosts first, without duplicates."""
+        names = [r.host for r in self.runners] + [self.backend.host]
+        return tuple(dict.fromkeys(names))
+
+    def runner(self, role: str) -> RunnerTopo:
+        for runner in self.runners:
+            if runner.role == role:
+                return runner
+        raise TopologyError(f"the topology has no runner with role {role!r}")
+
+    def user(self, role: str) -> str:
+        for user in self.users:
+            if user.role == role:
+                return user.login
+        raise TopologyError(f"the topology has no user with role {role!r}")
+
+
+def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise TopologyError(f"topology key {key!r} must be a mapping")
+    return value
+
+
+def _floats(raw: dict[str, Any], cls: type[Any], key: str) -> Any:
+    values = raw.get(key) or {}
+    try:
+        return cls(**{k: float(v) for k, v in values.items()})
+    except (TypeError, ValueError) as error:
+        raise TopologyError(f"topology key {key!r} is invalid: {error}") from error
+
+
+def parse_topology(raw: dict[str, Any]) -> Topology:
+    """A Topology from YAML data."""
+    try:
+        pr = _section(raw, "pull_request")
+        app = _section(raw, "app")
+        backend = _section(raw, "backend")
+        jira = _section(raw, "jira")
+        runners = tuple(
+            RunnerTopo(
+                name=str(r["name"]),
+                role=str(r["role"]),
+                labels=tuple(str(label) for label in r["labels"]),
+                host=str(r["host"]),
+                unit=str(r["unit"]),
+            )
+            for r in raw["runners"]
+        )
+        return Topology(
+            repository=str(raw["repository"]),
+            default_branch=str(raw.get("default_branch", "main")),
+            environment=str(raw.get("environment", "staging")),
+            workflow_file=str(raw.get("workflow_file", "ci.yml")),
+            pull_request=PullRequestTopo(
+                number=int(pr["number"]), head_ref=str(pr["head_ref"]), title=str(pr["title"]), author=str(pr["author"])
+            ),
+            app=AppTopo(id=int(app["id"]), slug=str(app["slug"]), installation_id=int(app["installation_id"])),
+            users=tuple(
+                UserTopo(login=str(u["login"]), permission=str(u["permission"]), role=str(u.get("role", "other")))
+                for u in raw["users"]
+            ),
+            teams={str(k): tuple(str(m) for m in v) for k, v in (raw.get("teams") or {}).items()},
+            ssh_user=str(raw.get("ssh_user", "deploy")),
+            runners=runners,
+            backend=BackendTopo(
+                host=str(backend["host"]),
+                unit=str(backend["unit"]),
+                frontend_unit=str(backend.get("frontend_unit", "paws360-frontend")),
+                initial_version=str(backend.get("initial_version", "1.0.0")),
+            ),
+            jira=JiraTopo(
+                issue=str(jira["issue"]),
+                summary=str(jira.get("summary", "")),
+                status=str(jira.get("status", "To Do")),
+                user=str(jira.get("user", "verify-staging")),
+                password=str(jira.get("password", "lab-password")),
+            ),
+            dashboard_uid=str((raw.get("grafana") or {}).get("dashboard_uid", "verify-staging-runners")),
+            timing=_floats(raw, LabTiming, "timing"),
+            thresholds=_floats(raw, BotThresholds, "thresholds"),
+        )
+    except KeyError as error:
+        raise TopologyError(f"topology key {error.args[0]!r} is missing") from error
+
+
+def load_topology(path: Path | None = None) -> Topology:
+    """Reads the topology file (default: lab/topology.default.yml)."""
+    source = path or DEFAULT_TOPOLOGY
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise TopologyError(f"cannot read topology file {source}: {error}") from error
+    if not isinstance(raw, dict):
+        raise TopologyError(f"topology file {source} must hold a mapping")
+    return parse_topology(raw)
