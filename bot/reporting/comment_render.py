@@ -1,0 +1,140 @@
+"""The PR comment body: the seed's test-results form, what failed, key measurements, the jobs gantt, the faults
+injected and their restoration, links to the check runs, and what to do next. report.md is this same text."""
+
+from __future__ import annotations
+
+from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification
+from bot.reporting.format import cell, clip, fmt_date, fmt_time, fmt_value
+from bot.reporting.mermaid import gantt
+from bot.texts import reports as t
+
+#: GitHub's limit for an issue comment body.
+COMMENT_LIMIT = 65_536
+
+
+def html_base(api_url: str) -> str:
+    """The web address that goes with a REST API address (github.com, GHES `/api/v3`, or a local stand-in)."""
+    base = api_url.rstrip("/")
+    if base == "https://api.github.com":
+        return "https://github.com"
+    return base.removesuffix("/api/v3")
+
+
+def check_run_url(base: str, repository: str, check_run_id: int | None) -> str | None:
+    return None if check_run_id is None else f"{base}/{repository}/runs/{check_run_id}"
+
+
+def test_number(scenario: ScenarioResult) -> int:
+    return SCENARIO_ORDER.index(scenario.id) + 1
+
+
+def results_form(verification: Verification) -> str:
+    """The seed's "Test Results" lines for the selected scenarios, marked [x] when passed."""
+    lines = []
+    for s in verification.scenarios:
+        verdict = t.SCENARIO_VERDICT[s.conclusion if s.status is ScenarioStatus.COMPLETED else None]
+        lines.append(
+            t.FORM_RESULT_LINE.format(
+                mark="x" if s.conclusion is ScenarioConclusion.PASSED else " ",
+                n=test_number(s),
+                name=t.SEED_TEST_NAMES[s.id],
+                verdict=verdict,
+            )
+        )
+    return "\n".join(lines)
+
+
+def render_comment(verification: Verification, *, base_url: str, signoff_team: str | None) -> str:
+    v = verification
+    parts = [
+        t.COMMENT_MARKER.format(verification_id=v.verification_id),
+        t.COMMENT_TITLE.format(environment=v.environment, verification_id=v.verification_id),
+        t.COMMENT_INTRO.format(
+            headline=t.VERIFICATION_HEADLINE[v.conclusion], requested_by=v.requested_by, sha=v.head_sha[:7]
+        ),
+    ]
+    if v.reason:
+        parts.append(t.CHECK_REASON.format(reason=v.reason))
+    parts.append(
+        t.COMMENT_FORM.format(date=fmt_date(v.started_at), requested_by=v.requested_by, results=results_form(v))
+    )
+    parts.append(_scenario_table(v, base_url))
+    failed = _failed(v)
+    if failed:
+        parts.append(failed)
+    parts.append(_measurements(v))
+    chart = gantt(v)
+    if chart:
+        parts.append(t.COMMENT_TIMELINE_HEADER + "\n\n" + chart)
+    parts.append(_restorations(v))
+    if v.jira is not None:
+        state = v.jira.error or (", ".join(f"→ {s}" for s in v.jira.transitions) or "commented")
+        parts.append(t.COMMENT_JIRA.format(issue=v.jira.issue, state=state))
+    if v.conclusion is None:
+        parts.append(t.COMMENT_FOOTER_RUNNING)
+    else:
+        parts.append(t.COMMENT_FOOTER_DONE.format(team=f" `{signoff_team}`" if signoff_team else ""))
+        parts.append(t.COMMENT_API_CALLS.format(calls=v.github_api_calls))
+    return clip("\n\n".join(parts), COMMENT_LIMIT - 1)
+
+
+def _scenario_table(v: Verification, base_url: str) -> str:
+    rows = []
+    for s in v.scenarios:
+        url = check_run_url(base_url, v.repository, s.check_run_id)
+        verdict = t.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else s.status.value
+        rows.append(
+            t.COMMENT_SCENARIO_ROW.format(
+                n=test_number(s),
+                title=cell(s.title),
+                verdict=verdict,
+                reason=cell(s.reason or ""),
+                link=f"[details]({url})" if url else "—",
+            )
+        )
+    return "\n".join([t.COMMENT_SCENARIOS_HEADER, *rows])
+
+
+def _failed(v: Verification) -> str | None:
+    rows = [
+        t.COMMENT_FAILED_ROW.format(
+            scenario=s.id.value,
+            description=c.description,
+            observed=fmt_value(c.observed, c.unit),
+            threshold=fmt_value(c.threshold, c.unit),
+        )
+        for s in v.scenarios
+        if s.conclusion in (ScenarioConclusion.FAILED, ScenarioConclusion.ERROR)
+        for c in s.failed_criteria()
+    ]
+    return "\n".join([t.COMMENT_FAILED_HEADER, *rows]) if rows else None
+
+
+def _measurements(v: Verification) -> str:
+    rows = [
+        t.COMMENT_MEASUREMENT_ROW.format(scenario=s.id.value, name=cell(name), value=fmt_value(value, "s"))
+        for s in v.scenarios
+        for name, value in s.measurements.items()
+    ]
+    return (
+        "\n".join([t.COMMENT_MEASUREMENTS_HEADER, *rows]) if rows else t.COMMENT_MEASUREMENTS_HEADER + "\n| — | — | — |"
+    )
+
+
+def _restorations(v: Verification) -> str:
+    if not v.restorations:
+        return t.COMMENT_NO_RESTORATIONS
+    rows = [
+        t.COMMENT_RESTORATION_ROW.format(
+            host=cell(r.host),
+            fault=cell(r.fault).replace("`", "'"),
+            undo=cell(r.undo).replace("`", "'"),
+            injected=fmt_time(r.injected_at),
+            restored=fmt_time(r.restored_at),
+            ok=("✅" if r.ok else "❌")
+            + (" (after restart)" if r.after_restart else "")
+            + (f" {cell(r.error)}" if r.error else ""),
+        )
+        for r in v.restorations
+    ]
+    return "\n".join([t.COMMENT_RESTORATIONS_HEADER, *rows])

@@ -1,0 +1,57 @@
+"""A Mermaid `gantt` of the workflow jobs per runner, which GitHub renders inside the PR comment."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.model import JobRecord, Verification
+
+#: dayjs format (Mermaid's parser) with seconds: jobs in staging last seconds to minutes.
+DATE_FORMAT = "YYYY-MM-DD HH:mm:ss"
+_PY_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+#: `:` ends a task name, `#` starts an entity, `;` ends a statement, `%%` starts a comment: none may appear in text.
+_UNSAFE = re.compile(r"[:#;%`<>\"{}\[\]\r\n]+")
+
+
+def mermaid_text(text: str) -> str:
+    cleaned = " ".join(_UNSAFE.sub(" ", text).split())
+    return cleaned or "unnamed"
+
+
+def _at(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime(_PY_FORMAT)
+
+
+def gantt(verification: Verification) -> str | None:
+    """The fenced Mermaid block, or None when no job started yet."""
+    by_runner: dict[str, list[tuple[str, JobRecord]]] = {}
+    for scenario in verification.scenarios:
+        for run in scenario.runs:
+            for job in run.jobs:
+                if job.started_at is None:
+                    continue
+                by_runner.setdefault(job.runner_name or "unknown runner", []).append((scenario.id.value, job))
+    if not by_runner:
+        return None
+    lines = [
+        "```mermaid",
+        "gantt",
+        "    title Workflow jobs per runner (UTC)",
+        f"    dateFormat {DATE_FORMAT}",
+        "    axisFormat %H:%M:%S",
+    ]
+    for runner in sorted(by_runner):
+        lines.append(f"    section {mermaid_text(runner)}")
+        for scenario_id, job in sorted(by_runner[runner], key=lambda item: item[1].started_at or datetime.min):
+            assert job.started_at is not None
+            # GitHub's job timestamps are whole seconds; a zero-length bar would vanish from the chart.
+            end = job.completed_at if job.completed_at and job.completed_at > job.started_at else None
+            end = end or job.started_at + timedelta(seconds=1)
+            tags = "crit, " if job.conclusion not in (None, "success", "skipped") else ""
+            tags += "done, " if job.completed_at else "active, "
+            name = mermaid_text(f"{scenario_id} {job.name} (run {job.run_id})")
+            lines.append(f"    {name} :{tags}j{job.job_id}, {_at(job.started_at)}, {_at(end)}")
+    lines.append("```")
+    return "\n".join(lines)

@@ -1,0 +1,159 @@
+"""Every text a person reads in a verification report: check-run titles, the PR comment, JIRA comments, sign-off.
+
+Renderers in bot/reporting fill these templates; tests assert on them. Placeholders use str.format names.
+"""
+
+from __future__ import annotations
+
+from bot.model import ScenarioConclusion, ScenarioId, VerificationConclusion
+
+#: The name of the overall check run; each scenario's is `CHECK_NAME_SCENARIO`.
+CHECK_NAME = "verify-staging"
+CHECK_NAME_SCENARIO = "verify-staging / {scenario}"
+
+#: The seed's sign-off form names (T042 "Test Results").
+SEED_TEST_NAMES: dict[ScenarioId, str] = {
+    ScenarioId.NORMAL_DEPLOY: "Normal Deployment",
+    ScenarioId.CONCURRENCY: "Concurrency Control",
+    ScenarioId.FAILOVER: "Failover to Secondary",
+    ScenarioId.ROLLBACK: "Health Check Rollback",
+    ScenarioId.MONITORING: "Monitoring & Alerts",
+}
+
+SCENARIO_VERDICT: dict[ScenarioConclusion | None, str] = {
+    ScenarioConclusion.PASSED: "PASS",
+    ScenarioConclusion.FAILED: "FAIL",
+    ScenarioConclusion.ERROR: "ERROR",
+    ScenarioConclusion.SKIPPED: "SKIPPED",
+    None: "RUNNING",
+}
+
+VERIFICATION_HEADLINE: dict[VerificationConclusion | None, str] = {
+    VerificationConclusion.SUCCESS: "✅ Every selected scenario passed",
+    VerificationConclusion.FAILURE: "❌ At least one scenario failed",
+    VerificationConclusion.ERROR: "⚠️ The verification could not be carried out completely",
+    VerificationConclusion.CANCELLED: "⏹️ The verification was cancelled",
+    None: "⏳ Verification in progress",
+}
+
+# --------------------------------------------------------------------------------------------- check runs
+CHECK_TITLE_QUEUED = "Queued"
+CHECK_TITLE_RUNNING = "Running: {step}"
+CHECK_TITLE_DONE = "{verdict}: {title}"
+CHECK_TITLE_OVERALL_RUNNING = "Running {done}/{total} scenarios"
+CHECK_TITLE_OVERALL_DONE = "{passed}/{total} scenarios passed"
+CHECK_SUMMARY_QUEUED = "Waiting for the scenarios before this one (`{verification_id}`)."
+CHECK_TITLE_NOT_RUN = "Not run"
+CHECK_SUMMARY_NOT_RUN = "The verification ended ({conclusion}) before this scenario could run."
+CHECK_REASON = "**Reason:** {reason}"
+CRITERIA_HEADER = "| Criterion | Observed | Threshold | Result |\n|---|---|---|---|"
+CRITERIA_ROW = "| {description} | {observed} | {threshold} | {result} |"
+NO_CRITERIA = "_No criteria evaluated yet._"
+TIMELINE_HEADER = "### Timeline\n\n| Step | Started | Ended | Outcome |\n|---|---|---|---|"
+TIMELINE_ROW = "| {name} | {started} | {ended} | {outcome} |"
+JOBS_HEADER = (
+    "### Jobs\n\n| Run | Job | Runner | Created | Started | Completed | Conclusion |\n|---|---|---|---|---|---|---|"
+)
+JOBS_ROW = "| {run} | {job} | {runner} | {created} | {started} | {completed} | {conclusion} |"
+NO_JOBS = "_No workflow jobs observed._"
+CRITERION_RESULT = {True: "✅ pass", False: "❌ fail", None: "⚠️ not evaluated"}
+
+ACTION_RERUN_LABEL = "Re-run failed"
+ACTION_RERUN_DESCRIPTION = "Run the failed scenarios again"
+ACTION_RERUN_ID = "rerun_failed"
+ACTION_ABORT_LABEL = "Abort"
+ACTION_ABORT_DESCRIPTION = "Stop the verification and restore"
+ACTION_ABORT_ID = "abort"
+
+#: Appended where a field was cut to GitHub's size limits.
+TRUNCATED_NOTE = "\n\n… _cut here: {omitted} characters omitted (GitHub's size limit); see verification.json._"
+
+# --------------------------------------------------------------------------------------------- PR comment
+COMMENT_MARKER = "<!-- verify-staging:{verification_id} -->"
+COMMENT_TITLE = "## verify-staging: {environment} verification `{verification_id}`"
+COMMENT_INTRO = "{headline} · requested by @{requested_by} · head `{sha}`"
+COMMENT_FORM = """### Test results
+
+```
+Date: {date}
+Requested by: {requested_by}
+
+Test Results:
+{results}
+```"""
+FORM_RESULT_LINE = "[{mark}] Test {n}: {name} - {verdict}"
+COMMENT_SCENARIOS_HEADER = "### Scenarios\n\n| Test | Scenario | Result | Why | Check run |\n|---|---|---|---|---|"
+COMMENT_SCENARIO_ROW = "| {n} | {title} | {verdict} | {reason} | {link} |"
+COMMENT_FAILED_HEADER = "### What failed"
+COMMENT_FAILED_ROW = "- **{scenario}**: {description}: observed {observed}, threshold {threshold}"
+COMMENT_MEASUREMENTS_HEADER = "### Key measurements\n\n| Scenario | Measurement | Value |\n|---|---|---|"
+COMMENT_MEASUREMENT_ROW = "| {scenario} | {name} | {value} |"
+COMMENT_TIMELINE_HEADER = "### Jobs per runner"
+COMMENT_RESTORATIONS_HEADER = (
+    "### Faults injected and restored\n\n| Host | Fault | Undo | Injected | Restored | OK |\n|---|---|---|---|---|---|"
+)
+COMMENT_RESTORATION_ROW = "| {host} | `{fault}` | `{undo}` | {injected} | {restored} | {ok} |"
+COMMENT_NO_RESTORATIONS = "### Faults injected and restored\n\nNone."
+COMMENT_JIRA = "JIRA: {issue} ({state})"
+COMMENT_FOOTER_RUNNING = "_This comment is updated as the verification runs. `/verify-staging abort` stops it._"
+COMMENT_FOOTER_DONE = """### Next steps
+
+- Re-run: comment `/verify-staging` (or only some scenarios: `/verify-staging failover rollback`), or use
+  **Re-run failed** on a check run.
+- Sign off (SRE team{team}): `/sre-signoff approve [comment]` or `/sre-signoff reject <reason>`."""
+COMMENT_API_CALLS = "_GitHub API calls for this verification: {calls}._"
+
+# --------------------------------------------------------------------------------------------- JIRA
+JIRA_STARTED = (
+    "verify-staging started the {environment} verification {verification_id} for {repository} "
+    "pull request #{pull_request} (head {sha}), requested by {requested_by}. Scenarios: {scenarios}."
+)
+JIRA_FINISHED = "h3. verify-staging: {environment} verification {verification_id} — {verdict}"
+JIRA_TABLE_HEADER = "||Test||Scenario||Result||Criterion||Observed||Threshold||"
+JIRA_TABLE_ROW = "|{n}|{title}|{verdict}|{criterion}|{observed}|{threshold}|"
+JIRA_FAILED_INTRO = "What failed:"
+JIRA_FAILED_ROW = "* {scenario}: {reason}"
+JIRA_ALL_PASSED = "All selected scenarios passed: awaiting SRE sign-off (/sre-signoff on the pull request)."
+JIRA_LINK = "Pull request: {url}"
+JIRA_TRANSITION_MISSING = "JIRA issue {key} offers no transition to {target!r} (offered: {offered})"
+
+# --------------------------------------------------------------------------------------------- sign-off
+SIGNOFF_FORM = """Date: {date}
+SRE Engineer: {engineer}
+Signature: {engineer} (GitHub)
+
+Test Results:
+{results}
+
+Comments:
+{comments}
+
+Approval Status: [{approved}] APPROVED  [{rejected}] REJECTED  [ ] NEEDS REVISION
+{reason_line}"""
+SIGNOFF_REJECT_REASON = "If rejected, reason: {reason}"
+SIGNOFF_COMMENT = """## SRE sign-off: {status}
+
+Verification `{verification_id}` of head `{sha}`.
+
+```
+{form}
+```"""
+SIGNOFF_JIRA = "h3. SRE sign-off: {status}\n{{noformat}}\n{form}\n{{noformat}}"
+SIGNOFF_APPROVED = "APPROVED"
+SIGNOFF_REJECTED = "REJECTED"
+SIGNOFF_NOT_MEMBER = "@{user} only members of the `{team}` team may sign off a staging verification."
+SIGNOFF_NO_TEAM = "@{user} sign-off is not configured for this repository (no `authorization.signoff_team`)."
+SIGNOFF_NO_VERIFICATION = "@{user} there is no verification of this pull request to sign off: run `/verify-staging`."
+SIGNOFF_STILL_RUNNING = "@{user} verification `{verification_id}` is still running: sign off once it has finished."
+SIGNOFF_STALE = (
+    "@{user} the pull request head is now `{head}`, but the latest verification `{verification_id}` checked "
+    "`{sha}`: run `/verify-staging` again before signing off."
+)
+SIGNOFF_NOT_ALL_PASSED = (
+    "@{user} approve is refused: not every scenario of verification `{verification_id}` passed ({failed}). "
+    "Re-run them, or `/sre-signoff reject <reason>`."
+)
+SIGNOFF_USAGE = (
+    "@{user} usage: `/sre-signoff approve [comment]` or `/sre-signoff reject <reason>` (a reason is required)."
+)
+SIGNOFF_JIRA_FAILED = "\n\n_JIRA could not be updated: {error}_"
