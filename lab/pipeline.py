@@ -1,0 +1,271 @@
+"""The lab's deployment pipeline: the `Deploy` workflow (twin of deploy/workflows/ci.yml) and its step kinds.
+
+`deploy_workflow(params)` builds the workflow as data in GitHub's YAML structure, shaped by the topology, the
+faults and lab time. The step kinds `select_runner`, `deploy`, `health_check` and `rollback` run inside runner
+agents (`uses: lab.pipeline:deploy`). Versions live on the backend host's state dir (`release/current`,
+`release/previous`), so a deploy works while the backend process is stopped, as an Ansible deploy would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.github.steps import GitHubAnswer, StepContext, StepFailed
+
+# Job environment keys the world hands to every job (SimConfig.job_env).
+ENV_RELEASE_DIR = "LAB_RELEASE_DIR"
+ENV_BACKEND_URL = "LAB_BACKEND_URL"
+ENV_FRONTEND_URL = "LAB_FRONTEND_URL"
+ENV_BACKEND_HOST = "LAB_BACKEND_HOST"
+GITHUB_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """What shapes the workflow: names from the topology, lab timings, and the faults that remove parts of it."""
+
+    environment: str
+    primary_runner: str
+    deploy_seconds: float
+    health_check_timeout: float
+    health_check_interval: float
+    failover_seconds: float = 0.0  # how long picking a runner takes once the primary is gone
+    concurrency: bool = True
+    rollback: bool = True
+    incident_label: str = "incident"
+    required_components: tuple[str, ...] = ("db", "redis")
+
+
+def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
+    """The `Deploy` workflow as data (what `yaml.safe_load` of ci.yml would give)."""
+    labels = ["self-hosted", "production", "${{ needs.select-runner.outputs.role }}"]
+    jobs: dict[str, Any] = {
+        "select-runner": {
+            "runs-on": "ubuntu-latest",
+            "outputs": {"role": "${{ steps.pick.outputs.role }}"},
+            "steps": [
+                {
+                    "id": "pick",
+                    "name": "Pick the production runner",
+                    "uses": "lab.pipeline:select_runner",
+                    "with": {"primary": params.primary_runner, "failover_seconds": str(params.failover_seconds)},
+                }
+            ],
+        },
+        "deploy": {
+            "needs": "select-runner",
+            "runs-on": labels,
+            "outputs": {"previous_version": "${{ steps.install.outputs.previous_version }}"},
+            "steps": [
+                {
+                    "id": "install",
+                    "name": "Deploy backend and frontend",
+                    "uses": "lab.pipeline:deploy",
+                    "with": {"version": "${{ inputs.test_id || github.sha }}", "seconds": str(params.deploy_seconds)},
+                }
+            ],
+        },
+        "health-check": {
+            "needs": ["select-runner", "deploy"],
+            "runs-on": labels,
+            "steps": [
+                {
+                    "name": "Health checks",
+                    "uses": "lab.pipeline:health_check",
+                    "with": {
+                        "timeout": str(params.health_check_timeout),
+                        "interval": str(params.health_check_interval),
+                        "components": ",".join(params.required_components),
+                    },
+                }
+            ],
+        },
+    }
+    if params.rollback:
+        jobs["rollback"] = {
+            "needs": ["select-runner", "deploy", "health-check"],
+            "if": "failure()",
+            "runs-on": labels,
+            "steps": [
+                {
+                    "name": "Roll back to the previous version",
+                    "uses": "lab.pipeline:rollback",
+                    "with": {"environment": "${{ inputs.environment }}", "label": params.incident_label},
+                }
+            ],
+        }
+    workflow: dict[str, Any] = {
+        "name": "Deploy",
+        "run-name": "Deploy ${{ inputs.environment }} ${{ inputs.test_id }}",
+        "on": {
+            "workflow_dispatch": {
+                "inputs": {
+                    "environment": {"required": True, "type": "string", "default": params.environment},
+                    "test_mode": {"required": False, "type": "string", "default": "false"},
+                    "test_id": {"required": False, "type": "string", "default": ""},
+                }
+            }
+        },
+        "jobs": jobs,
+    }
+    if params.concurrency:
+        workflow["concurrency"] = {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
+    return workflow
+
+
+def _release_dir(ctx: StepContext) -> Path:
+    path = ctx.env.get(ENV_RELEASE_DIR)
+    if not path:
+        raise StepFailed(f"{ENV_RELEASE_DIR} is not set: this runner cannot reach the backend host")
+    return Path(path)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _number(ctx: StepContext, key: str, default: float) -> float:
+    try:
+        return float(ctx.with_.get(key, default))
+    except ValueError as error:
+        raise StepFailed(f"with.{key} must be a number, got {ctx.with_.get(key)!r}") from error
+
+
+def _github(ctx: StepContext, method: str, path: str, body: object | None = None) -> GitHubAnswer:
+    # Like actions/github-script's retries: a 502 or a rate-limit 403 (fault github-flaky) is tried again.
+    answer = ctx.github(method, path, body)
+    for _ in range(GITHUB_ATTEMPTS - 1):
+        if answer.status not in (403, 429, 502, 503):
+            break
+        time.sleep(1.0 if answer.status in (403, 429) else 0.2)
+        answer = ctx.github(method, path, body)
+    return answer
+
+
+def select_runner(ctx: StepContext) -> None:
+    """Output `role`: primary if the primary runner is online in GitHub's runners API, else secondary."""
+    primary = str(ctx.with_.get("primary", ""))
+    answer = _github(ctx, "GET", f"/repos/{ctx.env['GITHUB_REPOSITORY']}/actions/runners?per_page=100")
+    if answer.status != 200 or not isinstance(answer.body, dict):
+        raise StepFailed(f"cannot list runners: HTTP {answer.status}")
+    online = any(r.get("name") == primary and r.get("status") == "online" for r in answer.body.get("runners", []))
+    if online:
+        ctx.log(f"{primary} is online: deploying on the primary runner")
+        ctx.set_output("role", "primary")
+        return
+    delay = _number(ctx, "failover_seconds", 0.0)
+    ctx.log(f"{primary} is offline: failing over to the secondary runner")
+    if delay > 0:
+        time.sleep(delay)
+    ctx.set_output("role", "secondary")
+
+
+def deploy(ctx: StepContext) -> None:
+    """Records the current version as previous, then installs `with.version` after `with.seconds` of work."""
+    release = _release_dir(ctx)
+    version = str(ctx.with_.get("version") or ctx.env.get("GITHUB_SHA", "unknown"))
+    previous = _read(release / "current")
+    ctx.log(f"Runner: {ctx.runner_name}")
+    ctx.log(f"deploying {version} (previous {previous or 'none'})")
+    time.sleep(_number(ctx, "seconds", 0.0))
+    release.mkdir(parents=True, exist_ok=True)
+    (release / "previous").write_text(previous, encoding="utf-8")
+    (release / "current").write_text(version, encoding="utf-8")
+    ctx.set_output("previous_version", previous)
+    ctx.set_output("version", version)
+    ctx.truth(
+        "version_deployed",
+        version=version,
+        previous=previous,
+        runner=ctx.runner_name,
+        run_id=ctx.run_id,
+        host=ctx.env.get(ENV_BACKEND_HOST, ""),
+    )
+
+
+def _probe(url: str) -> tuple[int | None, Any, str]:
+    """(HTTP status or None, parsed JSON body or None, error text)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (lab loopback URL)
+            raw = answer.read()
+            status = int(answer.status)
+    except urllib.error.HTTPError as error:
+        raw, status = error.read(), error.code
+    except OSError as error:
+        reason = getattr(error, "reason", error)
+        return None, None, str(reason)
+    try:
+        return status, json.loads(raw), ""
+    except ValueError:
+        return status, None, ""
+
+
+def _health_problems(ctx: StepContext, components: list[str]) -> list[str]:
+    problems = []
+    backend = ctx.env.get(ENV_BACKEND_URL, "").rstrip("/")
+    status, body, error = _probe(f"{backend}/actuator/health")
+    if status is None:
+        problems.append(f"backend health: {error}")
+    elif status != 200 or not isinstance(body, dict) or body.get("status") != "UP":
+        problems.append(f"backend health: HTTP {status} status {body.get('status') if isinstance(body, dict) else '?'}")
+    if isinstance(body, dict):
+        for name in components:
+            state = body.get("components", {}).get(name, {}).get("status", "missing")
+            if state != "UP":
+                problems.append(f"{name}: {state}")
+    status, _, error = _probe(ctx.env.get(ENV_FRONTEND_URL, ""))
+    if status != 200:
+        problems.append(f"frontend: {error or f'HTTP {status}'}")
+    return problems
+
+
+def health_check(ctx: StepContext) -> None:
+    """Backend UP with every required component UP and the frontend 200, retried until `with.timeout`."""
+    components = [c for c in str(ctx.with_.get("components", "db,redis")).split(",") if c]
+    timeout = _number(ctx, "timeout", 10.0)
+    interval = max(_number(ctx, "interval", 0.5), 0.05)
+    deadline = time.monotonic() + timeout
+    attempts = 0
+    while True:
+        attempts += 1
+        problems = _health_problems(ctx, components)
+        if not problems:
+            ctx.log(f"health checks passed after {attempts} attempt(s)")
+            return
+        ctx.log(f"attempt {attempts}: {'; '.join(problems)}")
+        if time.monotonic() + interval > deadline:
+            raise StepFailed(f"health checks failed after {timeout:g} s: {'; '.join(problems)}")
+        time.sleep(interval)
+
+
+def rollback(ctx: StepContext) -> None:
+    """Restores the previous version and opens an issue labelled `with.label` (default `incident`)."""
+    release = _release_dir(ctx)
+    previous = _read(release / "previous")
+    failed = _read(release / "current")
+    if not previous:
+        raise StepFailed("no previous version recorded on the backend host: nothing to roll back to")
+    (release / "current").write_text(previous, encoding="utf-8")
+    ctx.log(f"restored {previous} (was {failed})")
+    ctx.truth("version_restored", version=previous, failed_version=failed, run_id=ctx.run_id)
+    environment = str(ctx.with_.get("environment", "staging"))
+    issue = {
+        "title": f"Deployment to {environment} rolled back to {previous}",
+        "body": f"Health checks failed for {failed} in run {ctx.run_id}; {previous} was restored.",
+        "labels": [str(ctx.with_.get("label", "incident"))],
+    }
+    answer = _github(ctx, "POST", f"/repos/{ctx.env['GITHUB_REPOSITORY']}/issues", issue)
+    if answer.status != 201:
+        raise StepFailed(f"could not open the incident issue: HTTP {answer.status}")
+    number = answer.body.get("number") if isinstance(answer.body, dict) else None
+    ctx.log(f"opened incident issue #{number}")
+    ctx.set_output("incident_issue", str(number))
