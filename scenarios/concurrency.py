@@ -1,0 +1,114 @@
+"""Scenario `concurrency` (T042 test 2): two deployments dispatched back to back never run their deploy jobs at
+the same time; the second waits (pending) and starts after the first completed, and neither is cancelled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.ports import GitHubError
+from bot.settings import RunnerRole
+from scenarios.context import ScenarioContext
+from scenarios.correlation import Dispatch, RunTrack
+from scenarios.timing import between, fmt
+
+#: Run states in which a run is held back rather than running.
+HELD = ("requested", "pending", "queued", "waiting")
+
+
+async def run(ctx: ScenarioContext) -> None:
+    jobs = ctx.env.workflow.jobs
+    async with ctx.step("preflight"):
+        await ctx.require_runners_online(RunnerRole.PRIMARY)
+        await ctx.require_backend_answers()
+    async with ctx.step("dispatch twice"):
+        first = await ctx.dispatch()
+        second = await ctx.dispatch()
+    async with ctx.step("observe first deploy start"):
+        await ctx.wait_run(first, "the first run's deploy job to start", lambda t: _deploy_started(t, jobs.deploy))
+        # No webhook reports `pending` reliably, so the second run's state is read while the first deploys.
+        held_status = await _status_now(ctx, second)
+    async with ctx.step("observe both runs"):
+        one = await ctx.wait_completed(first)
+        two = await ctx.wait_completed(second)
+    judge(ctx, one, two, held_status)
+
+
+def _deploy_started(track: RunTrack, name: str) -> bool:
+    job = track.job(name)
+    return job is not None and job.started_at is not None and job.status in ("in_progress", "completed")
+
+
+async def _status_now(ctx: ScenarioContext, dispatch: Dispatch) -> str | None:
+    track = ctx.correlator.find(dispatch)
+    try:
+        if dispatch.run_id is None:
+            await ctx.correlator.reconcile(dispatch)
+            track = ctx.correlator.find(dispatch)
+        if dispatch.run_id is not None:
+            return (await ctx.repo.get_run(dispatch.run_id)).status
+    except GitHubError:
+        pass
+    return track.run.status if track else None
+
+
+def _completed(track: RunTrack) -> datetime | None:
+    ends = [j.completed_at for j in track.jobs.values() if j.completed_at is not None]
+    return max(ends) if ends else track.run.updated_at
+
+
+def _started(track: RunTrack) -> datetime | None:
+    starts = [j.started_at for j in track.jobs.values() if j.started_at is not None and j.status != "queued"]
+    return min(starts) if starts else None
+
+
+def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str | None) -> None:
+    name = ctx.env.workflow.jobs.deploy
+    d1, d2 = one.job(name), two.job(name)
+    first_done = d1 is not None and d1.conclusion == "success"
+    ctx.criterion(
+        "first-completed",
+        "The first deployment ran to completion.",
+        first_done,
+        observed=d1.conclusion if d1 else None,
+        threshold="success",
+        reason=f"The first run's deploy job concluded {d1.conclusion if d1 else 'never'}, not success.",
+    )
+    ctx.criterion(
+        "second-held",
+        "While the first deployment ran, the second run was held (pending or queued).",
+        held_status in HELD,
+        observed=held_status,
+        threshold="pending or queued",
+        reason=f"While the first deployment ran, the second run was {held_status or 'unknown'}, not held back.",
+    )
+    end_one, start_two = _completed(one), _started(two)
+    after = between(end_one, start_two)
+    ctx.criterion(
+        "second-started-after",
+        "The second run started only after the first completed.",
+        None if after is None else after >= 0,
+        observed=after,
+        threshold=0,
+        unit="s",
+        reason=f"The second run started {fmt(-after if after is not None else None)} before the first completed.",
+    )
+    gap = between(d2.started_at if d2 else None, d1.completed_at if d1 else None)
+    overlap = ctx.measure("overlap_s", None if gap is None else max(0.0, gap))
+    ctx.criterion(
+        "no-overlap",
+        "The two deploy jobs did not run at the same time.",
+        None if overlap is None else overlap == 0,
+        observed=overlap,
+        threshold=0,
+        unit="s",
+        reason=f"The two deploy jobs ran at the same time for {fmt(overlap)}.",
+    )
+    conclusions = [one.run.conclusion, two.run.conclusion]
+    ctx.criterion(
+        "none-cancelled",
+        "Neither run was cancelled.",
+        "cancelled" not in conclusions,
+        observed=conclusions,
+        threshold="not cancelled",
+        reason=f"A run was cancelled (conclusions: {', '.join(str(c) for c in conclusions)}).",
+    )

@@ -1,0 +1,215 @@
+"""What a scenario works with: the environment's settings, the ports, recorded steps, criteria and helpers.
+
+A scenario is `async def run(ctx: ScenarioContext) -> None`. It records criteria with `ctx.criterion(...)`,
+raises `ScenarioError(reason)` when it cannot be carried out, and wraps each activity in `ctx.step(name)` so the
+engine can store it and tell the reporters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.github_models import Runner
+from bot.model import Criterion, ScenarioResult, Step, StepOutcome
+from bot.ports import (
+    AlertmanagerPort,
+    Clock,
+    GitHubRepo,
+    GrafanaPort,
+    HttpProbe,
+    PrometheusPort,
+    VerificationRequest,
+)
+from bot.settings import EnvironmentSettings, RunnerRole, RunnerSettings
+from scenarios.correlation import Aborted, Correlator, Dispatch, RunTrack, new_test_id, poll
+from scenarios.journal import Journal
+
+#: Seconds an HTTP health probe may take.
+PROBE_TIMEOUT = 5.0
+
+MonitoringFactory = Callable[[EnvironmentSettings], tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]]
+
+
+class ScenarioError(Exception):
+    """The scenario could not be carried out; the message is the reason a person reads."""
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the backend's health endpoint said: `answered` False when there was no HTTP answer at all."""
+
+    answered: bool
+    status: str | None
+    components: dict[str, str]
+    error: str | None
+
+    def up(self, required: tuple[str, ...]) -> bool:
+        return self.status == "UP" and all(self.components.get(c) == "UP" for c in required)
+
+    def describe(self) -> str:
+        if not self.answered:
+            return f"no answer ({self.error})"
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.components.items()))
+        return f"{self.status}" + (f" ({parts})" if parts else "")
+
+
+@dataclass
+class ScenarioContext:
+    env: EnvironmentSettings
+    request: VerificationRequest
+    result: ScenarioResult
+    repo: GitHubRepo
+    probe: HttpProbe
+    monitoring: MonitoringFactory
+    clock: Clock
+    correlator: Correlator
+    journal: Journal
+    abort: asyncio.Event
+    on_step: Callable[[Step], Awaitable[None]]
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------------------------------- record
+    @asynccontextmanager
+    async def step(self, name: str) -> AsyncIterator[Step]:
+        """Record one activity: start, end, outcome and error; an abort request stops before it begins."""
+        self.check_abort()
+        step = Step(name=name, started_at=self.clock.now())
+        self.result.steps.append(step)
+        await self.on_step(step)
+        try:
+            yield step
+        except BaseException as exc:
+            step.outcome = StepOutcome.ERROR
+            step.error = str(exc) or type(exc).__name__
+            raise
+        else:
+            step.outcome = step.outcome or StepOutcome.OK
+        finally:
+            step.completed_at = self.clock.now()
+            await asyncio.shield(self.on_step(step))
+
+    def check_abort(self) -> None:
+        if self.abort.is_set():
+            raise Aborted("abort requested")
+
+    def criterion(
+        self,
+        id: str,
+        description: str,
+        passed: bool | None,
+        *,
+        reason: str,
+        observed: Any = None,
+        threshold: Any = None,
+        unit: str | None = None,
+    ) -> bool:
+        """Record a success criterion; `reason` is the sentence shown when it did not pass."""
+        self.result.criteria.append(Criterion(id, description, passed, observed, threshold, unit))
+        if passed is not True:
+            self.reasons[id] = reason
+        return passed is True
+
+    def measure(self, name: str, seconds: float | None) -> float | None:
+        self.result.measurements[name] = None if seconds is None else round(seconds, 3)
+        return seconds
+
+    # ------------------------------------------------------------------------------------------- GitHub
+    async def dispatch(self) -> Dispatch:
+        wf = self.env.workflow
+        test_id = new_test_id()
+        inputs = {**wf.inputs, wf.test_id_input: test_id}
+        dispatch = Dispatch(test_id=test_id, workflow=wf.file, dispatched_at=self.clock.now())
+        dispatch.run_id = await self.repo.dispatch_workflow(
+            workflow=wf.file, ref=wf.ref or self.request.ref, inputs=inputs
+        )
+        return dispatch
+
+    async def wait_run(self, dispatch: Dispatch, what: str, condition: Callable[[RunTrack], bool]) -> RunTrack:
+        def check(track: RunTrack) -> RunTrack | None:
+            return track if condition(track) else None
+
+        return await self.correlator.wait_for(
+            dispatch, check, timeout=self.env.thresholds.run_timeout, what=what, abort=self.abort
+        )
+
+    async def wait_completed(self, dispatch: Dispatch) -> RunTrack:
+        track = await self.wait_run(
+            dispatch, f"run {dispatch.test_id} to complete", lambda t: t.run.status == "completed"
+        )
+        self.keep_run(track)
+        return track
+
+    def keep_run(self, track: RunTrack) -> None:
+        record = track.record()
+        self.result.runs[:] = [r for r in self.result.runs if r.run_id != record.run_id] + [record]
+
+    # ------------------------------------------------------------------------------------------- runners
+    def runner(self, role: RunnerRole) -> RunnerSettings:
+        return self.env.runner(role)
+
+    async def runner_state(self, name: str) -> Runner | None:
+        return next((r for r in await self.repo.list_runners() if r.name == name), None)
+
+    async def wait_runner(self, name: str, *, online: bool, timeout: float) -> float | None:
+        """Seconds until GitHub reports the runner online/offline, None if it did not within `timeout`.
+
+        GitHub sends no webhook when a runner goes online or offline, so this is the one wait that polls
+        the runners API (with backoff, bounded by `timeout`).
+        """
+        began = self.clock.monotonic()
+
+        async def check() -> float | None:
+            state = await self.runner_state(name)
+            seen = state is not None and state.online
+            return self.clock.monotonic() - began if seen == online else None
+
+        return await poll(check, clock=self.clock, timeout=timeout, first_interval=0.5, abort=self.abort)
+
+    async def require_runners_online(self, *roles: RunnerRole) -> None:
+        runners = {r.name: r for r in await self.repo.list_runners()}
+        for role in roles:
+            name = self.runner(role).name
+            state = runners.get(name)
+            if state is None or not state.online:
+                status = "not registered" if state is None else state.status
+                raise ScenarioError(f"Preflight: the {role.value} runner {name} is {status}, so nothing was tried.")
+
+    # ------------------------------------------------------------------------------------------- services
+    async def backend_health(self) -> Health:
+        answer = await self.probe.get(self.env.backend.health_url, timeout=PROBE_TIMEOUT)
+        if answer.status is None:
+            return Health(False, None, {}, answer.error)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        comps = body.get("components")
+        components = {str(k): str(v.get("status")) for k, v in (comps or {}).items() if isinstance(v, dict)}
+        status = body.get("status")
+        return Health(True, str(status) if status is not None else f"HTTP {answer.status}", components, None)
+
+    async def require_backend_answers(self) -> Health:
+        health = await self.backend_health()
+        if not health.answered:
+            raise ScenarioError(
+                f"Preflight: the backend at {self.env.backend.health_url} did not answer ({health.error})."
+            )
+        return health
+
+    async def backend_version(self) -> str | None:
+        answer = await self.probe.get(self.env.backend.info_url, timeout=PROBE_TIMEOUT)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        build = body.get("build")
+        version = build.get("version") if isinstance(build, dict) else None
+        return str(version) if version is not None else None
+
+    async def wait_backend(self, *, like: Health, timeout: float) -> Health:
+        """Poll the backend until it answers with the same overall status as `like` (or `timeout` passes)."""
+
+        async def check() -> Health | None:
+            health = await self.backend_health()
+            return health if health.answered and health.status == like.status else None
+
+        found = await poll(check, clock=self.clock, timeout=timeout, first_interval=0.5, max_interval=3)
+        return found or await self.backend_health()

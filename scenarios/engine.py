@@ -1,0 +1,300 @@
+"""The scenario engine: runs a verification's scenarios in the seed's order, records every step, restores what it
+harmed, and tells the reporters; webhooks about runs and jobs are fed to it for correlation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from bot.github_models import WorkflowJob, WorkflowRun
+from bot.model import (
+    SCENARIO_ORDER,
+    ScenarioConclusion,
+    ScenarioId,
+    ScenarioResult,
+    ScenarioStatus,
+    Step,
+    Verification,
+    VerificationConclusion,
+)
+from bot.ports import (
+    Clock,
+    GitHubApp,
+    GitHubError,
+    GitHubRepo,
+    HttpProbe,
+    MonitoringError,
+    ProgressEvent,
+    Reporter,
+    SSHError,
+    SSHPort,
+    VerificationRequest,
+)
+from bot.settings import EnvironmentSettings, Settings
+from scenarios import concurrency, failover, monitoring, normal_deploy, rollback
+from scenarios.context import MonitoringFactory, ScenarioContext, ScenarioError
+from scenarios.correlation import Aborted, Correlator, WaitTimeout, first_of
+from scenarios.journal import InjectionError, Journal, JournalStore
+
+log = structlog.get_logger(__name__)
+
+ScenarioFn = Callable[[ScenarioContext], Awaitable[None]]
+
+SCENARIOS: dict[ScenarioId, ScenarioFn] = {
+    ScenarioId.NORMAL_DEPLOY: normal_deploy.run,
+    ScenarioId.CONCURRENCY: concurrency.run,
+    ScenarioId.FAILOVER: failover.run,
+    ScenarioId.ROLLBACK: rollback.run,
+    ScenarioId.MONITORING: monitoring.run,
+}
+
+SHUTDOWN_REASON = "The bot shut down while the verification ran; everything it had stopped was started again."
+
+
+class EngineStore(JournalStore, Protocol):
+    """The part of bot/store.py the engine uses."""
+
+    async def save_verification(self, v: Verification) -> None: ...
+
+    async def record_event(self, *, verification_id: str, kind: str, data: dict[str, object]) -> None: ...
+
+
+class EngineBusy(Exception):
+    """A verification is already running in that environment."""
+
+
+@dataclass
+class _Active:
+    verification: Verification
+    env: EnvironmentSettings
+    abort: asyncio.Event = field(default_factory=asyncio.Event)
+    aborted_by: str | None = None
+    task: asyncio.Task[None] | None = None
+
+
+def scenario_budget(env: EnvironmentSettings) -> float:
+    """The longest any one scenario may take: every wait inside is bounded; this catches the unforeseen."""
+    t = env.thresholds
+    return 2 * t.run_timeout + 2 * t.runner_offline_detection + 3 * t.alert_fire + t.notification + 120
+
+
+class ScenarioEngine:
+    """bot.ports.Engine: one verification at a time per environment, each in its own background task."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: EngineStore,
+        github: GitHubApp,
+        ssh: SSHPort,
+        probe: HttpProbe,
+        monitoring: MonitoringFactory,
+        reporter: Reporter,
+        clock: Clock,
+        scenarios: dict[ScenarioId, ScenarioFn] | None = None,
+    ) -> None:
+        self._settings, self._store, self._github = settings, store, github
+        self._ssh, self._probe, self._monitoring = ssh, probe, monitoring
+        self._reporter, self._clock = reporter, clock
+        self._scenarios = scenarios or SCENARIOS
+        self._active: dict[str, _Active] = {}
+        self._correlators: dict[str, Correlator] = {}
+
+    # ------------------------------------------------------------------------------------------- Engine port
+    async def start(self, request: VerificationRequest) -> None:
+        env = self._settings.environments.get(request.environment)
+        if env is None:
+            raise ValueError(f"unknown environment {request.environment!r}")
+        if self.running(env.name) is not None:
+            raise EngineBusy(f"a verification is already running in {env.name}")
+        selected = [ScenarioResult(id=s) for s in SCENARIO_ORDER if s in request.scenarios]
+        v = Verification(
+            verification_id=request.verification_id,
+            installation_id=request.installation_id,
+            repository=request.repository,
+            pull_request=request.pull_request,
+            head_sha=request.head_sha,
+            ref=request.ref,
+            environment=env.name,
+            requested_by=request.requested_by,
+            scenarios=selected,
+            started_at=self._clock.now(),
+            comment_id=request.comment_id,
+        )
+        active = _Active(verification=v, env=env)
+        self._active[v.verification_id] = active
+        await self._store.save_verification(v)
+        active.task = asyncio.create_task(self._run(active, request), name=f"verification {v.verification_id}")
+
+    async def abort(self, verification_id: str, *, by: str) -> bool:
+        active = self._active.get(verification_id)
+        if active is None:
+            return False
+        active.aborted_by = active.aborted_by or by
+        active.abort.set()
+        return True
+
+    def running(self, environment: str) -> str | None:
+        return next((vid for vid, a in self._active.items() if a.env.name == environment), None)
+
+    def observe_run(self, *, installation_id: int, repository: str, run: WorkflowRun) -> None:
+        self._correlator(installation_id=installation_id, repository=repository).observe_run(run)
+
+    def observe_job(self, *, installation_id: int, repository: str, job: WorkflowJob) -> None:
+        self._correlator(installation_id=installation_id, repository=repository).observe_job(job)
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+    async def wait(self, verification_id: str) -> None:
+        """Until the verification has finished (returns at once when it is not running)."""
+        active = self._active.get(verification_id)
+        if active is not None and active.task is not None:
+            await asyncio.shield(active.task)
+
+    async def stop(self) -> None:
+        """Cancel every running verification; each restores what it stopped and is concluded `cancelled`."""
+        tasks = [a.task for a in self._active.values() if a.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _correlator(self, *, installation_id: int, repository: str) -> Correlator:
+        key = repository.lower()
+        if key not in self._correlators:
+            repo = self._github.repo(installation_id=installation_id, repository=repository)
+            self._correlators[key] = Correlator(
+                repo=repo, clock=self._clock, reconcile_after=self._settings.github.reconcile_after
+            )
+        return self._correlators[key]
+
+    # ------------------------------------------------------------------------------------------- running
+    async def _run(self, active: _Active, request: VerificationRequest) -> None:
+        v = active.verification
+        repo = self._github.repo(installation_id=request.installation_id, repository=request.repository)
+        calls_before = repo.api_calls
+        log.info("verification started", verification=v.verification_id, environment=v.environment)
+        await self._tell(self._reporter.started(v))
+        try:
+            for result in v.scenarios:
+                if active.abort.is_set():
+                    _conclude(result, ScenarioConclusion.SKIPPED, f"Not run: aborted by {active.aborted_by}.")
+                    continue
+                await self._scenario(active, request, repo, result)
+            v.conclusion = VerificationConclusion.CANCELLED if active.abort.is_set() else v.decide_conclusion()
+            if active.abort.is_set():
+                v.reason = f"Aborted by {active.aborted_by}; everything the bot had stopped was started again."
+        except asyncio.CancelledError:
+            v.conclusion, v.reason = VerificationConclusion.CANCELLED, SHUTDOWN_REASON
+            for result in v.scenarios:
+                if result.conclusion is None:
+                    _conclude(result, ScenarioConclusion.SKIPPED, "Not run: the bot shut down.")
+            raise
+        finally:
+            v.github_api_calls = repo.api_calls - calls_before
+            v.completed_at = self._clock.now()
+            await asyncio.shield(self._finish(active))
+
+    async def _finish(self, active: _Active) -> None:
+        v = active.verification
+        try:
+            await self._store.save_verification(v)
+        finally:
+            self._active.pop(v.verification_id, None)
+            log.info("verification finished", verification=v.verification_id, conclusion=str(v.conclusion))
+            await self._tell(self._reporter.finished(v))
+
+    async def _scenario(
+        self, active: _Active, request: VerificationRequest, repo: GitHubRepo, result: ScenarioResult
+    ) -> None:
+        v = active.verification
+        result.status, result.started_at = ScenarioStatus.IN_PROGRESS, self._clock.now()
+        await self._progress(v, result, f"{result.id.value} started")
+        ctx = ScenarioContext(
+            env=active.env,
+            request=request,
+            result=result,
+            repo=repo,
+            probe=self._probe,
+            monitoring=self._monitoring,
+            clock=self._clock,
+            correlator=self._correlator(installation_id=request.installation_id, repository=request.repository),
+            journal=Journal(
+                store=self._store,
+                ssh=self._ssh,
+                clock=self._clock,
+                verification_id=v.verification_id,
+                restorations=v.restorations,
+                command_timeout=self._settings.ssh.command_timeout,
+            ),
+            abort=active.abort,
+            on_step=lambda step: self._step(v, result, step),
+        )
+        restorations_before = len(v.restorations)
+        try:
+            conclusion, reason = await self._attempt(ctx, active)
+        finally:
+            result.completed_at = self._clock.now()
+            result.status = ScenarioStatus.COMPLETED
+        broken = [r for r in v.restorations[restorations_before:] if not r.ok]
+        if broken:
+            conclusion = ScenarioConclusion.ERROR
+            undo = "; ".join(f"`{r.undo}` on {r.host}: {r.error}" for r in broken)
+            reason = f"{reason or 'The scenario ran'} but restoring staging failed ({undo})."
+        _conclude(result, conclusion, reason)
+        await self._progress(v, result, f"{result.id.value} {conclusion.value}")
+
+    async def _attempt(self, ctx: ScenarioContext, active: _Active) -> tuple[ScenarioConclusion, str | None]:
+        """Run one scenario; every way it can end becomes a conclusion and a sentence."""
+        fn = self._scenarios[ctx.result.id]
+        try:
+            task = asyncio.ensure_future(fn(ctx))
+            if await first_of([task, self._clock.sleep(scenario_budget(ctx.env))]) != 0:
+                raise WaitTimeout(f"the scenario to finish within {scenario_budget(ctx.env):g} s")
+            task.result()
+        except Aborted:
+            return ScenarioConclusion.ERROR, f"Aborted by {active.aborted_by} before the scenario finished."
+        except WaitTimeout as exc:
+            return ScenarioConclusion.ERROR, f"Timed out waiting for {exc}."
+        except (ScenarioError, InjectionError) as exc:
+            return ScenarioConclusion.ERROR, str(exc)
+        except SSHError as exc:
+            return ScenarioConclusion.ERROR, f"SSH to {exc.host} failed ({exc.kind}): {exc}"
+        except GitHubError as exc:
+            return ScenarioConclusion.ERROR, f"GitHub could not be asked: {exc}"
+        except MonitoringError as exc:
+            return ScenarioConclusion.ERROR, f"Monitoring could not be asked: {exc}"
+        except Exception as exc:
+            log.exception("scenario crashed", scenario=ctx.result.id.value)
+            return ScenarioConclusion.ERROR, f"The scenario stopped on an unexpected error: {type(exc).__name__}: {exc}"
+        if ctx.result.criteria and not ctx.reasons:
+            return ScenarioConclusion.PASSED, None
+        return ScenarioConclusion.FAILED, " ".join(ctx.reasons.values()) or "No criterion was evaluated."
+
+    async def _step(self, v: Verification, result: ScenarioResult, step: Step) -> None:
+        ended = step.completed_at is not None
+        data: dict[str, object] = {"scenario": result.id.value, "step": step.name, "ended": ended}
+        if ended:
+            data.update(outcome=step.outcome.value if step.outcome else None, error=step.error)
+        await self._store.record_event(verification_id=v.verification_id, kind="step", data=data)
+        await self._store.save_verification(v)
+        state = (step.outcome.value if step.outcome else "done") if ended else "started"
+        await self._progress(v, result, f"{result.id.value}: {step.name} {state}", step=step.name)
+
+    async def _progress(self, v: Verification, result: ScenarioResult, message: str, **extra: object) -> None:
+        await self._tell(self._reporter.progress(ProgressEvent(v, result.id, message, dict(extra))))
+
+    async def _tell(self, call: Awaitable[None]) -> None:
+        """A reporter that fails (GitHub or JIRA down) must not stop a verification that is changing staging."""
+        try:
+            await call
+        except Exception:
+            log.exception("reporter failed")
+
+
+def _conclude(result: ScenarioResult, conclusion: ScenarioConclusion, reason: str | None) -> None:
+    result.conclusion, result.reason = conclusion, reason
+    result.status = ScenarioStatus.COMPLETED

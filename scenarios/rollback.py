@@ -1,0 +1,91 @@
+"""Scenario `rollback` (T042 test 4): with the backend stopped, a deployment's health check fails, the pipeline
+rolls back to the version that was deployed before and opens an incident issue; the backend comes back healthy."""
+
+from __future__ import annotations
+
+from bot.settings import RunnerRole
+from scenarios.context import ScenarioContext, ScenarioError
+from scenarios.correlation import RunTrack
+from scenarios.timing import between, completed, fmt, run_s
+
+
+async def run(ctx: ScenarioContext) -> None:
+    backend, limits = ctx.env.backend, ctx.env.thresholds
+    async with ctx.step("preflight"):
+        await ctx.require_runners_online(RunnerRole.PRIMARY)
+        before = await ctx.require_backend_answers()
+        version = await ctx.backend_version()
+        if version is None:
+            raise ScenarioError(f"Preflight: the backend at {backend.info_url} reports no build.version.")
+    async with ctx.journal.stopped(host=backend.host, unit=backend.service):
+        async with ctx.step("dispatch"):
+            dispatch = await ctx.dispatch()
+        async with ctx.step("observe run"):
+            track = await ctx.wait_completed(dispatch)
+    async with ctx.step("wait for backend"):
+        after = await ctx.wait_backend(like=before, timeout=limits.health_check)
+        now_version = await ctx.backend_version() if after.answered else None
+    _judge_jobs(ctx, track)
+    ctx.criterion(
+        "version-restored",
+        "The backend serves the version that was deployed before the scenario.",
+        now_version == version,
+        observed=now_version,
+        threshold=version,
+        reason=f"The backend serves version {now_version or 'unknown'}, not the previous version {version}.",
+    )
+    async with ctx.step("look for incident issue"):
+        since = track.run.created_at or dispatch.dispatched_at
+        issues = await ctx.repo.list_issues(labels=[ctx.env.incident_label], since=since)
+    opened = [i for i in issues if not i.is_pull_request and i.created_at is not None and i.created_at >= since]
+    ctx.criterion(
+        "incident-issue",
+        f"An issue labelled `{ctx.env.incident_label}` was opened during the run.",
+        bool(opened),
+        observed=[i.number for i in opened],
+        threshold=">= 1 issue",
+        reason=f"No issue labelled `{ctx.env.incident_label}` was opened during the run.",
+    )
+    ctx.criterion(
+        "backend-restored",
+        "The backend was restarted and reports the health it had before.",
+        after.answered and after.status == before.status,
+        observed=after.describe(),
+        threshold=before.status,
+        reason=f"After its restart the backend reports {after.describe()}, not {before.status} as before.",
+    )
+
+
+def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
+    jobs, limits = ctx.env.workflow.jobs, ctx.env.thresholds
+    health, rollback = track.job(jobs.health_check), track.job(jobs.rollback)
+    hc = health.conclusion if health else None
+    ctx.criterion(
+        "health-check-failed",
+        "The pipeline's health check detected the stopped backend.",
+        hc == "failure",
+        observed=hc,
+        threshold="failure",
+        reason=f"The health-check job concluded {hc or 'never'} although the backend was stopped.",
+    )
+    rb = rollback.conclusion if rollback else None
+    ctx.criterion(
+        "rollback-ran",
+        "The rollback job ran and succeeded.",
+        rb == "success",
+        observed=rb,
+        threshold="success",
+        reason=f"The rollback job concluded {rb or 'never'} (it did not roll back).",
+    )
+    seconds = ctx.measure("rollback_s", between(completed(health), completed(rollback)))
+    ctx.measure("health_check_s", run_s(health))
+    ctx.criterion(
+        "rollback-duration",
+        "The rollback finished within the rollback threshold after the health check failed.",
+        None if seconds is None else seconds <= limits.rollback,
+        observed=seconds,
+        threshold=limits.rollback,
+        unit="s",
+        reason=f"The rollback took {fmt(seconds)} after the failed health check"
+        + (f"; the threshold is {limits.rollback:g} s." if seconds is not None else " (it never completed)."),
+    )
