@@ -1,0 +1,400 @@
+"""GitHub as the App sees it: App JWTs, cached installation tokens, and one REST client per installation+repository.
+
+Implements the GitHubApp / GitHubRepo ports of bot/ports.py on gidgethub + aiohttp. Every call sends
+`X-GitHub-Api-Version`, retries (bounded) on 5xx, network errors and rate limits (honouring `Retry-After` and
+`x-ratelimit-reset`, with a capped wait), and is counted on the GitHubRepo object that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import jwt
+from gidgethub import HTTPException
+from gidgethub.aiohttp import GitHubAPI
+
+from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
+from bot.model import parse_ts
+from bot.ports import CheckRunAction, CheckRunOutput, GitHubError
+
+Sleeper = Callable[[float], Awaitable[None]]
+USER_AGENT = "verify-staging"
+PERMISSION_NAMES = ("admin", "maintain", "write", "triage", "read", "none")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: `attempts` in all per request, waits capped at `max_wait` seconds."""
+
+    attempts: int = 5
+    backoff: float = 0.5
+    max_wait: float = 60.0
+
+
+def app_jwt(*, app_id: str, private_key: str, now: float | None = None) -> str:
+    """The App's JWT: iat backdated 60 s against clock skew, exp 9 min ahead (GitHub allows at most 10)."""
+    issued = int(time.time() if now is None else now)
+    payload = {"iat": issued - 60, "exp": issued + 9 * 60, "iss": str(app_id)}
+    return jwt.encode(payload, private_key, algorithm="RS256")
+
+
+def retry_wait(exc: HTTPException, *, attempt: int, policy: RetryPolicy, now: float) -> float | None:
+    """Seconds to wait before retrying this failure, or None when it is not worth retrying."""
+    status = int(exc.status_code)
+    headers = {k.lower(): v for k, v in exc.headers.items()}
+    retry_after = headers.get("retry-after")
+    remaining = headers.get("x-ratelimit-remaining")
+    reset = headers.get("x-ratelimit-reset")
+    rate_limited = status == 429 or (status == 403 and (retry_after is not None or remaining == "0"))
+    if status < 500 and not rate_limited:
+        return None
+    if retry_after is not None and retry_after.strip().isdigit():
+        wait = float(retry_after)
+    elif rate_limited and remaining == "0" and reset is not None and reset.strip().isdigit():
+        wait = float(reset) - now + 1
+    else:
+        wait = policy.backoff * 2 ** (attempt - 1)
+    return max(0.0, min(wait, policy.max_wait))
+
+
+class _Transport(GitHubAPI):
+    """gidgethub's aiohttp client plus counting, an injectable sleeper and bounded retries."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        policy: RetryPolicy,
+        sleeper: Sleeper,
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__(session, USER_AGENT, base_url=base_url)
+        self.calls = 0
+        self._policy = policy
+        self._sleeper = sleeper
+        self._clock = clock
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        for attempt in range(1, self._policy.attempts + 1):
+            self.calls += 1
+            try:
+                return await super()._request(method, url, headers, body)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if attempt == self._policy.attempts:
+                    raise GitHubError(f"{method} {url} failed: {type(exc).__name__}", status=None) from None
+                await self.sleep(min(self._policy.backoff * 2 ** (attempt - 1), self._policy.max_wait))
+        raise AssertionError("unreachable")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sleeper(seconds)
+
+    async def handle_rate_limit_error(self, *, method: str, url: str, exception: HTTPException, attempt: int) -> bool:
+        if attempt >= self._policy.attempts:
+            return False
+        wait = retry_wait(exception, attempt=attempt, policy=self._policy, now=self._clock())
+        if wait is None:
+            return False
+        await self.sleep(wait)
+        return True
+
+
+class GitHubAppClient:
+    """The App: signs JWTs, caches installation tokens (until 5 min before expiry), hands out GitHubRepo clients."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        app_id: str,
+        private_key: str,
+        api_url: str = "https://api.github.com",
+        api_version: str = "2022-11-28",
+        policy: RetryPolicy | None = None,
+        sleeper: Sleeper = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._session = session
+        self._app_id = app_id
+        self._private_key = private_key
+        self.api_url = api_url.rstrip("/")
+        self.api_version = api_version
+        self.policy = policy or RetryPolicy()
+        self._sleeper = sleeper
+        self._clock = clock
+        self._tokens: dict[int, tuple[str, float]] = {}
+        self._token_locks: dict[int, asyncio.Lock] = {}
+        self._transport = self.transport()
+
+    @property
+    def api_calls(self) -> int:
+        """Requests the App sent with its JWT (token exchanges, installation look-ups)."""
+        return self._transport.calls
+
+    def transport(self) -> _Transport:
+        return _Transport(
+            self._session, base_url=self.api_url, policy=self.policy, sleeper=self._sleeper, clock=self._clock
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"x-github-api-version": self.api_version}
+
+    def jwt(self) -> str:
+        return app_jwt(app_id=self._app_id, private_key=self._private_key, now=self._clock())
+
+    async def installation_token(self, installation_id: int) -> str:
+        lock = self._token_locks.setdefault(installation_id, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(installation_id)
+            if cached is not None and self._clock() < cached[1] - 300:
+                return cached[0]
+            try:
+                data = await self._transport.post(
+                    "/app/installations/{id}/access_tokens",
+                    {"id": str(installation_id)},
+                    data=b"",
+                    jwt=self.jwt(),
+                    extra_headers=self.headers(),
+                )
+            except HTTPException as exc:
+                raise GitHubError(
+                    f"installation token for {installation_id} refused: {exc}", status=int(exc.status_code)
+                ) from None
+            expires = parse_ts(data.get("expires_at"))
+            expires_at = expires.timestamp() if expires else self._clock() + 3600
+            self._tokens[installation_id] = (str(data["token"]), expires_at)
+            return str(data["token"])
+
+    async def installation_for(self, repository: str) -> int:
+        """The installation id of the App on a repository (GET /repos/{o}/{r}/installation with the JWT)."""
+        owner, name = repository.split("/", 1)
+        try:
+            data = await self._transport.getitem(
+                "/repos/{owner}/{repo}/installation",
+                {"owner": owner, "repo": name},
+                jwt=self.jwt(),
+                extra_headers=self.headers(),
+            )
+        except HTTPException as exc:
+            raise GitHubError(f"no installation on {repository}: {exc}", status=int(exc.status_code)) from None
+        return int(data["id"])
+
+    def repo(self, *, installation_id: int, repository: str) -> GitHubRepoClient:
+        return GitHubRepoClient(self, installation_id=installation_id, repository=repository)
+
+
+class GitHubRepoClient:
+    """GitHub as one installation sees one repository (the GitHubRepo port)."""
+
+    def __init__(self, app: GitHubAppClient, *, installation_id: int, repository: str) -> None:
+        self._app = app
+        self.installation_id = installation_id
+        self.repository = repository
+        self._owner, self._name = repository.split("/", 1)
+        self._gh = app.transport()
+
+    @property
+    def api_calls(self) -> int:
+        return self._gh.calls
+
+    def _vars(self, **extra: object) -> dict[str, Any]:
+        return {"owner": self._owner, "repo": self._name, **extra}
+
+    async def _call(self, method: str, path: str, url_vars: Mapping[str, Any], data: Any = b"") -> Any:
+        token = await self._app.installation_token(self.installation_id)
+        url = "/repos/{owner}/{repo}" + path
+        headers = self._app.headers()
+        try:
+            if method == "GET":
+                return await self._gh.getitem(url, url_vars, oauth_token=token, extra_headers=headers)
+            if method == "POST":
+                return await self._gh.post(url, url_vars, data=data, oauth_token=token, extra_headers=headers)
+            if method == "PATCH":
+                return await self._gh.patch(url, url_vars, data=data, oauth_token=token, extra_headers=headers)
+        except HTTPException as exc:
+            raise GitHubError(f"{method} {path} failed: {exc}", status=int(exc.status_code)) from None
+        raise ValueError(method)
+
+    async def _iter(self, path: str, url_vars: Mapping[str, Any], key: str | None) -> list[Any]:
+        token = await self._app.installation_token(self.installation_id)
+        url = "/repos/{owner}/{repo}" + path
+        try:
+            return [
+                item
+                async for item in self._gh.getiter(
+                    url, url_vars, oauth_token=token, extra_headers=self._app.headers(), iterable_key=key
+                )
+            ]
+        except HTTPException as exc:
+            raise GitHubError(f"GET {path} failed: {exc}", status=int(exc.status_code)) from None
+
+    async def dispatch_workflow(self, *, workflow: str, ref: str, inputs: Mapping[str, str]) -> int | None:
+        path = "/actions/workflows/{workflow}/dispatches"
+        body: dict[str, Any] = {"ref": ref, "inputs": dict(inputs), "return_run_details": True}
+        try:
+            data = await self._call("POST", path, self._vars(workflow=workflow), body)
+        except GitHubError as exc:
+            # API versions or GHES releases that predate return_run_details reject it as an unknown parameter.
+            if exc.status not in (400, 422):
+                raise
+            del body["return_run_details"]
+            await self._call("POST", path, self._vars(workflow=workflow), body)
+            return None
+        if isinstance(data, dict) and data.get("workflow_run_id") is not None:
+            return int(data["workflow_run_id"])
+        return None
+
+    async def get_run(self, run_id: int) -> WorkflowRun:
+        return WorkflowRun.from_api(await self._call("GET", "/actions/runs/{run_id}", self._vars(run_id=run_id)))
+
+    async def list_runs(self, *, workflow: str, event: str, created_since: datetime) -> list[WorkflowRun]:
+        since = created_since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        items = await self._iter(
+            "/actions/workflows/{workflow}/runs{?event,created,per_page}",
+            self._vars(workflow=workflow, event=event, created=f">={since}", per_page=100),
+            "workflow_runs",
+        )
+        return [WorkflowRun.from_api(i) for i in items]
+
+    async def list_jobs(self, run_id: int) -> list[WorkflowJob]:
+        items = await self._iter(
+            "/actions/runs/{run_id}/jobs{?per_page}", self._vars(run_id=run_id, per_page=100), "jobs"
+        )
+        return [WorkflowJob.from_api(i) for i in items]
+
+    async def cancel_run(self, run_id: int) -> None:
+        await self._call("POST", "/actions/runs/{run_id}/cancel", self._vars(run_id=run_id), b"")
+
+    async def list_runners(self) -> list[Runner]:
+        items = await self._iter("/actions/runners{?per_page}", self._vars(per_page=100), "runners")
+        return [Runner.from_api(i) for i in items]
+
+    async def list_issues(self, *, labels: Sequence[str], since: datetime) -> list[Issue]:
+        items = await self._iter(
+            "/issues{?labels,since,state,per_page}",
+            self._vars(labels=",".join(labels), since=since.strftime("%Y-%m-%dT%H:%M:%SZ"), state="all", per_page=100),
+            None,
+        )
+        return [Issue.from_api(i) for i in items]
+
+    async def get_pull_request(self, number: int) -> PullRequest:
+        return PullRequest.from_api(await self._call("GET", "/pulls/{number}", self._vars(number=number)))
+
+    async def get_permission(self, user: str) -> str:
+        try:
+            data = await self._call("GET", "/collaborators/{user}/permission", self._vars(user=user))
+        except GitHubError as exc:
+            if exc.status == 404:  # not a collaborator (or no such user)
+                return "none"
+            raise
+        # role_name tells maintain/triage apart (the legacy `permission` folds them into write/read); a custom
+        # role's name is not in the ladder, so fall back to the legacy value for it.
+        role = str(data.get("role_name") or "")
+        return role if role in PERMISSION_NAMES else str(data.get("permission") or "none")
+
+    async def is_team_member(self, *, org: str, team: str, user: str) -> bool:
+        token = await self._app.installation_token(self.installation_id)
+        try:
+            data = await self._gh.getitem(
+                "/orgs/{org}/teams/{team}/memberships/{user}",
+                {"org": org, "team": team, "user": user},
+                oauth_token=token,
+                extra_headers=self._app.headers(),
+            )
+        except HTTPException as exc:
+            if int(exc.status_code) == 404:
+                return False
+            raise GitHubError(f"team membership of {user} failed: {exc}", status=int(exc.status_code)) from None
+        return isinstance(data, dict) and data.get("state") == "active"
+
+    async def get_file(self, path: str, *, ref: str | None = None) -> str | None:
+        try:
+            data = await self._call("GET", "/contents/{+path}{?ref}", self._vars(path=path, ref=ref))
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("encoding") != "base64":
+            return None
+        return base64.b64decode(str(data.get("content") or "")).decode("utf-8")
+
+    async def add_reaction(self, comment_id: int, content: str) -> None:
+        await self._call("POST", "/issues/comments/{id}/reactions", self._vars(id=comment_id), {"content": content})
+
+    async def create_comment(self, issue_number: int, body: str) -> int:
+        data = await self._call("POST", "/issues/{number}/comments", self._vars(number=issue_number), {"body": body})
+        return int(data["id"])
+
+    async def update_comment(self, comment_id: int, body: str) -> None:
+        await self._call("PATCH", "/issues/comments/{id}", self._vars(id=comment_id), {"body": body})
+
+    async def create_check_run(
+        self,
+        *,
+        name: str,
+        head_sha: str,
+        status: str,
+        external_id: str,
+        output: CheckRunOutput,
+        actions: Sequence[CheckRunAction] = (),
+        details_url: str | None = None,
+        started_at: datetime | None = None,
+    ) -> int:
+        body: dict[str, Any] = {
+            "name": name,
+            "head_sha": head_sha,
+            "status": status,
+            "external_id": external_id,
+            "output": _output(output),
+        }
+        if actions:
+            body["actions"] = [_action(a) for a in actions]
+        if details_url is not None:
+            body["details_url"] = details_url
+        if started_at is not None:
+            body["started_at"] = started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = await self._call("POST", "/check-runs", self._vars(), body)
+        return int(data["id"])
+
+    async def update_check_run(
+        self,
+        check_run_id: int,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        output: CheckRunOutput | None = None,
+        actions: Sequence[CheckRunAction] | None = None,
+        completed_at: datetime | None = None,
+    ) -> None:
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = status
+        if conclusion is not None:
+            body["conclusion"] = conclusion
+        if output is not None:
+            body["output"] = _output(output)
+        if actions is not None:
+            body["actions"] = [_action(a) for a in actions]
+        if completed_at is not None:
+            body["completed_at"] = completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        await self._call("PATCH", "/check-runs/{id}", self._vars(id=check_run_id), body)
+
+
+def _output(output: CheckRunOutput) -> dict[str, str]:
+    body = {"title": output.title, "summary": output.summary}
+    if output.text is not None:
+        body["text"] = output.text
+    return body
+
+
+def _action(action: CheckRunAction) -> dict[str, str]:
+    return {"label": action.label, "description": action.description, "identifier": action.identifier}

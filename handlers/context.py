@@ -1,0 +1,29 @@
+"""What every webhook handler is given: settings, GitHub, the engine, the store and the metrics.
+
+Routers dispatch `await router.dispatch(event, ctx)`, so a handler is `async def h(event, ctx: HandlerContext)`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.metrics import Metrics
+from bot.ports import Engine, GitHubApp
+from bot.settings import Settings
+from bot.store import Store
+
+
+def new_verification_id() -> str:
+    return f"vs-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    settings: Settings
+    github: GitHubApp
+    engine: Engine
+    store: Store
+    metrics: Metrics
+    new_id: Callable[[], str] = field(default=new_verification_id)
