@@ -1,0 +1,34 @@
+"""Shared helpers for the deployment-file checks: where the files are, and the outside tools that check them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+RUNBOOKS = REPO / "docs" / "runbooks"
+VENV_BIN = REPO / ".venv" / "bin"
+
+
+def tool(name: str) -> str:
+    """The path of a checking tool that `make setup` installs; fails the test (not skips) when it is missing."""
+    for candidate in (VENV_BIN / name, REPO / "tools" / "node_modules" / ".bin" / name):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run `make setup` (scripts/install-system-packages.sh installs it)")
+    return found
+
+
+def run(*args: str | Path, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs a checking tool and returns its result; the caller asserts on returncode with the output shown."""
+    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
