@@ -92,7 +92,8 @@ class CheckRunReporter:
             await coalescer.now()
         else:
             await coalescer.push()
-        if changed and tracked.overall is not None:
+        # The overall run counts finished scenarios: only a conclusion changes it.
+        if changed and scenario.status is ScenarioStatus.COMPLETED and tracked.overall is not None:
             await tracked.overall.push()
 
     async def finished(self, verification: Verification) -> None:

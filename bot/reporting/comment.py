@@ -46,8 +46,9 @@ class CommentReporter:
         if tracked is None:
             return
         statuses = tuple(s.status for s in event.verification.scenarios)
-        # Steps are shown on the check runs; the comment changes only when a scenario starts or ends.
-        if statuses != tracked.statuses:
+        # Steps are shown on the check runs; the comment changes only when a scenario concludes.
+        finished = statuses.count(ScenarioStatus.COMPLETED) > tracked.statuses.count(ScenarioStatus.COMPLETED)
+        if finished:
             tracked.statuses = statuses
             await tracked.coalescer.push()
 

@@ -1,0 +1,111 @@
+"""Talks to JIRA (REST v2) for the reports and the sign-off: issue status, transitions, comments.
+
+bot.ports.JiraPort on the `jira` library. That library is synchronous, so every call runs in a worker thread
+(asyncio.to_thread) and the event loop keeps serving webhooks meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from jira import JIRA, JIRAError
+
+from bot.ports import JiraError, JiraTransition
+from bot.settings import Secrets
+
+T = TypeVar("T")
+
+
+class JiraClient:
+    """bot.ports.JiraPort. Construction sends nothing; the first call opens the HTTP session."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._url = url.rstrip("/")
+        self._token = token
+        self._basic = (user, password) if user and password else None
+        self._timeout = timeout
+        self._client: JIRA | None = None
+        # One requests.Session is shared; calls are serialised rather than trusting it across threads.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_secrets(cls, secrets: Secrets) -> JiraClient | None:
+        """The client for JIRA_URL with JIRA_TOKEN (or JIRA_USER + JIRA_PASSWORD); None when JIRA is not set up."""
+        if not secrets.jira_url:
+            return None
+        return cls(
+            url=secrets.jira_url,
+            token=secrets.jira_token,
+            user=secrets.jira_user,
+            password=secrets.jira_password,
+        )
+
+    async def status(self, key: str) -> str:
+        def call(jira: JIRA) -> str:
+            return str(jira.issue(key, fields="status").fields.status.name)
+
+        return await self._run(f"read issue {key}", call)
+
+    async def transitions(self, key: str) -> list[JiraTransition]:
+        def call(jira: JIRA) -> list[JiraTransition]:
+            offered: list[dict[str, Any]] = jira.transitions(key)
+            return [
+                JiraTransition(
+                    id=str(tr["id"]),
+                    name=str(tr.get("name") or ""),
+                    to_status=str((tr.get("to") or {}).get("name") or tr.get("name") or ""),
+                )
+                for tr in offered
+            ]
+
+        return await self._run(f"list transitions of {key}", call)
+
+    async def do_transition(self, key: str, transition_id: str) -> None:
+        def call(jira: JIRA) -> None:
+            # A numeric id goes straight to the POST; a name would cost a lookup first.
+            jira.transition_issue(key, transition_id)
+
+        await self._run(f"transition {key}", call)
+
+    async def add_comment(self, key: str, body: str) -> str:
+        def call(jira: JIRA) -> str:
+            return str(jira.add_comment(key, body).id)
+
+        return await self._run(f"comment on {key}", call)
+
+    async def _run(self, what: str, call: Callable[[JIRA], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return call(self._connect())
+
+        try:
+            return await asyncio.to_thread(locked)
+        except JIRAError as exc:
+            detail = (exc.text or "").strip()[:200]
+            raise JiraError(f"JIRA could not {what}: HTTP {exc.status_code} {detail}".rstrip()) from None
+        except requests.RequestException as exc:
+            raise JiraError(f"JIRA at {self._url} could not be reached to {what} ({type(exc).__name__})") from None
+
+    def _connect(self) -> JIRA:
+        if self._client is None:
+            self._client = JIRA(
+                server=self._url,
+                token_auth=self._token,
+                basic_auth=self._basic if self._token is None else None,
+                get_server_info=False,
+                timeout=self._timeout,
+                max_retries=1,
+            )
+        return self._client

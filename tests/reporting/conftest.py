@@ -1,0 +1,254 @@
+"""Shared pieces for the reporting tests: a GitHub port that records what the bot asked of it, and results."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.model import (
+    Criterion,
+    JobRecord,
+    Restoration,
+    RunRecord,
+    ScenarioConclusion,
+    ScenarioId,
+    ScenarioResult,
+    ScenarioStatus,
+    Step,
+    StepOutcome,
+    Verification,
+)
+from bot.ports import CheckRunAction, CheckRunOutput, GitHubError
+from bot.settings import (
+    AuthorizationSettings,
+    GitHubSettings,
+    JiraSettings,
+    RepositorySettings,
+    Secrets,
+    Settings,
+    SSHSettings,
+)
+from tests.fakes.clock import EPOCH, FakeClock
+from tests.fakes.jira import FakeJira
+
+SHA = "a" * 40
+REPO = "paws360/paws360"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class RecordingRepo:
+    """bot.ports.GitHubRepo for the calls reports make; everything is recorded in `calls`."""
+
+    installation_id: int = 1001
+    repository: str = REPO
+    calls: list[Call] = field(default_factory=list)
+    comments: dict[int, str] = field(default_factory=dict)
+    fail: set[str] = field(default_factory=set)
+    team_members: set[str] = field(default_factory=set)
+    head_sha: str = SHA
+    _next_id: int = 500
+
+    @property
+    def api_calls(self) -> int:
+        return len(self.calls)
+
+    def _record(self, method: str, **args: Any) -> int:
+        self.calls.append(Call(method, args))
+        if method in self.fail:
+            raise GitHubError(f"{method} failed", status=502)
+        self._next_id += 1
+        return self._next_id
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def create_comment(self, issue_number: int, body: str) -> int:
+        comment_id = self._record("create_comment", issue_number=issue_number, body=body)
+        self.comments[comment_id] = body
+        return comment_id
+
+    async def update_comment(self, comment_id: int, body: str) -> None:
+        self._record("update_comment", comment_id=comment_id, body=body)
+        self.comments[comment_id] = body
+
+    async def add_reaction(self, comment_id: int, content: str) -> None:
+        self._record("add_reaction", comment_id=comment_id, content=content)
+
+    async def is_team_member(self, *, org: str, team: str, user: str) -> bool:
+        self._record("is_team_member", org=org, team=team, user=user)
+        return user in self.team_members
+
+    async def get_pull_request(self, number: int) -> Any:
+        from bot.github_models import PullRequest
+
+        self._record("get_pull_request", number=number)
+        return PullRequest(number, "INFRA-473: runners", "open", self.head_sha, "b", REPO, REPO, None)
+
+    async def create_check_run(
+        self,
+        *,
+        name: str,
+        head_sha: str,
+        status: str,
+        external_id: str,
+        output: CheckRunOutput,
+        actions: Sequence[CheckRunAction] = (),
+        details_url: str | None = None,
+        started_at: datetime | None = None,
+    ) -> int:
+        return self._record(
+            "create_check_run",
+            name=name,
+            head_sha=head_sha,
+            status=status,
+            external_id=external_id,
+            output=output,
+            actions=list(actions),
+        )
+
+    async def update_check_run(
+        self,
+        check_run_id: int,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        output: CheckRunOutput | None = None,
+        actions: Sequence[CheckRunAction] | None = None,
+        completed_at: datetime | None = None,
+    ) -> None:
+        self._record(
+            "update_check_run",
+            check_run_id=check_run_id,
+            status=status,
+            conclusion=conclusion,
+            output=output,
+            actions=None if actions is None else list(actions),
+        )
+
+    def check_updates(self, check_run_id: int) -> list[Call]:
+        return [c for c in self.of("update_check_run") if c.args["check_run_id"] == check_run_id]
+
+
+@dataclass
+class RecordingApp:
+    repo_: RecordingRepo = field(default_factory=RecordingRepo)
+
+    def repo(self, *, installation_id: int, repository: str) -> RecordingRepo:
+        return self.repo_
+
+
+def _t(seconds: float) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+def new_verification(scenarios: Sequence[ScenarioId] = tuple(ScenarioId)) -> Verification:
+    return Verification(
+        verification_id="v-0001",
+        installation_id=1001,
+        repository=REPO,
+        pull_request=42,
+        head_sha=SHA,
+        ref="001-github-runner-deploy",
+        environment="staging",
+        requested_by="alice-admin",
+        scenarios=[ScenarioResult(id=s) for s in scenarios],
+        started_at=EPOCH,
+    )
+
+
+def conclude(
+    s: ScenarioResult,
+    conclusion: ScenarioConclusion,
+    *,
+    start: float,
+    runner: str = "production-runner-01",
+    measurements: Mapping[str, float | None] | None = None,
+) -> None:
+    """Fill a scenario as the engine would once it has concluded."""
+    s.status = ScenarioStatus.COMPLETED
+    s.conclusion = conclusion
+    s.started_at, s.completed_at = _t(start), _t(start + 12)
+    passed = conclusion is ScenarioConclusion.PASSED
+    s.criteria = [
+        Criterion(
+            "deployment_duration", "Deployment completes within the threshold", passed, 9.0 if passed else 31.5, 20, "s"
+        ),
+        Criterion("runner", "Deploy job ran on the expected runner", True, runner, runner),
+    ]
+    if not passed:
+        s.reason = "Deployment took 31.5 s, over the 20 s threshold."
+    s.steps = [
+        Step("dispatch", _t(start), _t(start + 1), StepOutcome.OK),
+        Step("observe", _t(start + 1), _t(start + 12), StepOutcome.OK),
+    ]
+    s.runs = [
+        RunRecord(
+            run_id=9000 + int(start),
+            display_title=f"Deploy staging t-{int(start)}",
+            status="completed",
+            conclusion="success" if passed else "failure",
+            created_at=_t(start + 1),
+            jobs=[
+                JobRecord(
+                    job_id=70000 + int(start),
+                    name="deploy",
+                    run_id=9000 + int(start),
+                    conclusion="success" if passed else "failure",
+                    runner_name=runner,
+                    labels=["self-hosted", "production", "primary"],
+                    created_at=_t(start + 1),
+                    started_at=_t(start + 2),
+                    completed_at=_t(start + 11),
+                )
+            ],
+        )
+    ]
+    s.measurements = dict(measurements or {"deployment_duration_s": 9.0 if passed else 31.5, "queue_s": 1.0})
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app() -> RecordingApp:
+    return RecordingApp()
+
+
+@pytest.fixture
+def jira() -> FakeJira:
+    return FakeJira()
+
+
+__all__ = ["REPO", "SHA", "Restoration", "conclude", "new_verification"]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        database=":memory:",
+        github=GitHubSettings(repositories={REPO: RepositorySettings(environment="staging")}),
+        authorization=AuthorizationSettings(signoff_team="paws360/sre"),
+        jira=JiraSettings(issue="INFRA-473"),
+        ssh=SSHSettings(user="deploy", hosts={}),
+        environments={},
+        secrets=Secrets(app_id="4242", private_key="unused", webhook_secret="unused", api_url="http://127.0.0.1:9"),
+    )
+
+
+async def settle() -> None:
+    """Let tasks that are ready (a deferred update whose time has come) run to their next wait."""
+    for _ in range(20):
+        await asyncio.sleep(0)
