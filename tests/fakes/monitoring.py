@@ -1,0 +1,92 @@
+"""Prometheus, Alertmanager and Grafana stand-ins for unit tests (bot.ports PrometheusPort, AlertmanagerPort,
+GrafanaPort): plain lists and counters a test (or a simulated world) sets; `down = True` makes every call raise
+MonitoringError as an unreachable server would. `factory(prom, am, grafana)` gives the engine's per-environment
+monitoring factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.ports import AlertRule, AmAlert, MonitoringError, PanelQueryResult, PromAlert, Sample
+from bot.settings import EnvironmentSettings
+
+
+def rule(name: str, *, for_seconds: float = 0.0, group: str = "verify-staging") -> AlertRule:
+    return AlertRule(name=name, group=group, for_seconds=for_seconds, expr="vector(1)", labels={}, annotations={})
+
+
+@dataclass
+class FakePrometheus:
+    rule_list: list[AlertRule] = field(default_factory=list)
+    alert_list: list[PromAlert] = field(default_factory=list)
+    samples: dict[str, list[Sample]] = field(default_factory=dict)  # expr -> answer
+    down: bool = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise MonitoringError("Prometheus unreachable: connection refused")
+
+    async def rules(self) -> list[AlertRule]:
+        self._check()
+        return list(self.rule_list)
+
+    async def alerts(self) -> list[PromAlert]:
+        self._check()
+        return list(self.alert_list)
+
+    async def query(self, expr: str) -> list[Sample]:
+        self._check()
+        return list(self.samples.get(expr, []))
+
+
+@dataclass
+class FakeAlertmanager:
+    alert_list: list[AmAlert] = field(default_factory=list)
+    receiver_names: list[str] = field(default_factory=lambda: ["oncall-sre"])
+    sent: dict[str, float] = field(default_factory=dict)  # integration -> notifications_total
+    failed: dict[str, float] = field(default_factory=dict)
+    down: bool = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise MonitoringError("Alertmanager unreachable: connection refused")
+
+    async def alerts(self) -> list[AmAlert]:
+        self._check()
+        return list(self.alert_list)
+
+    async def receivers(self) -> list[str]:
+        self._check()
+        return list(self.receiver_names)
+
+    async def notifications_sent(self) -> dict[str, float]:
+        self._check()
+        return dict(self.sent)
+
+    async def notifications_failed(self) -> dict[str, float]:
+        self._check()
+        return dict(self.failed)
+
+
+@dataclass
+class FakeGrafana:
+    dashboards: dict[str, list[PanelQueryResult]] = field(default_factory=dict)
+    down: bool = False
+
+    async def query_dashboard(self, uid: str) -> list[PanelQueryResult]:
+        if self.down:
+            raise MonitoringError("Grafana unreachable: connection refused")
+        if uid not in self.dashboards:
+            raise MonitoringError(f"Grafana has no dashboard {uid}")
+        return list(self.dashboards[uid])
+
+
+MonitoringTriple = tuple[FakePrometheus, FakeAlertmanager, FakeGrafana]
+
+
+def factory(
+    prom: FakePrometheus, am: FakeAlertmanager, grafana: FakeGrafana
+) -> Callable[[EnvironmentSettings], MonitoringTriple]:
+    return lambda _env: (prom, am, grafana)
