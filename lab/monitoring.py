@@ -228,3 +228,57 @@ class AlertWatcher:
                     active_at=alert.get("activeAt"),
                 )
         self._firing = now_firing
+
+
+@dataclass(frozen=True)
+class MonitoringPlan:
+    """Where the lab's monitoring runs and what it reads."""
+
+    workdir: Path
+    prometheus_port: int
+    alertmanager_port: int
+    exporter: str  # host:port
+    webhook_url: str | None
+    rules_path: Path
+    alertmanager_path: Path
+    receiver_url: str
+    for_scale: float
+    drop_rules: frozenset[str] = frozenset()
+    notify: bool = True
+
+
+def write_configs(plan: MonitoringPlan) -> tuple[Path, Path]:
+    """Writes prometheus.yml (+ the scaled alerts.yml) and alertmanager.yml under plan.workdir."""
+    rules_text = plan.rules_path.read_text(encoding="utf-8") if plan.rules_path.exists() else "groups: []\n"
+    rules = write_yaml(
+        plan.workdir / "alerts.yml", scaled_rules(rules_text, scale=plan.for_scale, drop=plan.drop_rules)
+    )
+    am_text = plan.alertmanager_path.read_text(encoding="utf-8") if plan.alertmanager_path.exists() else None
+    am_file = write_yaml(
+        plan.workdir / "alertmanager.yml",
+        alertmanager_config(am_text, receiver_url=plan.receiver_url, notify=plan.notify),
+    )
+    prom_file = write_yaml(
+        plan.workdir / "prometheus.yml",
+        prometheus_config(
+            exporter=plan.exporter,
+            bot=bot_metrics_target(plan.webhook_url),
+            alertmanager=f"127.0.0.1:{plan.alertmanager_port}",
+            rules_path=rules,
+        ),
+    )
+    return prom_file, am_file
+
+
+def monitoring_argvs(plan: MonitoringPlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(prometheus argv, alertmanager argv), configs written; MonitoringUnavailable if a binary is missing."""
+    prometheus_bin, alertmanager_bin = find_binaries()
+    prom_file, am_file = write_configs(plan)
+    return (
+        prometheus_argv(
+            prometheus_bin, config=prom_file, data_dir=plan.workdir / "prom-data", port=plan.prometheus_port
+        ),
+        alertmanager_argv(
+            alertmanager_bin, config=am_file, data_dir=plan.workdir / "am-data", port=plan.alertmanager_port
+        ),
+    )

@@ -12,7 +12,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ ENV_RELEASE_DIR = "LAB_RELEASE_DIR"
 ENV_BACKEND_URL = "LAB_BACKEND_URL"
 ENV_FRONTEND_URL = "LAB_FRONTEND_URL"
 ENV_BACKEND_HOST = "LAB_BACKEND_HOST"
+# GITHUB_TOKEN cannot list runners (that needs administration:read), so, as a real pipeline would with a
+# repository secret, select-runner uses a personal access token of an admin of the repository.
+ENV_RUNNER_ADMIN_TOKEN = "LAB_RUNNER_ADMIN_TOKEN"
 GITHUB_ATTEMPTS = 6
 
 
@@ -154,7 +157,8 @@ def _github(ctx: StepContext, method: str, path: str, body: object | None = None
 def select_runner(ctx: StepContext) -> None:
     """Output `role`: primary if the primary runner is online in GitHub's runners API, else secondary."""
     primary = str(ctx.with_.get("primary", ""))
-    answer = _github(ctx, "GET", f"/repos/{ctx.env['GITHUB_REPOSITORY']}/actions/runners?per_page=100")
+    admin = replace(ctx, env={**ctx.env, "GITHUB_TOKEN": ctx.env.get(ENV_RUNNER_ADMIN_TOKEN, "")})
+    answer = _github(admin, "GET", f"/repos/{ctx.env['GITHUB_REPOSITORY']}/actions/runners?per_page=100")
     if answer.status != 200 or not isinstance(answer.body, dict):
         raise StepFailed(f"cannot list runners: HTTP {answer.status}")
     online = any(r.get("name") == primary and r.get("status") == "online" for r in answer.body.get("runners", []))

@@ -1,8 +1,8 @@
 """The Grafana stand-in: the HTTP API a dashboard check uses, backed by the lab's real Prometheus.
 
 `GET /api/health`, `GET /api/dashboards/uid/{uid}` (the dashboard JSON from deploy/grafana), `GET /api/datasources`
-and `POST /api/ds/query` (panel queries, answered as data frames the way Grafana does). Bearer token auth, except
-`/api/health`, which Grafana serves without auth.
+and `POST /api/ds/query` (panel queries, answered as data frames the way Grafana does). A wrong bearer token is
+refused with 401; no Authorization header is served as Grafana's anonymous viewer (`auth.anonymous` enabled).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def create_app(raw: dict[str, Any]) -> Flask:
 
     @app.before_request
     def authenticate() -> tuple[Response, int] | None:
-        if request.path == "/api/health" or request.headers.get("Authorization") == f"Bearer {config.token}":
+        header = request.headers.get("Authorization")
+        if request.path == "/api/health" or header is None or header == f"Bearer {config.token}":
             return None
         return jsonify({"message": "Unauthorized"}), 401
 
