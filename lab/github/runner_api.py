@@ -1,0 +1,151 @@
+"""The runner agents' private protocol (`/_lab/runner/...`) and the lab's control endpoints (`/_lab/...`).
+
+Runner protocol (JSON; `Authorization: Bearer <registration token>`):
+`POST /_lab/runner/sessions {name}` -> 201 `{session_id, runner_id, long_poll, heartbeat_interval}` (runner online);
+`GET /_lab/runner/sessions/{sid}/jobs?wait=S` -> 204 or 200 `{job}`; `POST .../jobs/{job_id}/acquire` -> 200 or 409;
+`POST .../jobs/{job_id}/steps/{n} {status, conclusion}` and `POST .../jobs/{job_id}/complete {conclusion, outputs}`
+-> 200 `{cancelled}`; `POST .../heartbeat`; `DELETE /_lab/runner/sessions/{sid}` (graceful stop: offline now).
+A `404` on any session call means the session is gone (the agent opens a new one).
+
+Control: `POST /_lab/check-runs/{id}/requested-action {identifier, user}` plays a user clicking a check-run action
+button; `GET /_lab/deliveries` lists the webhooks built so far.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from aiohttp import web
+
+from lab.github.http import error, read_json
+from lab.github.repo import Invalid
+from lab.github.runners import Session
+from lab.github.sim import SIM, Sim
+from lab.github.state import JobState
+
+routes = web.RouteTableDef()
+SESSIONS = "/_lab/runner/sessions"
+
+
+def _bearer(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _session(request: web.Request) -> tuple[Sim, Session]:
+    sim = request.app[SIM]
+    session = sim.actions.pool.seen(request.match_info["sid"])
+    if session is None:
+        raise web.HTTPNotFound(text='{"message": "no such session"}', content_type="application/json")
+    if not secrets.compare_digest(session.runner.token, _bearer(request)):
+        raise web.HTTPUnauthorized(text='{"message": "Bad credentials"}', content_type="application/json")
+    return sim, session
+
+
+def _job(sim: Sim, session: Session, request: web.Request) -> JobState:
+    job = sim.actions.jobs.get(int(request.match_info["job_id"]))
+    if job is None:
+        raise web.HTTPNotFound(text='{"message": "no such job"}', content_type="application/json")
+    return job
+
+
+@routes.post(SESSIONS)
+async def open_session(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    body = await read_json(request)
+    sid = sim.actions.pool.open_session(name=str(body.get("name") or ""), token=_bearer(request))
+    if sid is None:
+        return error(401, "Bad credentials")
+    runner = sim.actions.pool.sessions[sid].runner
+    timing = sim.config.timing
+    return web.json_response(
+        {
+            "session_id": sid,
+            "runner_id": runner.id,
+            "long_poll": timing.long_poll,
+            "heartbeat_interval": timing.heartbeat_interval,
+        },
+        status=201,
+    )
+
+
+@routes.delete(SESSIONS + "/{sid}")
+async def close_session(request: web.Request) -> web.Response:
+    sim, session = _session(request)
+    sim.actions.pool.close_session(session.id)
+    return web.Response(status=204)
+
+
+@routes.post(SESSIONS + "/{sid}/heartbeat")
+async def heartbeat(request: web.Request) -> web.Response:
+    sim, session = _session(request)
+    gone = [j for j in sorted(session.runner.jobs) if sim.actions.jobs[j].status == "completed"]
+    return web.json_response({"cancelled_jobs": gone})
+
+
+@routes.get(SESSIONS + "/{sid}/jobs")
+async def poll(request: web.Request) -> web.Response:
+    sim, session = _session(request)
+    try:
+        wait = float(request.query.get("wait", "0"))
+    except ValueError:
+        wait = 0.0
+    try:
+        offer = await sim.actions.pool.poll(session.id, wait)
+    except KeyError:
+        return error(404, "no such session")
+    if offer is None:
+        return web.Response(status=204)
+    return web.json_response(offer)
+
+
+@routes.post(SESSIONS + "/{sid}/jobs/{job_id}/acquire")
+async def acquire(request: web.Request) -> web.Response:
+    sim, session = _session(request)
+    job = _job(sim, session, request)
+    if not sim.actions.pool.acquire(session.id, job.id):
+        return error(409, "job is not offered to this runner")
+    return web.json_response({"job_id": job.id})
+
+
+@routes.post(SESSIONS + "/{sid}/jobs/{job_id}/steps/{number}")
+async def step(request: web.Request) -> web.Response:
+    sim, session = _session(request)
+    job = _job(sim, session, request)
+    body = await read_json(request)
+    if job.status != "completed" and job.id in session.runner.jobs:
+        sim.actions.step_report(job, int(request.match_info["number"]), str(body.get("status")), body.get("conclusion"))
+    return web.json_response({"cancelled": job.status == "completed"})
+
+
+@routes.post(SESSIONS + "/{sid}/jobs/{job_id}/complete")
+async def complete(request: web.Request) -> web.Response:
+    sim, session = _session(request)
+    job = _job(sim, session, request)
+    body = await read_json(request)
+    cancelled = job.status == "completed"
+    if not cancelled and job.id in session.runner.jobs:
+        outputs = {str(k): str(v) for k, v in (body.get("outputs") or {}).items()}
+        sim.actions.finish_job(job, str(body.get("conclusion") or "failure"), outputs, body.get("message"))
+    sim.actions.pool.finished(job.id)
+    return web.json_response({"cancelled": cancelled})
+
+
+@routes.post("/_lab/check-runs/{check_run_id}/requested-action")
+async def click_action(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    run = sim.repo.check_runs.get(int(request.match_info["check_run_id"]))
+    if run is None:
+        return error(404, "Not Found")
+    body = await read_json(request)
+    try:
+        sim.repo.requested_action(run, identifier=str(body.get("identifier")), user=str(body.get("user")))
+    except Invalid as failure:
+        return error(422, str(failure))
+    return web.json_response({}, status=201)
+
+
+@routes.get("/_lab/deliveries")
+async def deliveries(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    return web.json_response([{"guid": d.guid, "event": d.event, "action": d.action} for d in sim.hub.sent])
