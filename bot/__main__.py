@@ -1,0 +1,129 @@
+"""The `verify-staging` command line: `serve` (the GitHub App), `lab` (the local staging lab), `demo` (both at once).
+
+Exit status 2 means the command could not run (bad arguments, bad settings, a component that could not start),
+with one line on stderr saying what and how to mend it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from bot.adapters import AdapterUnavailable
+from bot.app import start_runtime
+from bot.logging import configure_logging
+from bot.model import ScenarioId
+from bot.settings import Settings, SettingsError, load_settings_from_process
+
+EXIT_CANNOT_RUN = 2
+
+
+def scenario_list(text: str) -> list[ScenarioId]:
+    ids = {s.value: s for s in ScenarioId}
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [c for c in chosen if c not in ids]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"expected scenario ids from {', '.join(ids)}, got {text!r}")
+    return [ids[c] for c in chosen]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verify-staging", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="the GitHub App: webhook server and scenario engine")
+    serve.add_argument("--settings", help="settings file (default: $VERIFY_STAGING_SETTINGS)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+
+    lab = commands.add_parser("lab", help="start the local staging lab alone, until interrupted")
+    lab.add_argument("--topology", help="topology file (default: the built-in one)")
+    lab.add_argument("--fault", action="append", default=[], metavar="NAME", help="a lab fault (repeatable)")
+    lab.add_argument("--state-file", help="write the lab's addresses and credentials here as JSON once it is up")
+    lab.add_argument("--webhook-url", help="where the simulated GitHub delivers webhooks")
+
+    demo = commands.add_parser("demo", help="lab and bot together: one /verify-staging from comment to report")
+    demo.add_argument("--scenarios", type=scenario_list, help="comma-separated scenario ids (default: all five)")
+    demo.add_argument("--fault", action="append", default=[], metavar="NAME", help="a lab fault (repeatable)")
+    demo.add_argument("--topology", help="topology file (default: the built-in one)")
+    demo.add_argument("--report-dir", default="./verify-staging-report", help="where the report files go")
+    return parser
+
+
+def lab_argv(args: argparse.Namespace) -> list[str]:
+    """`python -m lab` with the same flags: the lab runs as its own process, never imported by the bot."""
+    argv = [sys.executable, "-m", "lab"]
+    if args.topology:
+        argv += ["--topology", args.topology]
+    for fault in args.fault:
+        argv += ["--fault", fault]
+    if args.state_file:
+        argv += ["--state-file", args.state_file]
+    if args.webhook_url:
+        argv += ["--webhook-url", args.webhook_url]
+    return argv
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    process = subprocess.Popen(lab_argv(args))
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # The lab stops every process it started on SIGINT/SIGTERM; give it time, then make sure.
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+
+async def serve(settings: Settings, *, host: str, port: int) -> None:
+    runtime = await start_runtime(settings, host=host, port=port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "lab":
+        return run_lab(args)
+    if args.command == "demo":
+        try:
+            from bot.demo import run_demo
+        except ImportError:
+            print("verify-staging: the demo is not part of this installation.", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        result: int = run_demo(args)
+        return result
+    try:
+        settings = load_settings_from_process(args.settings)
+    except SettingsError as exc:
+        print(f"verify-staging: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    configure_logging()
+    try:
+        asyncio.run(serve(settings, host=args.host, port=args.port))
+    except AdapterUnavailable as exc:
+        print(f"verify-staging: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except OSError as exc:
+        print(f"verify-staging: could not start ({exc}); check --host/--port and the database path.", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
