@@ -12,6 +12,7 @@ import ctypes
 import fnmatch
 import os
 import signal
+import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -33,6 +34,13 @@ class ProcessSpec:
     argv: tuple[str, ...]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    """A free loopback port (bound and released; the lab starts its server on it right after)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _die_with_parent() -> None:

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -53,19 +52,12 @@ from lab.services import service_argv
 from lab.ssh import SSHHostServer, start_host, stop_hosts, write_client_files
 from lab.topology import Topology
 from lab.truth import Truth
-from lab.units import ProcessSpec, Unit, UnitKind, UnitTable, spawn, terminate, wait_http
+from lab.units import ProcessSpec, Unit, UnitKind, UnitTable, free_port, spawn, terminate, wait_http
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 20.0
 # A repository admin whose token the pipeline's select-runner step and the runner exporter use to list runners.
 ADMIN_LOGIN = "paws360-deploy"
-
-
-def free_port() -> int:
-    """A free loopback port (bound and released; the lab starts its servers right after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

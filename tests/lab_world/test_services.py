@@ -1,0 +1,105 @@
+"""Stand-in services through their HTTP faces: JIRA with the `jira` library, backend, frontend, Grafana auth."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import requests
+from jira import JIRA, JIRAError
+
+from tests.lab_world.conftest import running_service
+
+JIRA_CONFIG = {
+    "token": "lab-jira-token",
+    "user": "verify-staging",
+    "password": "pw",
+    "issue": "INFRA-473",
+    "summary": "runner deployment",
+    "status": "To Do",
+}
+
+
+def _walk_the_workflow(url: str) -> list[str]:
+    jira = JIRA(server=url, token_auth="lab-jira-token")
+    seen = [jira.issue("INFRA-473").fields.status.name]
+    for target in ("In Progress", "In Review", "Done"):
+        offered = {t["to"]["name"]: t["id"] for t in jira.transitions("INFRA-473")}
+        jira.transition_issue("INFRA-473", offered[target], comment=f"moving to {target}")
+        seen.append(jira.issue("INFRA-473").fields.status.name)
+    jira.transition_issue("INFRA-473", "Reopen")
+    seen.append(jira.issue("INFRA-473").fields.status.name)
+    jira.add_comment("INFRA-473", "verification passed")
+    seen.append(str(len(jira.comments("INFRA-473"))))
+    return seen
+
+
+async def test_jira_library_walks_the_workflow(tmp_path: Path) -> None:
+    async with running_service(tmp_path, "jira", JIRA_CONFIG) as url:
+        seen = await asyncio.to_thread(_walk_the_workflow, url)
+    assert seen == ["To Do", "In Progress", "In Review", "Done", "To Do", "4"]
+
+
+def _invalid_transition(url: str) -> tuple[int, list[str], list[str]]:
+    jira = JIRA(server=url, basic_auth=("verify-staging", "pw"))
+    offered = [t["name"] for t in jira.transitions("INFRA-473")]
+    with pytest.raises(JIRAError) as caught:
+        jira.transition_issue("INFRA-473", 31)  # Done, not offered from To Do; sent as an int
+    body = caught.value.response.json()
+    return caught.value.status_code, offered, body["errorMessages"] + [str(body["errors"])]
+
+
+async def test_jira_refuses_a_transition_the_status_does_not_offer(tmp_path: Path) -> None:
+    async with running_service(tmp_path, "jira", JIRA_CONFIG) as url:
+        status, offered, messages = await asyncio.to_thread(_invalid_transition, url)
+        wrong_token = requests.get(
+            url + "/rest/api/2/issue/INFRA-473", headers={"Authorization": "Bearer nope"}, timeout=5
+        )
+    assert status == 400
+    assert offered == ["Start Progress"]
+    assert messages == ["Transition id '31' is not valid for this issue.", "{}"]
+    assert wrong_token.status_code == 401
+
+
+async def test_backend_reports_redis_down_with_503_and_frontend_shows_version(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    release.mkdir()
+    (release / "current").write_text("2.3.4")
+    async with (
+        running_service(tmp_path, "backend", {"release_dir": str(release), "redis_up": False}) as backend,
+        running_service(tmp_path, "frontend", {"release_dir": str(release)}) as frontend,
+    ):
+        health = requests.get(backend + "/actuator/health", timeout=5)
+        info = requests.get(backend + "/actuator/info", timeout=5).json()
+        home = requests.get(frontend + "/", timeout=5)
+    assert health.status_code == 503
+    body = health.json()
+    assert body["status"] == "DOWN"
+    assert body["components"]["redis"]["status"] == "DOWN"
+    assert body["components"]["db"]["status"] == "UP"
+    assert set(body["components"]) >= {"db", "redis", "diskSpace"}
+    assert info["build"]["version"] == "2.3.4"
+    assert home.status_code == 200
+    assert "2.3.4" in home.text
+
+
+async def test_grafana_serves_the_dashboard_and_refuses_a_wrong_token(tmp_path: Path) -> None:
+    dashboard = tmp_path / "dashboard.json"
+    dashboard.write_text('{"uid": "verify-staging-runners", "title": "Runners", "panels": []}')
+    config = {
+        "token": "glsa_lab",
+        "prometheus_url": "http://127.0.0.1:9",
+        "dashboard_path": str(dashboard),
+        "dashboard_uid": "verify-staging-runners",
+    }
+    async with running_service(tmp_path, "grafana", config) as url:
+        good = {"Authorization": "Bearer glsa_lab"}
+        board = requests.get(url + "/api/dashboards/uid/verify-staging-runners", headers=good, timeout=5)
+        wrong = requests.get(url + "/api/datasources", headers={"Authorization": "Bearer x"}, timeout=5)
+        missing = requests.get(url + "/api/dashboards/uid/other", headers=good, timeout=5)
+        health = requests.get(url + "/api/health", timeout=5)
+    assert board.json()["dashboard"]["title"] == "Runners"
+    assert wrong.status_code == 401
+    assert missing.status_code == 404
+    assert health.json()["database"] == "ok"
