@@ -22,13 +22,23 @@ from bot.ports import Clock, SSHError, SSHPort
 class JournalEntry(Protocol):
     """A journal row as bot/store.py returns it."""
 
-    id: int
-    verification_id: str
-    host: str
-    fault: str
-    undo: tuple[str, ...]
-    injected_at: datetime | None
-    restored_at: datetime | None
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def verification_id(self) -> str: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def fault(self) -> str: ...
+
+    @property
+    def undo(self) -> tuple[str, ...]: ...
+
+    @property
+    def injected_at(self) -> datetime | None: ...
 
 
 class JournalStore(Protocol):

@@ -3,6 +3,7 @@
 `sleep()` parks the caller until virtual time reaches its deadline. Time moves only when the event loop has
 nothing else to do: `FakeClock.run()` (started by `running()`) lets every ready task run, then jumps to the
 earliest deadline. Sleepers therefore wake in deadline order, exactly as on a real clock, without real waiting.
+Work the loop cannot see (a worker thread) must be wrapped in `hold()` so time stands still meanwhile.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
 
-#: How many loop passes with nothing ready count as "idle"; threads (aiosqlite) get a little real time too.
+#: How many loop passes in a row count as "idle".
 _IDLE_PASSES = 30
 
 
@@ -28,6 +29,7 @@ class FakeClock:
         self._t = 0.0
         self._seq = itertools.count()
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._held = 0
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self._t)
@@ -56,12 +58,23 @@ class FakeClock:
             heapq.heappop(self._sleepers)  # cancelled sleepers
         return self._sleepers[0][0] if self._sleepers else None
 
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """Keep time still while awaiting work the loop cannot see (a worker thread, e.g. SQLite)."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+
     async def run(self, *, limit: float = 24 * 3600) -> None:
         """Advance to each next deadline whenever the loop is idle, up to `limit` virtual seconds."""
         while self._t <= limit:
             for _ in range(_IDLE_PASSES):
                 await asyncio.sleep(0)
-            await asyncio.sleep(0.0005)  # let worker threads (SQLite) hand back their results
+            if self._held:
+                await asyncio.sleep(0.0005)  # a worker thread is busy: real time passes, virtual time does not
+                continue
             deadline = self._next_deadline()
             if deadline is not None:
                 self._wake_until(deadline)

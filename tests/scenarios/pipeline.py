@@ -1,0 +1,208 @@
+"""A simulated GitHub Actions deployment pipeline on the fake GitHub (the lab's pipeline, on virtual time).
+
+select-runner (hosted) -> deploy (primary if it is online, else secondary) -> health-check -> rollback (only on
+failure). A workflow-level concurrency group holds a second run `pending`, with no jobs, until the first completes.
+Runs and jobs are published through FakeGitHubRepo.put_run/put_job, i.e. as webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from bot.github_models import JobStep, WorkflowJob, WorkflowRun
+from tests.fakes.clock import FakeClock
+from tests.fakes.github import DispatchCall, FakeGitHubRepo, gh_time
+
+HOSTED = "GitHub Actions 7"
+
+
+@dataclass
+class Timing:
+    select_s: float = 1.0
+    pickup_s: float = 1.0  # an idle runner takes a queued job this long after it appears
+    failover_pickup_s: float = 1.0  # the same for the secondary (slow-failover makes it long)
+    deploy_s: float = 5.0
+    health_s: float = 2.0
+    health_timeout_s: float = 6.0
+    rollback_s: float = 3.0
+
+
+@dataclass
+class Hooks:
+    """What the pipeline's steps do to the simulated staging world."""
+
+    backend_healthy: Callable[[], bool]
+    deployed: Callable[[str], None]
+    rolled_back: Callable[[], None]
+
+
+@dataclass
+class FakePipeline:
+    repo: FakeGitHubRepo
+    clock: FakeClock
+    hooks: Hooks
+    primary: str = "production-runner-01"
+    timing: Timing = field(default_factory=Timing)
+    concurrency: bool = True
+    rollback: bool = True
+    incident_label: str = "incident"
+    _active: int | None = None
+    _pending: list[int] = field(default_factory=list)
+    _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    _versions: dict[int, str] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(5000))
+
+    def attach(self) -> None:
+        self.repo.on_dispatch = self.dispatch
+        self.repo.on_cancel = self.cancel
+
+    def dispatch(self, call: DispatchCall) -> int:
+        run_id = next(self._ids)
+        now = gh_time(self.clock)
+        held = self.concurrency and self._active is not None
+        run = WorkflowRun(
+            id=run_id, name="Deploy", display_title=f"Deploy {call.inputs.get('environment')} "
+            f"{call.inputs.get('test_id')}", event="workflow_dispatch", status="pending" if held else "queued",
+            conclusion=None, head_sha="a" * 40, head_branch=call.ref, path=f".github/workflows/{call.workflow}",
+            created_at=now, updated_at=now, run_started_at=now, html_url=None,
+        )  # fmt: skip
+        self.repo.put_run(run)
+        self._versions[run_id] = call.inputs.get("test_id") or f"v{run_id}"
+        if held:
+            self._pending.append(run_id)
+        else:
+            self._start(run_id)
+        return run_id
+
+    def _start(self, run_id: int) -> None:
+        self._active = run_id if self.concurrency else self._active
+        self._tasks[run_id] = asyncio.ensure_future(self._run(run_id, self._versions[run_id]))
+
+    def cancel(self, run_id: int) -> None:
+        task = self._tasks.get(run_id)
+        if task is not None:
+            task.cancel()
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    # ------------------------------------------------------------------------------------------- a run
+    async def _run(self, run_id: int, version: str) -> None:
+        self._set_run(run_id, status="in_progress")
+        conclusion = "failure"
+        try:
+            role = await self._job(run_id, "select-runner", ("ubuntu-latest",), self._select)
+            labels = ("self-hosted", "production", "primary" if role == "success-primary" else "secondary")
+            deployed = await self._job(run_id, "deploy", labels, lambda: self._deploy(version))
+            healthy = await self._job(run_id, "health-check", labels, self._health) if deployed == "success" else None
+            failed = deployed != "success" or healthy != "success"
+            if self.rollback:
+                if failed:
+                    await self._job(run_id, "rollback", labels, self._rollback)
+                else:
+                    self._skipped(run_id, "rollback", labels)
+            conclusion = "failure" if failed else "success"
+        except asyncio.CancelledError:
+            conclusion = "cancelled"
+            for job in [j for j in self.repo.jobs.values() if j.run_id == run_id and j.status != "completed"]:
+                self._put_job(job, status="completed", conclusion="cancelled", completed_at=gh_time(self.clock))
+        finally:
+            self._set_run(run_id, status="completed", conclusion=conclusion)
+            self._finish(run_id)
+
+    def _finish(self, run_id: int) -> None:
+        if self._active == run_id:
+            self._active = None
+            if self._pending:
+                self._start(self._pending.pop(0))
+
+    def _set_run(self, run_id: int, **changes: object) -> None:
+        run = replace(self.repo.runs[run_id], updated_at=gh_time(self.clock), **changes)  # type: ignore[arg-type]
+        self.repo.put_run(run)
+
+    # ------------------------------------------------------------------------------------------- jobs
+    async def _job(self, run_id: int, name: str, labels: tuple[str, ...], body: Callable[[], Awaitable[str]]) -> str:
+        now = gh_time(self.clock)
+        job = WorkflowJob(
+            id=next(self._ids), run_id=run_id, name=name, status="queued", conclusion=None, labels=labels,
+            runner_id=None, runner_name=None, created_at=now, started_at=now, completed_at=None,
+            head_sha="a" * 40, workflow_name="Deploy",
+        )  # fmt: skip
+        self.repo.put_job(job)
+        runner = await self._acquire(labels)
+        job = self._put_job(job, status="in_progress", runner_name=runner, started_at=gh_time(self.clock))
+        try:
+            conclusion = await body()
+        finally:
+            if runner != HOSTED:
+                self.repo.set_runner(runner, busy=False)
+        outcome = conclusion.split("-")[0]
+        self._put_job(
+            job,
+            status="completed",
+            conclusion=outcome,
+            completed_at=gh_time(self.clock),
+            steps=(JobStep(name=f"Run {name}", status="completed", conclusion=outcome, number=1),),
+        )
+        return conclusion
+
+    def _skipped(self, run_id: int, name: str, labels: tuple[str, ...]) -> None:
+        now = gh_time(self.clock)
+        self.repo.put_job(
+            WorkflowJob(
+                id=next(self._ids), run_id=run_id, name=name, status="completed", conclusion="skipped",
+                labels=labels, runner_id=None, runner_name=None, created_at=now, started_at=now,
+                completed_at=now, head_sha="a" * 40, workflow_name="Deploy",
+            )
+        )  # fmt: skip
+
+    def _put_job(self, job: WorkflowJob, **changes: object) -> WorkflowJob:
+        new = replace(job, **changes)  # type: ignore[arg-type]
+        self.repo.put_job(new)
+        return new
+
+    async def _acquire(self, labels: tuple[str, ...]) -> str:
+        """An online idle runner whose labels cover the job's; a job no runner matches waits (forever)."""
+        if labels == ("ubuntu-latest",):
+            await self.clock.sleep(self.timing.pickup_s)
+            return HOSTED
+        while True:
+            for runner in self.repo.runners.values():
+                if runner.online and not runner.busy and set(labels) <= set(runner.labels):
+                    self.repo.set_runner(runner.name, busy=True)
+                    delay = self.timing.pickup_s if runner.name == self.primary else self.timing.failover_pickup_s
+                    await self.clock.sleep(delay)
+                    return runner.name
+            await self.clock.sleep(0.5)
+
+    # ------------------------------------------------------------------------------------------- steps
+    async def _select(self) -> str:
+        await self.clock.sleep(self.timing.select_s)
+        primary = self.repo.runners.get(self.primary)
+        return "success-primary" if primary is not None and primary.online else "success-secondary"
+
+    async def _deploy(self, version: str) -> str:
+        await self.clock.sleep(self.timing.deploy_s)
+        self.hooks.deployed(version)
+        return "success"
+
+    async def _health(self) -> str:
+        waited = 0.0
+        while waited < self.timing.health_timeout_s:
+            if self.hooks.backend_healthy():
+                await self.clock.sleep(self.timing.health_s)
+                return "success"
+            await self.clock.sleep(1.0)
+            waited += 1.0
+        return "failure"
+
+    async def _rollback(self) -> str:
+        await self.clock.sleep(self.timing.rollback_s)
+        self.hooks.rolled_back()
+        self.repo.add_issue(title="Deployment rolled back", labels=[self.incident_label])
+        return "success"

@@ -1,0 +1,314 @@
+"""A whole simulated staging world for scenario tests, on virtual time: fake GitHub with the pipeline, SSH hosts
+whose units drive runners and the backend, health endpoints, monitoring whose alert follows the primary runner,
+the real SQLite store and the engine. `faults` take the contract's lab fault names; `chaos` disturbs webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.github_models import Runner, WorkflowJob, WorkflowRun
+from bot.model import SCENARIO_ORDER, ScenarioId, Verification
+from bot.ports import AmAlert, PanelQueryResult, ProgressEvent, PromAlert, VerificationRequest
+from bot.settings import (
+    AuthorizationSettings,
+    BackendSettings,
+    EnvironmentSettings,
+    FrontendSettings,
+    GitHubSettings,
+    JiraSettings,
+    MonitoringSettings,
+    RepositorySettings,
+    RunnerRole,
+    RunnerSettings,
+    Secrets,
+    Settings,
+    SSHHost,
+    SSHSettings,
+    Thresholds,
+    WorkflowSettings,
+)
+from bot.store import Store
+from scenarios import ScenarioEngine, build_engine
+from tests.fakes.clock import FakeClock
+from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
+from tests.fakes.monitoring import FakeAlertmanager, FakeGrafana, FakePrometheus, factory, rule
+from tests.fakes.probe import FakeProbe
+from tests.fakes.ssh import FakeSSH
+from tests.scenarios.clocked_store import ClockedStore
+from tests.scenarios.pipeline import FakePipeline, Hooks, Timing
+
+REPO = "paws360/paws360"
+PRIMARY, SECONDARY, BACKEND = "production-runner-01", "production-runner-02", "staging-backend-host"
+UNIT = "actions.runner.paws360-paws360.{}.service"
+HEALTH, INFO, FRONT = "http://backend/actuator/health", "http://backend/actuator/info", "http://frontend/"
+LAB_THRESHOLDS = Thresholds(
+    deployment=20, failover=8, health_check=15, rollback=15, runner_offline_detection=10,
+    alert_fire=25, notification=10, run_timeout=120,
+)  # fmt: skip
+
+
+def environment(thresholds: Thresholds = LAB_THRESHOLDS) -> EnvironmentSettings:
+    return EnvironmentSettings(
+        name="staging",
+        workflow=WorkflowSettings(file="ci.yml", ref=None, inputs={"environment": "staging", "test_mode": "true"}),
+        runners=(
+            RunnerSettings(PRIMARY, RunnerRole.PRIMARY, ("self-hosted", "production", "primary"), PRIMARY,
+                           "actions.runner.*.service"),
+            RunnerSettings(SECONDARY, RunnerRole.SECONDARY, ("self-hosted", "production", "secondary"), SECONDARY,
+                           "actions.runner.*.service"),
+        ),
+        backend=BackendSettings(host=BACKEND, service="paws360-backend", health_url=HEALTH, info_url=INFO),
+        frontend=FrontendSettings(url=FRONT),
+        monitoring=MonitoringSettings("http://prom", "http://am", "http://grafana", "verify-staging-runners"),
+        thresholds=thresholds,
+    )  # fmt: skip
+
+
+def settings(db: str, env: EnvironmentSettings | None = None) -> Settings:
+    env = env or environment()
+    return Settings(
+        database=db,
+        github=GitHubSettings(repositories={REPO: RepositorySettings("staging")}, reconcile_after=5),
+        authorization=AuthorizationSettings(),
+        jira=JiraSettings(issue=None),
+        ssh=SSHSettings(user="deploy", hosts={h: SSHHost("127.0.0.1") for h in (PRIMARY, SECONDARY, BACKEND)}),
+        environments={"staging": env},
+        secrets=Secrets(app_id="4242", private_key="unused", webhook_secret="unused"),
+    )
+
+
+@dataclass
+class Chaos:
+    """How webhooks are disturbed: dropped, duplicated, delayed (so reordered). Seeded: reproducible."""
+
+    drop: float = 0.0
+    duplicate: float = 0.0
+    max_delay: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class RecordingReporter:
+    started_ids: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    finished_list: list[Verification] = field(default_factory=list)
+
+    async def started(self, verification: Verification) -> None:
+        self.started_ids.append(verification.verification_id)
+
+    async def progress(self, event: ProgressEvent) -> None:
+        self.messages.append(event.message)
+
+    async def finished(self, verification: Verification) -> None:
+        self.finished_list.append(verification)
+
+
+@dataclass
+class World:
+    clock: FakeClock
+    repo: FakeGitHubRepo
+    app: FakeGitHubApp
+    ssh: FakeSSH
+    probe: FakeProbe
+    prom: FakePrometheus
+    am: FakeAlertmanager
+    grafana: FakeGrafana
+    pipeline: FakePipeline
+    store: ClockedStore
+    settings: Settings
+    reporter: RecordingReporter
+    faults: frozenset[str]
+    chaos: Chaos
+    engine: ScenarioEngine | None = None
+    versions: list[str] = field(default_factory=lambda: ["v0.9", "v1.0"])  # previous, current
+    delivered: int = 0
+
+    # ------------------------------------------------------------------------------------------- staging state
+    def backend_running(self) -> bool:
+        return self.ssh.running(BACKEND, "paws360-backend")
+
+    def health(self) -> tuple[int, Any] | None:
+        if not self.backend_running():
+            return None
+        redis = "DOWN" if "redis-down" in self.faults else "UP"
+        status = "UP" if redis == "UP" else "DOWN"
+        body = {"status": status, "components": {"db": {"status": "UP"}, "redis": {"status": redis}}}
+        return (200 if status == "UP" else 503), body
+
+    def backend_healthy(self) -> bool:
+        answer = self.health()
+        return answer is not None and answer[0] == 200
+
+    def deployed(self, version: str) -> None:
+        self.versions = [self.versions[-1], version]
+
+    def rolled_back(self) -> None:
+        self.versions = [self.versions[0], self.versions[0]]
+
+    # ------------------------------------------------------------------------------------------- webhooks
+    def deliver(self, obj: WorkflowRun | WorkflowJob) -> None:
+        rng = self._rng
+        if rng.random() < self.chaos.drop:
+            return
+        copies = 2 if rng.random() < self.chaos.duplicate else 1
+        for _ in range(copies):
+            delay = rng.uniform(0, self.chaos.max_delay)
+            if delay == 0:
+                self._observe(obj)
+            else:
+                self._later(delay, obj)
+
+    def _later(self, delay: float, obj: WorkflowRun | WorkflowJob) -> None:
+        async def send() -> None:
+            await self.clock.sleep(delay)
+            self._observe(obj)
+
+        self._spawn(send())
+
+    def _observe(self, obj: WorkflowRun | WorkflowJob) -> None:
+        if self.engine is None:
+            return
+        self.delivered += 1
+        if isinstance(obj, WorkflowRun):
+            self.engine.observe_run(installation_id=1001, repository=REPO, run=obj)
+        else:
+            self.engine.observe_job(installation_id=1001, repository=REPO, job=obj)
+
+    _rng: random.Random = field(default_factory=random.Random)
+    _tasks: set[asyncio.Future[None]] = field(default_factory=set)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------------------------------- runners, alerts
+    def unit_changed(self, host: str, unit: str, running: bool) -> None:
+        if host in (PRIMARY, SECONDARY):
+            self._spawn(self._runner_status(host, running))
+        if host == PRIMARY:
+            self._spawn(self._alert(running))
+
+    async def _runner_status(self, name: str, running: bool) -> None:
+        await self.clock.sleep(1.0)  # GitHub notices a stopped runner a moment later
+        if self.ssh.running(name, UNIT.format(name)) == running:
+            self.repo.set_runner(name, status="online" if running else "offline")
+
+    async def _alert(self, running: bool) -> None:
+        if running:
+            await self.clock.sleep(2.0)
+            self.prom.alert_list.clear()
+            self.am.alert_list.clear()
+            return
+        stopped = self.clock.now()
+        await self.clock.sleep(4.0)  # exporter scrape (1 s) + the rule's `for:` (3 s)
+        if self.ssh.running(PRIMARY, UNIT.format(PRIMARY)):
+            return
+        labels = {"alertname": "RunnerOffline", "runner": PRIMARY}
+        self.prom.alert_list[:] = [PromAlert("RunnerOffline", "firing", labels, stopped + timedelta(seconds=1))]
+        routed = "default" if "no-notification" in self.faults else "oncall-sre"
+        self.am.alert_list[:] = [AmAlert("RunnerOffline", "active", labels, (routed,), self.clock.now())]
+        await self.clock.sleep(1.0)
+        if "no-notification" not in self.faults:
+            self.am.sent["webhook"] = self.am.sent.get("webhook", 0.0) + 1
+
+    # ------------------------------------------------------------------------------------------- running
+    async def verify(self, *scenarios: ScenarioId, vid: str = "v-1") -> Verification:
+        assert self.engine is not None
+        await self.engine.start(request(vid, scenarios or SCENARIO_ORDER))
+        await self.engine.wait(vid)
+        loaded = await self.store.load_verification(vid)
+        assert loaded is not None
+        return loaded
+
+
+def request(vid: str, scenarios: tuple[ScenarioId, ...]) -> VerificationRequest:
+    return VerificationRequest(
+        verification_id=vid, installation_id=1001, repository=REPO, pull_request=42, head_sha="a" * 40,
+        ref="001-github-runner-deploy", environment="staging", requested_by="alice-admin", scenarios=scenarios,
+    )  # fmt: skip
+
+
+def _timing(faults: frozenset[str]) -> Timing:
+    timing = Timing()
+    if "slow-deploy" in faults:
+        timing.deploy_s = 30.0
+    if "slow-failover" in faults:
+        timing.failover_pickup_s = 15.0
+    return timing
+
+
+@asynccontextmanager
+async def world(
+    tmp_path: Path, *faults: str, chaos: Chaos | None = None, thresholds: Thresholds = LAB_THRESHOLDS
+) -> AsyncIterator[World]:
+    """Build the world, drive virtual time while the block runs, and stop everything afterwards."""
+    fault_set = frozenset(faults)
+    clock = FakeClock()
+    app = FakeGitHubApp(clock=clock)
+    repo = app.repo(installation_id=1001, repository=REPO)
+    secondary_labels = ("self-hosted", "secondary") if "no-secondary" in fault_set else (
+        "self-hosted", "production", "secondary")  # fmt: skip
+    repo.runners = {
+        PRIMARY: Runner(1, PRIMARY, "online", False, ("self-hosted", "production", "primary")),
+        SECONDARY: Runner(2, SECONDARY, "online", False, secondary_labels),
+    }
+    ssh = FakeSSH(
+        units={
+            PRIMARY: {UNIT.format(PRIMARY): True},
+            SECONDARY: {UNIT.format(SECONDARY): True},
+            BACKEND: {"paws360-backend": True},
+        }
+    )
+    rules = ["RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh", "JobQueueTimeHigh"]
+    if "missing-alert-rule" in fault_set:
+        rules.remove("DeploymentDurationHigh")
+    prom = FakePrometheus(rule_list=[rule(n, for_seconds=3.0) for n in rules])
+    am = FakeAlertmanager(receiver_names=["oncall-sre", "default"])
+    panels = [PanelQueryResult(i, t, 1, 10) for i, t in enumerate(["Runner status", "Deployments", "Duration"], 1)]
+    grafana = FakeGrafana(dashboards={"verify-staging-runners": panels})
+    raw = await Store.open(str(tmp_path / "verify-staging.db"))
+    store = ClockedStore(raw, clock)
+    env = environment(thresholds)
+    w = World(
+        clock=clock, repo=repo, app=app, ssh=ssh, probe=FakeProbe(), prom=prom, am=am, grafana=grafana,
+        pipeline=FakePipeline(repo=repo, clock=clock, hooks=Hooks(lambda: False, lambda v: None, lambda: None)),
+        store=store, settings=settings(str(tmp_path / "verify-staging.db"), env), reporter=RecordingReporter(),
+        faults=fault_set, chaos=chaos or Chaos(),
+    )  # fmt: skip
+    w._rng = random.Random(w.chaos.seed)
+    w.pipeline.hooks = Hooks(w.backend_healthy, w.deployed, w.rolled_back)
+    w.pipeline.timing = _timing(fault_set)
+    w.pipeline.concurrency = "no-concurrency" not in fault_set
+    w.pipeline.rollback = "no-rollback" not in fault_set
+    w.pipeline.attach()
+    w.probe.route(HEALTH, w.health)
+    w.probe.route(INFO, lambda: (200, {"build": {"version": w.versions[-1]}}) if w.backend_running() else None)
+    w.probe.set(FRONT, status=200, body="<html>paws360</html>")
+    repo.listeners.append(w.deliver)
+    ssh.on_change.append(w.unit_changed)
+    w.engine = build_engine(
+        settings=w.settings, store=store, github=app, ssh=ssh, probe=w.probe, monitoring=factory(prom, am, grafana),
+        reporter=w.reporter, clock=clock,
+    )  # fmt: skip
+    try:
+        async with clock.running():
+            yield w
+            await w.engine.stop()
+            await w.pipeline.stop()
+            await w.close()
+    finally:
+        await raw.close()
