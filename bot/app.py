@@ -154,10 +154,11 @@ async def start_runtime(
             api_version=settings.github.api_version,
         )
         metrics = Metrics()
+        jira = jira_port(settings)
         reporter = build_reporter(
             settings=settings,
             github=github,
-            jira=jira_port(settings),
+            jira=jira,
             clock=clock,
             extra=(MetricsReporter(metrics), *extra_reporters),
         )
@@ -172,7 +173,7 @@ async def start_runtime(
             interval=settings.github.runner_poll_interval,
         )
         router = build_router()
-        ctx = HandlerContext(settings=settings, github=github, engine=engine, store=store, metrics=metrics)
+        ctx = HandlerContext(settings=settings, github=github, engine=engine, store=store, metrics=metrics, jira=jira)
 
         async def process(event: sansio.Event) -> None:
             installation = event.data.get("installation") or {}

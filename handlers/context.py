@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.metrics import Metrics
-from bot.ports import Engine, GitHubApp
+from bot.ports import Engine, GitHubApp, JiraPort
 from bot.settings import Settings
 from bot.store import Store
 
@@ -27,3 +27,4 @@ class HandlerContext:
     store: Store
     metrics: Metrics
     new_id: Callable[[], str] = field(default=new_verification_id)
+    jira: JiraPort | None = None
