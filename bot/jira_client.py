@@ -106,6 +106,7 @@ class JiraClient:
                 basic_auth=self._basic if self._token is None else None,
                 get_server_info=False,
                 timeout=self._timeout,
-                max_retries=1,
+                # Our reporters retry on their own clock; the library would sleep 10-20 s per refused connection.
+                max_retries=0,
             )
         return self._client

@@ -36,10 +36,11 @@ class CommentReporter:
 
     async def started(self, verification: Verification) -> None:
         tracked = self._track(verification)
-        if verification.comment_id is None:
-            body = self.render(verification)
-            verification.comment_id = await tracked.repo.create_comment(verification.pull_request, body)
-            self.bodies[verification.verification_id] = body
+        body = self.render(verification)
+        # Always a new comment: a verification starts once, and an id already on the model may be the comment
+        # that asked, which is the requester's to edit, not ours.
+        verification.comment_id = await tracked.repo.create_comment(verification.pull_request, body)
+        self.bodies[verification.verification_id] = body
 
     async def progress(self, event: ProgressEvent) -> None:
         tracked = self._tracked.get(event.verification.verification_id)

@@ -157,3 +157,14 @@ SIGNOFF_USAGE = (
     "@{user} usage: `/sre-signoff approve [comment]` or `/sre-signoff reject <reason>` (a reason is required)."
 )
 SIGNOFF_JIRA_FAILED = "\n\n_JIRA could not be updated: {error}_"
+
+# --------------------------------------------------------------------------------------------- check-run buttons
+CHECKS_NOTHING_FAILED = "@{user} nothing to re-run: every scenario of verification `{verification_id}` passed."
+CHECKS_ABORT_REQUESTED = (
+    "@{user} asked verification `{verification_id}` to stop; everything it changed will be restored."
+)
+CHECKS_NOT_RUNNING = "@{user} verification `{verification_id}` is not running any more: nothing to abort."
+CHECKS_ALREADY_RUNNING = (
+    "@{user} verification `{running}` is already running in `{environment}`; re-run once it has finished."
+)
+CHECKS_START_FAILED = "@{user} the re-run could not be started: {error}"
