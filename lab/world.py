@@ -13,7 +13,6 @@ import hashlib
 import json
 import secrets
 import subprocess
-import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from lab.github.config import (
     UserSpec,
 )
 from lab.github.runners import HOSTED_NAME
-from lab.github.server import start_github
+from lab.github.server import RunningGitHub, start_github
 from lab.pipeline import (
     ENV_BACKEND_HOST,
     ENV_BACKEND_URL,
@@ -111,7 +110,7 @@ class World:
     paths: dict[str, Path] = field(default_factory=dict)
     head_sha: str = ""
     ssh_hosts: list[SSHHostServer] = field(default_factory=list)
-    github: Any = None  # lab.github.server.RunningGitHub
+    github: RunningGitHub | None = None
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     watcher: monitoring.AlertWatcher | None = None
 
@@ -232,15 +231,11 @@ def sim_config(world: World, public_key: str) -> SimConfig:
     )
 
 
-def agent_argv(world: World, name: str) -> tuple[str, ...]:
-    """A runner agent process for runner `name` (or the hosted pool)."""
-    return (sys.executable, "-m", "lab.github.runner_agent", "--url", world.urls["github"], "--name", name)
-
-
-def agent_env(world: World, name: str) -> dict[str, str]:
-    # The registration token goes in the environment, not argv, so `ps` does not show it.
-    token = world.secrets.hosted_token if name == HOSTED_NAME else world.secrets.runner_tokens[name]
-    return {"LAB_RUNNER_TOKEN": token}
+def agent_spec(world: World, name: str) -> ProcessSpec:
+    """The runner agent process of runner `name` (or the hosted pool), as the simulated GitHub describes it."""
+    assert world.github is not None
+    argv, env = world.github.agent_command(name)
+    return ProcessSpec(argv=tuple(argv), log_path=world.options.workdir / "logs" / f"runner-{name}.log", env=env)
 
 
 def _runner_states(world: World) -> dict[str, str]:
@@ -349,11 +344,7 @@ def _runner_units(world: World) -> None:
                 host=runner.host,
                 kind=UnitKind.RUNNER,
                 subject=runner.name,
-                spec=ProcessSpec(
-                    argv=agent_argv(world, runner.name),
-                    log_path=world.options.workdir / "logs" / f"{runner.name}.log",
-                    env=agent_env(world, runner.name),
-                ),
+                spec=agent_spec(world, runner.name),
                 pid_file=pid_file,
             )
         )
@@ -447,15 +438,7 @@ async def start_world(options: WorldOptions) -> World:
         await _start_services(world)
         world.github = await start_github(sim_config(world, public_key))
         world.urls["github"] = str(world.github.url).rstrip("/")
-        world.children.append(
-            spawn(
-                ProcessSpec(
-                    argv=agent_argv(world, HOSTED_NAME),
-                    log_path=options.workdir / "logs" / "hosted-pool.log",
-                    env=agent_env(world, HOSTED_NAME),
-                )
-            )
-        )
+        world.children.append(spawn(agent_spec(world, HOSTED_NAME)))
         _runner_units(world)
         await asyncio.gather(*(u.start(world.truth) for u in world.units.all() if u.kind is UnitKind.RUNNER))
         await _start_exporter(world)
