@@ -1,0 +1,119 @@
+"""Kubernetes manifests and the systemd unit: the fields an install relies on, and no secret values."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.deploy.conftest import DEPLOY, REPO, output, run, tool
+
+KUBERNETES = DEPLOY / "kubernetes"
+UNIT = DEPLOY / "systemd" / "verify-staging.service"
+
+
+def load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((KUBERNETES / name).read_text())
+    return loaded
+
+
+def settings_database_dir() -> str:
+    settings = yaml.safe_load((DEPLOY / "settings.example.yml").read_text())
+    return str(Path(settings["database"]).parent)
+
+
+def test_kustomization_lists_every_manifest_but_the_secret_example() -> None:
+    resources = load("kustomization.yml")["resources"]
+    on_disk = {path.name for path in KUBERNETES.glob("*.yml")} - {"kustomization.yml", "secret.example.yml"}
+    assert set(resources) == on_disk
+    for name in resources:
+        assert {"apiVersion", "kind", "metadata"} <= load(name).keys(), name
+
+
+def test_deployment_is_a_single_writer() -> None:
+    spec = load("deployment.yml")["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+    assert "one writer" in (KUBERNETES / "deployment.yml").read_text()
+
+
+def test_probes_ask_healthz_on_the_served_port() -> None:
+    container = load("deployment.yml")["spec"]["template"]["spec"]["containers"][0]
+    port = next(p for p in container["ports"] if p["name"] == "http")["containerPort"]
+    assert container["command"][:2] == ["verify-staging", "serve"]
+    assert container["command"][container["command"].index("--port") + 1] == str(port)
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
+    service = load("service.yml")
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert (
+        service["spec"]["selector"].items() <= load("deployment.yml")["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def test_database_is_on_the_persistent_volume() -> None:
+    pod = load("deployment.yml")["spec"]["template"]["spec"]
+    mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert mounts["data"] == settings_database_dir()
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == load("pvc.yml")["metadata"]["name"]
+
+
+def test_secrets_and_settings_are_references_only() -> None:
+    pod = load("deployment.yml")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    secret_name = load("secret.example.yml")["metadata"]["name"]
+    env = {e["name"]: e for e in container["env"]}
+    for name in ("GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "JIRA_TOKEN"):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == secret_name, name
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["secret-files"]["secret"]["secretName"] == secret_name
+    assert volumes["settings"]["configMap"]["name"] == "verify-staging-settings"
+    assert all(value == "" for value in load("secret.example.yml")["stringData"].values())
+
+
+def test_pod_runs_restricted() -> None:
+    pod = load("deployment.yml")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    context = pod["containers"][0]["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["capabilities"]["drop"] == ["ALL"]
+
+
+def unit_entries() -> list[tuple[str, str, str]]:
+    section = ""
+    entries = []
+    for line in UNIT.read_text().splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            entries.append((section, key, value))
+    return entries
+
+
+def test_systemd_unit_runs_serve_with_its_state_directory() -> None:
+    entries = unit_entries()
+    service = {key: value for section, key, value in entries if section == "Service"}
+    assert re.search(r"/verify-staging serve( |$)", service["ExecStart"])
+    assert service["StateDirectory"] == "verify-staging"
+    assert f"/var/lib/{service['StateDirectory']}" == settings_database_dir()
+    assert ("Install", "WantedBy", "multi-user.target") in entries
+    assert not re.search(r"(SECRET|TOKEN|PASSWORD)=\S", UNIT.read_text())
+
+
+def test_systemd_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
+    # systemd-analyze verify checks that ExecStart exists: point it at this checkout's installed entry point.
+    entry_point = REPO / ".venv" / "bin" / "verify-staging"
+    unit = tmp_path / UNIT.name
+    unit.write_text(UNIT.read_text().replace("/opt/verify-staging/bin/verify-staging", str(entry_point)))
+    result = run(tool("systemd-analyze"), "verify", "--man=no", unit)
+    assert result.returncode == 0 and not result.stderr.strip(), output(result)
+    result = run(tool("systemd-analyze"), "security", "--offline=true", "--no-pager", unit)
+    exposure = re.search(r"Overall exposure level for \S+: ([\d.]+)", result.stdout)
+    assert exposure, output(result)
+    # systemd rates exposure from 0 (locked down) to 10 (unprotected); 2 or less is rated OK.
+    assert float(exposure.group(1)) <= 2.0, result.stdout
