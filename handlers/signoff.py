@@ -1,7 +1,137 @@
-"""The `/sre-signoff` command (placeholder router: the feature lands in its own change)."""
+"""`/sre-signoff approve [comment]` and `/sre-signoff reject <reason>`: an SRE completes the seed's sign-off form
+for the pull request's latest verification; the form goes on the pull request and into JIRA (approve -> Done).
+
+Same rules as `/verify-staging` for which comments count (handlers/comments.py); only members of
+`authorization.signoff_team` may sign off, only a finished verification of the current head, and approve only
+when all five tests passed.
+"""
 
 from __future__ import annotations
 
-from gidgethub import routing
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+from gidgethub import routing, sansio
+
+from bot.model import utcnow
+from bot.ports import GitHubRepo, JiraError
+from bot.reporting import transition_to
+from bot.reporting.signoff_form import SignOff, not_passed, render_form
+from bot.texts import reports as texts
+from handlers.comments import PullRequestComment, should_handle_comment
+from handlers.context import HandlerContext
 
 router = routing.Router()
+log = structlog.get_logger("handlers.signoff")
+
+COMMAND = "/sre-signoff"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    MALFORMED = "malformed"  # answered with the usage
+
+
+@dataclass(frozen=True)
+class SignoffCommand:
+    decision: Decision
+    text: str
+
+    @property
+    def approve(self) -> bool:
+        return self.decision is Decision.APPROVE
+
+
+def parse_signoff(body: str) -> SignoffCommand | None:
+    """The command on the comment's first line (plus any following lines as its text); None when it is not one."""
+    first = body.strip().splitlines()[0] if body.strip() else ""
+    words = first.split(maxsplit=2)
+    if not words or words[0] != COMMAND:
+        return None
+    verb = words[1].lower() if len(words) > 1 else ""
+    text = words[2].strip() if len(words) > 2 else ""
+    rest = "\n".join(body.strip().splitlines()[1:]).strip()
+    text = f"{text}\n{rest}".strip() if rest else text
+    if verb == "approve":
+        return SignoffCommand(Decision.APPROVE, text)
+    if verb == "reject" and text:
+        return SignoffCommand(Decision.REJECT, text)
+    return SignoffCommand(Decision.MALFORMED, text)
+
+
+@router.register("issue_comment", action="created")
+async def on_signoff_comment(event: sansio.Event, ctx: HandlerContext) -> None:
+    comment = PullRequestComment.from_payload(event.data)
+    if not should_handle_comment(comment):
+        return
+    command = parse_signoff(comment.body)
+    if command is None:
+        return
+    assert comment.installation_id is not None
+    repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    await repo.add_reaction(comment.comment_id, "eyes")
+    refusal = await _refusal(ctx, repo, comment, command)
+    if refusal is not None:
+        log.info("sign-off refused", user=comment.user, pull_request=comment.issue_number)
+        await repo.create_comment(comment.issue_number, refusal)
+
+
+async def _refusal(
+    ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComment, command: SignoffCommand
+) -> str | None:
+    """Carry out the sign-off, or return the sentence that says why not."""
+    user = comment.user
+    team = ctx.settings.authorization.signoff_team
+    if team is None:
+        return texts.SIGNOFF_NO_TEAM.format(user=user)
+    org, slug = team.split("/", 1)
+    if not await repo.is_team_member(org=org, team=slug, user=user):
+        return texts.SIGNOFF_NOT_MEMBER.format(user=user, team=team)
+    if command.decision is Decision.MALFORMED:
+        return texts.SIGNOFF_USAGE.format(user=user)
+    latest = await ctx.store.latest_verification(repository=comment.repository, pull_request=comment.issue_number)
+    if latest is None:
+        return texts.SIGNOFF_NO_VERIFICATION.format(user=user)
+    if latest.completed_at is None:
+        return texts.SIGNOFF_STILL_RUNNING.format(user=user, verification_id=latest.verification_id)
+    pull = await repo.get_pull_request(comment.issue_number)
+    if pull.head_sha != latest.head_sha:
+        return texts.SIGNOFF_STALE.format(
+            user=user, head=pull.head_sha[:7], verification_id=latest.verification_id, sha=latest.head_sha[:7]
+        )
+    failed = not_passed(latest)
+    if command.approve and failed:
+        return texts.SIGNOFF_NOT_ALL_PASSED.format(
+            user=user, verification_id=latest.verification_id, failed=", ".join(failed)
+        )
+    signoff = SignOff(approved=command.approve, engineer=user, comment=command.text, at=utcnow())
+    form = render_form(latest, signoff)
+    status = texts.SIGNOFF_APPROVED if command.approve else texts.SIGNOFF_REJECTED
+    body = texts.SIGNOFF_COMMENT.format(
+        status=status, verification_id=latest.verification_id, sha=latest.head_sha[:7], form=form
+    )
+    issue = latest.jira.issue if latest.jira is not None else ctx.settings.jira.issue
+    jira_error = await _record_in_jira(ctx, issue, status=status, form=form, approved=command.approve)
+    if jira_error:
+        body += texts.SIGNOFF_JIRA_FAILED.format(error=jira_error)
+    await repo.create_comment(comment.issue_number, body)
+    log.info("signed off", user=user, approved=command.approve, verification=latest.verification_id)
+    return None
+
+
+async def _record_in_jira(
+    ctx: HandlerContext, issue: str | None, *, status: str, form: str, approved: bool
+) -> str | None:
+    """Comment the form and move the issue (Done, or back to the rejected status); the error text if JIRA failed."""
+    if ctx.jira is None or issue is None:
+        return None
+    statuses = ctx.settings.jira.statuses
+    try:
+        await ctx.jira.add_comment(issue, texts.SIGNOFF_JIRA.format(status=status, form=form))
+        await transition_to(ctx.jira, issue, statuses.done if approved else statuses.rejected)
+    except JiraError as exc:
+        log.warning("sign-off not recorded in jira", issue=issue, error=str(exc))
+        return str(exc)
+    return None
