@@ -86,12 +86,17 @@ class WebhookIngress:
             data = None
         if not isinstance(data, dict) or not event_name or not delivery_id:
             self._metrics.delivery(event=event_name or UNVERIFIED_EVENT, outcome="rejected")
-            log.warning("delivery rejected", reason="malformed", delivery=delivery_id, event=event_name)
+            log.warning("delivery rejected", reason="malformed", delivery=delivery_id, github_event=event_name)
             return web.json_response({"error": "expected a JSON object with GitHub's event headers"}, status=400)
         action = data.get("action") if isinstance(data.get("action"), str) else None
         installation = data.get("installation")
         installation_id = installation.get("id") if isinstance(installation, dict) else None
-        fields = {"delivery": delivery_id, "event": event_name, "action": action, "installation": installation_id}
+        fields = {
+            "delivery": delivery_id,
+            "github_event": event_name,
+            "action": action,
+            "installation": installation_id,
+        }
         if not self._accepts(event_name, data):
             self._metrics.delivery(event=event_name, outcome="ignored")
             log.info("delivery ignored", **fields)
@@ -121,7 +126,7 @@ class WebhookIngress:
     async def _run(self, event: sansio.Event, fields: Mapping[str, object]) -> None:
         async with self._semaphore:
             with structlog.contextvars.bound_contextvars(
-                delivery=fields["delivery"], event=fields["event"], installation=fields["installation"]
+                delivery=fields["delivery"], github_event=fields["github_event"], installation=fields["installation"]
             ):
                 try:
                     await self._process(event)

@@ -1,0 +1,178 @@
+"""Shared set-up for the front-door tests: an App key, a local GitHub API stand-in, settings, and a running bot."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.app import Runtime, start_runtime
+from bot.settings import Settings, load_settings
+from tests.bot.github_api import REPOSITORY, FakeGitHubAPI
+from tests.fakes.engine import FakeEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_SETTINGS = ROOT / "deploy" / "settings.example.yml"
+FIXTURES = Path("/work/shared/fixtures/github-webhooks/payloads")
+WEBHOOK_SECRET = "whsec-It's a Secret to Everybody"
+
+
+@pytest.fixture(scope="session")
+def private_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.fixture
+def secret_env(tmp_path: Path, private_key_pem: str) -> dict[str, str]:
+    (tmp_path / "id_ed25519").write_text("not used by these tests\n")
+    (tmp_path / "known_hosts").write_text("")
+    return {
+        "GITHUB_APP_ID": "4242",
+        "GITHUB_PRIVATE_KEY": private_key_pem,
+        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SSH_KEY_PATH": str(tmp_path / "id_ed25519"),
+        "SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
+    }
+
+
+def fixture_repositories() -> list[str]:
+    names = set()
+    for path in FIXTURES.glob("*/*.json"):
+        repository = json.loads(path.read_text()).get("repository")
+        if repository:
+            names.add(repository["full_name"])
+    return sorted(names)
+
+
+def write_settings(tmp_path: Path, *, extra_repositories: Sequence[str] = (), **overrides: Any) -> Path:
+    """The example settings with the database in tmp_path, plus the given repositories and top-level overrides."""
+    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+    raw = copy.deepcopy(raw)
+    raw["database"] = str(tmp_path / "state" / "bot.db")
+    for name in extra_repositories:
+        raw["github"]["repositories"][name] = {"environment": "staging"}
+    for key, value in overrides.items():
+        raw[key] = value
+    path = tmp_path / "settings.yml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture
+async def github_api() -> AsyncIterator[FakeGitHubAPI]:
+    api = FakeGitHubAPI()
+    await api.start()
+    yield api
+    await api.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, secret_env: dict[str, str], github_api: FakeGitHubAPI) -> Settings:
+    path = write_settings(tmp_path, extra_repositories=fixture_repositories())
+    return load_settings(str(path), {**secret_env, "GITHUB_API_URL": github_api.url})
+
+
+@dataclass
+class Bot:
+    runtime: Runtime
+    engine: FakeEngine
+    session: aiohttp.ClientSession
+    github_api: FakeGitHubAPI
+
+    def command_requests(self) -> list[str]:
+        """`METHOD path` of every request the command handling sent (the runner poller's are left out)."""
+        poller = ("/installation", "/access_tokens", "/actions/runners")
+        return [f"{r.method} {r.path}" for r in self.github_api.requests if not r.path.endswith(poller)]
+
+    async def deliver(
+        self,
+        event: str,
+        payload: dict[str, Any] | bytes,
+        *,
+        delivery_id: str | None = None,
+        secret: str | None = WEBHOOK_SECRET,
+        signature: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
+            "Content-Type": "application/json",
+        }
+        if signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        elif secret is not None:
+            headers["X-Hub-Signature-256"] = sign(secret, body)
+        async with self.session.post(self.runtime.url + "/webhooks", data=body, headers=headers) as response:
+            return response.status, await response.json(content_type=None)
+
+    async def settle(self) -> None:
+        """Wait (bounded) until every accepted delivery has been processed."""
+        assert await self.runtime.ingress.drain(10), "deliveries still being processed after 10 s"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bot]:
+    engine = FakeEngine()
+
+    async def engine_factory(**_: object) -> FakeEngine:
+        return engine
+
+    runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)
+    async with aiohttp.ClientSession() as session:
+        yield Bot(runtime, engine, session, github_api)
+    await runtime.stop()
+    assert engine.stopped
+
+
+def load_fixture(relative: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / relative).read_text())
+    return data
+
+
+def pr_comment(
+    body: str,
+    *,
+    user: str = "alice-admin",
+    user_type: str = "User",
+    action: str = "created",
+    on_pull_request: bool = True,
+) -> dict[str, Any]:
+    """An issue_comment delivery as GitHub sends it for a pull request comment (from the captured fixture)."""
+    payload = load_fixture("issue_comment/created.with-installation.payload.json")
+    payload["action"] = action
+    payload["repository"]["full_name"] = REPOSITORY
+    payload["installation"] = {"id": 1001, "node_id": "x"}
+    payload["issue"]["number"] = 42
+    if on_pull_request:
+        payload["issue"]["pull_request"] = {
+            "url": f"https://api.github.com/repos/{REPOSITORY}/pulls/42",
+            "html_url": f"https://github.com/{REPOSITORY}/pull/42",
+            "diff_url": f"https://github.com/{REPOSITORY}/pull/42.diff",
+            "patch_url": f"https://github.com/{REPOSITORY}/pull/42.patch",
+            "merged_at": None,
+        }
+    payload["comment"]["id"] = 555
+    payload["comment"]["body"] = body
+    payload["comment"]["user"] = {**payload["comment"]["user"], "login": user, "type": user_type}
+    payload["sender"] = {**payload["sender"], "login": user, "type": user_type}
+    return payload

@@ -1,0 +1,41 @@
+"""An Engine stand-in (bot.ports.Engine): records requests, observed runs/jobs and aborts; `busy` marks an
+environment as running a verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.github_models import WorkflowJob, WorkflowRun
+from bot.ports import VerificationRequest
+
+
+@dataclass
+class FakeEngine:
+    started: list[VerificationRequest] = field(default_factory=list)
+    runs: list[WorkflowRun] = field(default_factory=list)
+    jobs: list[WorkflowJob] = field(default_factory=list)
+    aborted: list[tuple[str, str]] = field(default_factory=list)
+    busy: dict[str, str] = field(default_factory=dict)  # environment -> verification id
+    stopped: bool = False
+
+    async def start(self, request: VerificationRequest) -> None:
+        self.started.append(request)
+        self.busy[request.environment] = request.verification_id
+
+    async def abort(self, verification_id: str, *, by: str) -> bool:
+        if verification_id not in self.busy.values():
+            return False
+        self.aborted.append((verification_id, by))
+        return True
+
+    def observe_run(self, *, installation_id: int, repository: str, run: WorkflowRun) -> None:
+        self.runs.append(run)
+
+    def observe_job(self, *, installation_id: int, repository: str, job: WorkflowJob) -> None:
+        self.jobs.append(job)
+
+    def running(self, environment: str) -> str | None:
+        return self.busy.get(environment)
+
+    async def stop(self) -> None:
+        self.stopped = True
