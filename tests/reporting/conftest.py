@@ -34,6 +34,7 @@ from bot.settings import (
     SSHSettings,
 )
 from tests.fakes.clock import EPOCH, FakeClock
+from tests.fakes.github import FakeGitHubRepo
 from tests.fakes.jira import FakeJira
 
 SHA = "a" * 40
@@ -47,53 +48,35 @@ class Call:
 
 
 @dataclass
-class RecordingRepo:
-    """bot.ports.GitHubRepo for the calls reports make; everything is recorded in `calls`."""
+class RecordingRepo(FakeGitHubRepo):
+    """The shared GitHub fake, also keeping every argument of the calls reports make (in `log`)."""
 
-    installation_id: int = 1001
-    repository: str = REPO
-    calls: list[Call] = field(default_factory=list)
-    comments: dict[int, str] = field(default_factory=dict)
+    log: list[Call] = field(default_factory=list)
     fail: set[str] = field(default_factory=set)
-    team_members: set[str] = field(default_factory=set)
-    head_sha: str = SHA
-    _next_id: int = 500
 
-    @property
-    def api_calls(self) -> int:
-        return len(self.calls)
-
-    def _record(self, method: str, **args: Any) -> int:
-        self.calls.append(Call(method, args))
+    def _record(self, method: str, **args: Any) -> None:
+        self.log.append(Call(method, args))
         if method in self.fail:
+            self.calls.append(method)
             raise GitHubError(f"{method} failed", status=502)
-        self._next_id += 1
-        return self._next_id
 
     def of(self, method: str) -> list[Call]:
-        return [c for c in self.calls if c.method == method]
+        return [c for c in self.log if c.method == method]
+
+    def check_updates(self, check_run_id: int) -> list[Call]:
+        return [c for c in self.of("update_check_run") if c.args["check_run_id"] == check_run_id]
+
+    def body(self, comment_id: int | None) -> str:
+        assert comment_id is not None
+        return self.comments[comment_id].body
 
     async def create_comment(self, issue_number: int, body: str) -> int:
-        comment_id = self._record("create_comment", issue_number=issue_number, body=body)
-        self.comments[comment_id] = body
-        return comment_id
+        self._record("create_comment", issue_number=issue_number, body=body)
+        return await super().create_comment(issue_number, body)
 
     async def update_comment(self, comment_id: int, body: str) -> None:
         self._record("update_comment", comment_id=comment_id, body=body)
-        self.comments[comment_id] = body
-
-    async def add_reaction(self, comment_id: int, content: str) -> None:
-        self._record("add_reaction", comment_id=comment_id, content=content)
-
-    async def is_team_member(self, *, org: str, team: str, user: str) -> bool:
-        self._record("is_team_member", org=org, team=team, user=user)
-        return user in self.team_members
-
-    async def get_pull_request(self, number: int) -> Any:
-        from bot.github_models import PullRequest
-
-        self._record("get_pull_request", number=number)
-        return PullRequest(number, "INFRA-473: runners", "open", self.head_sha, "b", REPO, REPO, None)
+        await super().update_comment(comment_id, body)
 
     async def create_check_run(
         self,
@@ -107,7 +90,7 @@ class RecordingRepo:
         details_url: str | None = None,
         started_at: datetime | None = None,
     ) -> int:
-        return self._record(
+        self._record(
             "create_check_run",
             name=name,
             head_sha=head_sha,
@@ -115,6 +98,16 @@ class RecordingRepo:
             external_id=external_id,
             output=output,
             actions=list(actions),
+        )
+        return await super().create_check_run(
+            name=name,
+            head_sha=head_sha,
+            status=status,
+            external_id=external_id,
+            output=output,
+            actions=actions,
+            details_url=details_url,
+            started_at=started_at,
         )
 
     async def update_check_run(
@@ -135,9 +128,14 @@ class RecordingRepo:
             output=output,
             actions=None if actions is None else list(actions),
         )
-
-    def check_updates(self, check_run_id: int) -> list[Call]:
-        return [c for c in self.of("update_check_run") if c.args["check_run_id"] == check_run_id]
+        await super().update_check_run(
+            check_run_id,
+            status=status,
+            conclusion=conclusion,
+            output=output,
+            actions=actions,
+            completed_at=completed_at,
+        )
 
 
 @dataclass

@@ -44,7 +44,7 @@ async def test_one_comment_is_created_and_edited_in_place(
     assert edits and {e.args["comment_id"] for e in edits} == {v.comment_id}
     assert len(edits) <= len(OUTCOMES) + 1  # at most one edit per concluded scenario, plus the final one
 
-    body = app.repo_.comments[v.comment_id]
+    body = app.repo_.body(v.comment_id)
     assert "❌ At least one scenario failed · requested by @alice-admin" in body
     for line in (
         "Requested by: alice-admin",
@@ -118,7 +118,7 @@ async def test_restorations_are_listed_with_their_outcome(
     await reporter.finished(v)
 
     assert v.comment_id is not None
-    body = app.repo_.comments[v.comment_id]
+    body = app.repo_.body(v.comment_id)
     assert (
         "| production-runner-01 | `systemctl stop actions.runner.*.service` | "
         "`systemctl start actions.runner.*.service` | 09:00:03 | 09:00:15 | ✅ |"
@@ -136,9 +136,9 @@ async def test_report_dir_holds_the_final_comment_and_a_valid_verification_json(
     truth.write_text('{"at": "2026-11-27T09:00:00.000Z", "event": "run_created", "run_id": 9000}\n')
 
     out = tmp_path / "report"
-    write_report_dir(out, v, report_md=app.repo_.comments[v.comment_id], truth_log=truth)
+    write_report_dir(out, v, report_md=app.repo_.body(v.comment_id), truth_log=truth)
 
-    assert (out / "report.md").read_text(encoding="utf-8") == app.repo_.comments[v.comment_id]
+    assert (out / "report.md").read_text(encoding="utf-8") == app.repo_.body(v.comment_id)
     assert (out / "lab-truth.jsonl").read_text() == truth.read_text()
     document = json.loads((out / "verification.json").read_text())
     validator = jsonschema.Draft202012Validator(
