@@ -66,7 +66,8 @@ class FakeGitHubAPI:
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         body = json.loads(raw) if raw else None
-        captured = Captured(request.method, request.path, dict(request.query), dict(request.headers), body)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        captured = Captured(request.method, request.path, dict(request.query), headers, body)
         self.requests.append(captured)
         for method, pattern, handler in [*self.overrides, *self._defaults()]:
             match = pattern.fullmatch(request.path)
