@@ -1,0 +1,168 @@
+"""`python -m lab` as the tests' one staging world: start it, read its state file, stop it, find its children."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+
+UP_TIMEOUT = 40.0  # the contract asks for < 20 s; two CPUs shared with other test runs need headroom
+
+
+@dataclass
+class LabProcess:
+    proc: subprocess.Popen[bytes]
+    state: dict[str, Any]
+    workdir: Path
+
+    def gh(self, method: str, path: str, *, user: str | None = None, **kwargs: Any) -> requests.Response:
+        login = user or self.state["authorized_user"]
+        headers = {
+            "Authorization": f"token {self.state['user_tokens'][login]}",
+            "Accept": "application/vnd.github+json",
+        }
+        return requests.request(method, self.state["github_api_url"] + path, headers=headers, timeout=10, **kwargs)
+
+    def runner_status(self, name: str) -> str:
+        runners = self.gh("GET", f"/repos/{self.state['repository']}/actions/runners").json()["runners"]
+        return next(str(r["status"]) for r in runners if r["name"] == name)
+
+    def descendants(self) -> list[int]:
+        return descendants_of(self.proc.pid)
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+            self.proc.wait(timeout=30)
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent chain reaches `pid`."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if stat[0] != "Z":
+                parents[int(entry.name)] = int(stat[1])
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == current]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.append(pid)
+    return out
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.2) -> None:
+    """Polls `condition` until true; fails the test naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def start_lab(workdir: Path, *args: str) -> LabProcess:
+    state_file = workdir / "state.json"
+    log = (workdir / "lab.out").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "--workdir", str(workdir / "lab"), "--state-file", str(state_file), *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        wait_for(lambda: state_file.exists() or proc.poll() is not None, timeout=UP_TIMEOUT, what="the state file")
+    except AssertionError:
+        proc.kill()
+        raise
+    if proc.poll() is not None:
+        raise AssertionError(f"lab exited {proc.returncode}: {(workdir / 'lab.out').read_text()[-2000:]}")
+    return LabProcess(proc=proc, state=json.loads(state_file.read_text()), workdir=workdir / "lab")
+
+
+class FakeBotMetrics:
+    """Stands in for the bot's /metrics (no bot in these tests): `verify_staging_runner_online` mirrors GitHub's
+    runners API, as the bot's runner poller does; POST /webhooks answers 202 and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.lab: LabProcess | None = None
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = outer.metrics().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/webhooks"
+
+    def metrics(self) -> str:
+        if self.lab is None:
+            return ""
+        try:
+            runners = self.lab.gh("GET", f"/repos/{self.lab.state['repository']}/actions/runners").json()["runners"]
+        except (requests.RequestException, ValueError, KeyError):
+            return ""
+        lines = ["# TYPE verify_staging_runner_online gauge"]
+        lines += [
+            f'verify_staging_runner_online{{runner="{r["name"]}"}} {int(r["status"] == "online")}' for r in runners
+        ]
+        return "\n".join(lines) + "\n"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
