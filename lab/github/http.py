@@ -16,7 +16,7 @@ from lab.github.auth import APP_ONLY, ENDPOINT_PERMISSIONS, AuthError, Kind, Pri
 from lab.github.sim import SIM
 
 DOCS = "https://docs.github.com/rest"
-PRINCIPAL = "principal"
+PRINCIPAL = web.RequestKey("principal", Principal)
 JWT_ROUTES = {"/app", "/app/installations/{installation_id}/access_tokens", "/repos/{owner}/{repo}/installation"}
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -21,6 +21,16 @@ from lab.github.state import (
 )
 
 _CREATED = "2024-01-15T09:00:00Z"
+_LITE_KEYS = ("id", "node_id", "name", "full_name", "private", "owner", "description", "fork", "url")
+_NOT_IN_CHECK_RUN_SUITE = (
+    "repository",
+    "runs_rerequestable",
+    "rerequestable",
+    "check_runs_url",
+    "head_commit",
+    "latest_check_runs_count",
+)
+_CLONE_URLS = ("clone_url", "git_url", "mirror_url", "ssh_url", "svn_url")
 _REACTIONS = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
 
 
@@ -70,7 +80,6 @@ class Shapes:
             "events_url": f"{api}/events{{/privacy}}",
             "received_events_url": f"{api}/received_events",
             "type": kind,
-            "user_view_type": "public",
             "site_admin": False,
         }
 
@@ -103,7 +112,6 @@ class Shapes:
         return {
             "id": c.app_id,
             "slug": c.app_slug,
-            "client_id": c.app_client_id,
             "node_id": node_id("A", c.app_id),
             "owner": self.user(c.owner, kind="Organization"),
             "name": c.app_slug,
@@ -118,7 +126,7 @@ class Shapes:
 
     def actions_app(self) -> dict[str, Any]:
         app = self.app()
-        app.update(id=15368, slug="github-actions", name="GitHub Actions", client_id="Iv1.actions")
+        app.update(id=15368, slug="github-actions", name="GitHub Actions")
         app["node_id"] = node_id("A", 15368)
         app["owner"] = self.user("github", kind="Organization")
         return app
@@ -208,6 +216,11 @@ class Shapes:
         )
         return repo
 
+    def repository_lite(self) -> dict[str, Any]:
+        """The minimal repository that workflow runs embed (`repository`, `head_repository`)."""
+        full = self.repository()
+        return {k: v for k, v in full.items() if (k.endswith("_url") and k not in _CLONE_URLS) or k in _LITE_KEYS}
+
     def repo_ref(self) -> dict[str, Any]:
         return {"id": self.repo_id, "url": self.repo_api, "name": self.config.repo_name}
 
@@ -293,8 +306,8 @@ class Shapes:
             "previous_attempt_url": None,
             "workflow_url": f"{self.repo_api}/actions/workflows/{run.workflow_id}",
             "head_commit": self.head_commit(run.head_sha),
-            "repository": self.repository(),
-            "head_repository": self.repository(),
+            "repository": self.repository_lite(),
+            "head_repository": self.repository_lite(),
         }
 
     def workflow_job(self, job: JobState, run: RunState) -> dict[str, Any]:
@@ -358,8 +371,8 @@ class Shapes:
         }
 
     # ------------------------------------------------------------------------------------------ checks
-    def check_suite(self, suite: CheckSuiteState, *, runs_count: int) -> dict[str, Any]:
-        return {
+    def check_suite(self, suite: CheckSuiteState, *, runs_count: int, webhook: bool = False) -> dict[str, Any]:
+        out = {
             "id": suite.id,
             "node_id": node_id("CS", suite.id),
             "head_branch": suite.head_branch,
@@ -378,8 +391,10 @@ class Shapes:
             "latest_check_runs_count": runs_count,
             "check_runs_url": f"{self.repo_api}/check-suites/{suite.id}/check-runs",
             "head_commit": self.head_commit(suite.head_sha),
-            "repository": self.repository(),
         }
+        if not webhook:
+            out["repository"] = self.repository()
+        return out
 
     def check_run(self, run: CheckRunState, suite: CheckSuiteState) -> dict[str, Any]:
         api = f"{self.repo_api}/check-runs/{run.id}"
@@ -390,7 +405,7 @@ class Shapes:
             "external_id": run.external_id,
             "url": api,
             "html_url": f"{self.repo_html}/runs/{run.id}",
-            "details_url": run.details_url,
+            "details_url": run.details_url or f"{self.repo_html}/runs/{run.id}",
             "status": run.status,
             "conclusion": run.conclusion,
             "started_at": iso_s(run.started_at),
@@ -404,9 +419,7 @@ class Shapes:
             },
             "name": run.name,
             "check_suite": {
-                k: v
-                for k, v in self.check_suite(suite, runs_count=1).items()
-                if k not in ("repository", "runs_rerequestable", "rerequestable")
+                k: v for k, v in self.check_suite(suite, runs_count=1).items() if k not in _NOT_IN_CHECK_RUN_SUITE
             },
             "app": self.app() if run.app_owned else self.actions_app(),
             "pull_requests": self.pull_refs(run.head_sha),

@@ -168,9 +168,10 @@ class Repo:
         self._settle_suite(self.suites[run.suite_id])
 
     def rerequest(self, run: CheckRunState, *, user: str) -> None:
+        # The payload shows the run as the user saw it when asking; then the suite goes back to queued.
+        self._check_hook("rerequested", run, user)
         suite = self.suites[run.suite_id]
         suite.status, suite.conclusion, suite.updated_at = "queued", None, utcnow()
-        self._check_hook("rerequested", run, user)
 
     def requested_action(self, run: CheckRunState, *, identifier: str, user: str) -> None:
         if not any(a.get("identifier") == identifier for a in run.actions):
@@ -227,7 +228,10 @@ class Repo:
                 order = ("action_required", "cancelled", "timed_out", "failure", "neutral", "skipped", "success")
                 suite.conclusion = min((r.conclusion or "success" for r in runs), key=order.index)
                 suite.status = "completed"
-                body = {"action": "completed", "check_suite": self.shapes.check_suite(suite, runs_count=len(runs))}
+                body = {
+                    "action": "completed",
+                    "check_suite": self.shapes.check_suite(suite, runs_count=len(runs), webhook=True),
+                }
                 self.hub.send("check_suite", body, sender=self.shapes.bot_login)
         elif any(r.status == "in_progress" for r in runs):
             suite.status, suite.conclusion = "in_progress", None

@@ -172,6 +172,7 @@ async def collaborator_permission(request: web.Request) -> web.Response:
         "triage": role in ("admin", "write"),
         "pull": role != "none",
     }
+    user["role_name"] = role
     return web.json_response({"permission": role, "role_name": role, "user": user})
 
 
@@ -273,7 +274,26 @@ async def get_pull(request: web.Request) -> web.Response:
         draft=False,
         requested_reviewers=[],
         requested_teams=[],
-        _links={},
+        auto_merge=None,
+        mergeable_state="clean",
+        merged_by=None,
+        review_comments=0,
+        maintainer_can_modify=False,
+        commits=1,
+        additions=1,
+        deletions=0,
+        changed_files=1,
+        rebaseable=True,
+        _links={
+            "self": {"href": f"{sim.shapes.repo_api}/pulls/{number}"},
+            "html": {"href": issue["html_url"]},
+            "issue": {"href": issue["url"]},
+            "comments": {"href": f"{issue['url']}/comments"},
+            "review_comments": {"href": f"{sim.shapes.repo_api}/pulls/{number}/comments"},
+            "review_comment": {"href": f"{sim.shapes.repo_api}/pulls/comments{{/number}}"},
+            "commits": {"href": f"{sim.shapes.repo_api}/pulls/{number}/commits"},
+            "statuses": {"href": f"{sim.shapes.repo_api}/statuses/{spec.head_sha}"},
+        },
     )
     return web.json_response(pull)
 
@@ -305,6 +325,10 @@ async def get_contents(request: web.Request) -> web.Response:
             "git_url": f"{sim.shapes.repo_api}/git/blobs/{sha}",
             "html_url": f"{sim.shapes.repo_html}/blob/{sim.config.default_branch}/{path}",
             "download_url": f"{sim.shapes.base}/_raw/{sim.config.repository}/{path}",
-            "_links": {"self": url},
+            "_links": {
+                "self": url,
+                "git": f"{sim.shapes.repo_api}/git/blobs/{sha}",
+                "html": f"{sim.shapes.repo_html}/blob/{sim.config.default_branch}/{path}",
+            },
         }
     )
