@@ -168,3 +168,14 @@ CHECKS_ALREADY_RUNNING = (
     "@{user} verification `{running}` is already running in `{environment}`; re-run once it has finished."
 )
 CHECKS_START_FAILED = "@{user} the re-run could not be started: {error}"
+
+# --------------------------------------------------------------------------------------------- terminal (demo)
+TERMINAL_STARTED = "verification {verification_id} started: {scenarios}"
+TERMINAL_STEP = "[{elapsed}] {scenario}: {step}"
+TERMINAL_SCENARIO_DONE = "[{elapsed}] {scenario}: {verdict}"
+TERMINAL_TABLE_HEADER = "\nResults\n  #  scenario        result   why"
+TERMINAL_CRITERION = "       - {description}: observed {observed}, threshold {threshold}"
+TERMINAL_VERDICT = "\nverdict: {conclusion} ({calls} GitHub API calls by the engine)"
+DEMO_CANNOT_START = "verify-staging demo: {what}; {mend}"
+DEMO_REPORT_WRITTEN = "report written to {directory} (verification.json, report.md, lab-truth.jsonl)"
+DEMO_PR = "pull request: {url}"
