@@ -1,0 +1,128 @@
+"""Settings: the example loads; each mistake is one sentence naming the key; `serve` exits 2 with it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.settings import RunnerRole, SettingsError, load_settings
+from tests.bot.conftest import EXAMPLE_SETTINGS, ROOT, write_settings
+
+
+def test_example_settings_are_complete_and_valid(secret_env: dict[str, str]) -> None:
+    settings = load_settings(str(EXAMPLE_SETTINGS), secret_env)
+    staging = settings.environments["staging"]
+    assert settings.environment_for("PAWS360/paws360") is staging
+    assert staging.runner(RunnerRole.SECONDARY).name == "production-runner-02"
+    assert staging.thresholds.deployment == 600 and staging.thresholds.failover == 30
+    assert settings.authorization.minimum_permission == "admin"
+    assert settings.secrets.api_url == "https://api.github.com"
+    assert secret_env["GITHUB_WEBHOOK_SECRET"] not in repr(settings)
+
+
+def test_settings_path_comes_from_the_environment(tmp_path: Path, secret_env: dict[str, str]) -> None:
+    path = write_settings(tmp_path, database="relative.db")
+    settings = load_settings(None, {**secret_env, "VERIFY_STAGING_SETTINGS": str(path)})
+    assert settings.database == str(tmp_path / "relative.db")
+
+
+def broken(raw: dict[str, object], dotted: str, value: object) -> None:
+    *parents, last = dotted.split(".")
+    node = raw
+    for key in parents:
+        node = node[key]  # type: ignore[assignment]
+    node[last] = value
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "message"),
+    [
+        (
+            "environments.staging.thresholds.failover",
+            "fast",
+            "environments.staging.thresholds.failover must be a positive number of seconds, got 'fast'.",
+        ),
+        (
+            "environments.staging.thresholds.fastest",
+            1,
+            "environments.staging.thresholds.fastest is not a known setting; expected one of: deployment, failover,",
+        ),
+        (
+            "authorization.minimum_permission",
+            "god",
+            "authorization.minimum_permission must be one of admin, maintain, write, triage, read, got 'god'.",
+        ),
+        (
+            "environments.staging.backend.host",
+            "nowhere",
+            "environments.staging.backend.host must be one of production-runner-01, production-runner-02,",
+        ),
+        ("environments.staging.frontend.url", "staging", "environments.staging.frontend.url must be an http(s) URL"),
+        ("jira.issue", "infra 473", "jira.issue must be a JIRA issue key such as INFRA-473, or null, got 'infra 473'."),
+        ("databse", "x.db", "databse is not a known setting"),
+    ],
+)
+def test_each_mistake_is_one_sentence_naming_the_key(
+    tmp_path: Path, secret_env: dict[str, str], dotted: str, value: object, message: str
+) -> None:
+    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+    broken(raw, dotted, value)
+    path = tmp_path / "settings.yml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SettingsError) as caught:
+        load_settings(str(path), secret_env)
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "SSH_KEY_PATH", "SSH_KNOWN_HOSTS"])
+def test_missing_secret_is_named(secret_env: dict[str, str], name: str) -> None:
+    env = {k: v for k, v in secret_env.items() if k != name}
+    with pytest.raises(SettingsError, match=f"^The environment variable {name} is not set; expected"):
+        load_settings(str(EXAMPLE_SETTINGS), env)
+
+
+def test_private_key_may_come_from_a_file(tmp_path: Path, secret_env: dict[str, str]) -> None:
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(secret_env["GITHUB_PRIVATE_KEY"])
+    env = {k: v for k, v in secret_env.items() if k != "GITHUB_PRIVATE_KEY"}
+    with pytest.raises(SettingsError, match="GITHUB_PRIVATE_KEY .or GITHUB_PRIVATE_KEY_PATH. is not set"):
+        load_settings(str(EXAMPLE_SETTINGS), env)
+    settings = load_settings(str(EXAMPLE_SETTINGS), {**env, "GITHUB_PRIVATE_KEY_PATH": str(key_file)})
+    assert settings.secrets.private_key == secret_env["GITHUB_PRIVATE_KEY"]
+
+
+def serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_exits_2_naming_a_missing_secret(secret_env: dict[str, str]) -> None:
+    env = {k: v for k, v in secret_env.items() if k != "GITHUB_WEBHOOK_SECRET"}
+    result = serve(env, "--settings", str(EXAMPLE_SETTINGS))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "verify-staging: The environment variable GITHUB_WEBHOOK_SECRET is not set; expected the App's webhook secret."
+    ]
+
+
+def test_serve_exits_2_naming_an_invalid_setting(tmp_path: Path, secret_env: dict[str, str]) -> None:
+    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+    raw["environments"]["staging"]["thresholds"]["failover"] = "fast"
+    path = tmp_path / "bad.yml"
+    path.write_text(yaml.safe_dump(raw))
+    result = serve({**secret_env, "VERIFY_STAGING_SETTINGS": str(path)})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "verify-staging: environments.staging.thresholds.failover must be a positive number of seconds, got 'fast'."
+    )
