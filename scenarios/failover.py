@@ -11,8 +11,11 @@ from scenarios.timing import between, fmt, queue_s, run_s, started
 
 
 def failover_margin(threshold: float) -> float:
-    """How long past the threshold we keep waiting for a runner before calling the job stranded."""
-    return max(2.0, threshold * 0.5)
+    """How long past the threshold we keep waiting for a runner before calling the job stranded.
+
+    Generous on purpose: a slow failover is a latency failure (measured), only a job nobody takes is "no runner".
+    """
+    return max(10.0, threshold * 2)
 
 
 async def run(ctx: ScenarioContext) -> None:
@@ -69,7 +72,7 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
                 False,
                 observed=None,
                 threshold=secondary,
-                reason=f"No runner took the deploy job within {limits.failover:g} s.",
+                reason=f"No runner took the deploy job within {waited:g} s (the failover threshold is {limits.failover:g} s).",
             )
             # Nothing would ever take the stranded job: cancel the run so staging is left clean.
             await _cancel(ctx, dispatch)

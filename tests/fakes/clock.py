@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
 
-#: How many loop passes in a row count as "idle".
-_IDLE_PASSES = 30
+#: How many loop passes in a row with nothing else ready count as "idle".
+_IDLE_PASSES = 3
 
 
 class FakeClock:
@@ -69,15 +69,23 @@ class FakeClock:
 
     async def run(self, *, limit: float = 24 * 3600) -> None:
         """Advance to each next deadline whenever the loop is idle, up to `limit` virtual seconds."""
+        loop = asyncio.get_running_loop()
+        quiet = 0
         while self._t <= limit:
-            for _ in range(_IDLE_PASSES):
-                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            # CPython's ready queue (private): empty means no task but this one can run right now.
+            busy = bool(getattr(loop, "_ready", ())) or self._held
+            quiet = 0 if busy else quiet + 1
             if self._held:
                 await asyncio.sleep(0.0005)  # a worker thread is busy: real time passes, virtual time does not
+            if quiet < _IDLE_PASSES:
                 continue
             deadline = self._next_deadline()
-            if deadline is not None:
+            if deadline is None:
+                await asyncio.sleep(0.001)  # nobody sleeps: wait for outside work without spinning the CPU
+            else:
                 self._wake_until(deadline)
+            quiet = 0
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[FakeClock]:

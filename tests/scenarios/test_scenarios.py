@@ -37,3 +37,193 @@ async def test_slow_deploy_fails_normal_deploy_on_duration(tmp_path: Path) -> No
     assert crit(v, ScenarioId.NORMAL_DEPLOY, "deployment-duration") is False
     assert s.measurements["deployment_duration_s"] == 30.0
     assert s.reason == "The deploy job took 30 s; the threshold is 20 s."
+
+
+async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> None:
+    async with world(tmp_path, "no-concurrency") as w:
+        w.repo.runners[PRIMARY] = w.repo.runners[PRIMARY]  # both deploys may still only use free runners
+        w.pipeline.timing.pickup_s = 1.0
+        # Without the group both runs deploy at once: let the secondary carry the primary label too.
+        from dataclasses import replace
+
+        w.repo.runners[SECONDARY] = replace(w.repo.runners[SECONDARY], labels=("self-hosted", "production", "primary"))
+        v = await w.verify(ScenarioId.CONCURRENCY)
+    s = v.scenario(ScenarioId.CONCURRENCY)
+    assert s.conclusion is ScenarioConclusion.FAILED
+    assert crit(v, ScenarioId.CONCURRENCY, "no-overlap") is False
+    assert crit(v, ScenarioId.CONCURRENCY, "second-held") is False
+    assert crit(v, ScenarioId.CONCURRENCY, "first-completed") is True
+    assert s.measurements["overlap_s"] == 5.0
+    assert "ran at the same time for 5 s" in (s.reason or "")
+
+
+async def test_no_secondary_fails_failover_and_cancels_the_stranded_run(tmp_path: Path) -> None:
+    async with world(tmp_path, "no-secondary") as w:
+        w.repo.runners[SECONDARY] = w.repo.runners[SECONDARY]
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = v.scenario(ScenarioId.FAILOVER)
+    assert s.conclusion is ScenarioConclusion.FAILED
+    assert s.reason == "No runner took the deploy job within 24 s (the failover threshold is 8 s)."
+    assert crit(v, ScenarioId.FAILOVER, "primary-offline") is True
+    assert crit(v, ScenarioId.FAILOVER, "primary-restored") is True
+    assert w.repo.cancelled == [s.runs[0].run_id]
+    assert s.runs[0].conclusion == "cancelled"
+    assert all(r.ok for r in v.restorations)
+
+
+async def test_slow_failover_fails_on_latency(tmp_path: Path) -> None:
+    async with world(tmp_path, "slow-failover") as w:
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = v.scenario(ScenarioId.FAILOVER)
+    assert s.conclusion is ScenarioConclusion.FAILED
+    assert crit(v, ScenarioId.FAILOVER, "secondary-runner") is True
+    assert crit(v, ScenarioId.FAILOVER, "failover-latency") is False
+    # select-runner: 1 s pickup + 1 s work; the secondary then needs 15 s to take the deploy job
+    assert s.measurements["failover_latency_s"] == 17.0
+    assert s.reason == "Failover took 17 s from run creation to the deploy job starting; the threshold is 8 s."
+
+
+async def test_concurrency_passes_alone(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        v = await w.verify(ScenarioId.CONCURRENCY)
+    s = v.scenario(ScenarioId.CONCURRENCY)
+    assert s.conclusion is ScenarioConclusion.PASSED, s.reason
+    assert s.measurements["overlap_s"] == 0
+
+
+async def test_failover_passes_with_latency_from_github_timestamps(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = v.scenario(ScenarioId.FAILOVER)
+    assert s.conclusion is ScenarioConclusion.PASSED, s.reason
+    assert s.measurements["failover_latency_s"] == 3.0
+    assert [r.fault for r in v.restorations] == ["sudo systemctl stop 'actions.runner.*.service'"]
+
+
+async def test_no_rollback_fails_rollback(tmp_path: Path) -> None:
+    async with world(tmp_path, "no-rollback") as w:
+        v = await w.verify(ScenarioId.ROLLBACK)
+    s = v.scenario(ScenarioId.ROLLBACK)
+    assert s.conclusion is ScenarioConclusion.FAILED
+    assert crit(v, ScenarioId.ROLLBACK, "health-check-failed") is True
+    assert crit(v, ScenarioId.ROLLBACK, "rollback-ran") is False
+    assert crit(v, ScenarioId.ROLLBACK, "version-restored") is False
+    assert crit(v, ScenarioId.ROLLBACK, "incident-issue") is False
+    assert "not the previous version v1.0" in (s.reason or "")
+    assert w.backend_running()
+
+
+async def test_rollback_passes_and_measures_from_job_timestamps(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        v = await w.verify(ScenarioId.ROLLBACK)
+    s = v.scenario(ScenarioId.ROLLBACK)
+    assert s.conclusion is ScenarioConclusion.PASSED, s.reason
+    assert s.measurements["rollback_s"] == 4.0  # 1 s pickup + 3 s rollback
+    assert v.restorations[0].host == "staging-backend-host" and v.restorations[0].ok
+
+
+async def test_rollback_too_slow_fails_on_duration(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.timing.rollback_s = 20.0
+        v = await w.verify(ScenarioId.ROLLBACK)
+    assert crit(v, ScenarioId.ROLLBACK, "rollback-duration") is False
+    assert v.scenario(ScenarioId.ROLLBACK).reason == (
+        "The rollback took 21 s after the failed health check; the threshold is 15 s."
+    )
+
+
+async def test_redis_down_fails_normal_deploy_on_health_checks(tmp_path: Path) -> None:
+    async with world(tmp_path, "redis-down") as w:
+        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
+    s = v.scenario(ScenarioId.NORMAL_DEPLOY)
+    assert s.conclusion is ScenarioConclusion.FAILED
+    assert crit(v, ScenarioId.NORMAL_DEPLOY, "backend-health") is False
+    assert crit(v, ScenarioId.NORMAL_DEPLOY, "health-check-job") is False
+    assert crit(v, ScenarioId.NORMAL_DEPLOY, "primary-runner") is True
+    assert "reports DOWN (db UP, redis DOWN)" in (s.reason or "")
+
+
+async def test_deploy_on_the_wrong_runner_and_frontend_down_fail_their_criteria(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.primary = "someone-else"  # select-runner sends the deploy to the secondary
+        w.probe.set("http://frontend/", status=502, body="bad gateway")
+        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
+    s = v.scenario(ScenarioId.NORMAL_DEPLOY)
+    assert crit(v, ScenarioId.NORMAL_DEPLOY, "primary-runner") is False
+    assert crit(v, ScenarioId.NORMAL_DEPLOY, "frontend") is False
+    assert "The deploy job ran on production-runner-02, not the primary runner production-runner-01." in (
+        s.reason or ""
+    )
+
+
+async def test_missing_alert_rule_fails_monitoring(tmp_path: Path) -> None:
+    async with world(tmp_path, "missing-alert-rule") as w:
+        v = await w.verify(ScenarioId.MONITORING)
+    s = v.scenario(ScenarioId.MONITORING)
+    assert s.conclusion is ScenarioConclusion.FAILED
+    assert crit(v, ScenarioId.MONITORING, "alert-rules") is False
+    assert s.reason == "Prometheus lacks the alert rule DeploymentDurationHigh."
+
+
+async def test_no_notification_fails_monitoring_on_notification(tmp_path: Path) -> None:
+    async with world(tmp_path, "no-notification") as w:
+        v = await w.verify(ScenarioId.MONITORING)
+    s = v.scenario(ScenarioId.MONITORING)
+    assert s.conclusion is ScenarioConclusion.FAILED
+    assert crit(v, ScenarioId.MONITORING, "alert-fires") is True
+    assert crit(v, ScenarioId.MONITORING, "routed-to-oncall") is False
+    assert crit(v, ScenarioId.MONITORING, "notification-sent") is False
+    assert crit(v, ScenarioId.MONITORING, "alert-resolves") is True
+
+
+async def test_monitoring_passes_with_alert_timings(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        v = await w.verify(ScenarioId.MONITORING)
+    s = v.scenario(ScenarioId.MONITORING)
+    assert s.conclusion is ScenarioConclusion.PASSED, s.reason
+    assert s.measurements["alert_fire_s"] == 4.0  # activeAt (stop + 1 s) + for: 3 s
+    assert s.measurements["notification_s"] is not None and s.measurements["notification_s"] <= 2.0
+
+
+async def test_slow_alert_and_lingering_alert_fail_their_criteria(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.prom.rule_list = [r if r.name != "RunnerOffline" else type(r)(r.name, r.group, 40.0, r.expr, {}, {})
+                            for r in w.prom.rule_list]  # fmt: skip
+
+        async def never_resolves(running: bool) -> None:
+            if not running:
+                from tests.scenarios.world import PromAlert
+
+                w.prom.alert_list[:] = [PromAlert("RunnerOffline", "firing", {}, w.clock.now())]
+
+        w._alert = never_resolves  # type: ignore[method-assign]
+        v = await w.verify(ScenarioId.MONITORING)
+    assert crit(v, ScenarioId.MONITORING, "alert-fires") is False
+    assert crit(v, ScenarioId.MONITORING, "alert-resolves") is False
+
+
+async def test_dashboard_without_data_fails_and_unreachable_grafana_is_an_error(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        from bot.ports import PanelQueryResult
+
+        w.grafana.dashboards["verify-staging-runners"].append(PanelQueryResult(9, "Disk usage", 0, 0))
+        v = await w.verify(ScenarioId.MONITORING)
+        assert crit(v, ScenarioId.MONITORING, "dashboard-data") is False
+        assert "Grafana panels without data: Disk usage." in (v.scenario(ScenarioId.MONITORING).reason or "")
+        w.grafana.down = True
+        v2 = await w.verify(ScenarioId.MONITORING, vid="v-2")
+    s = v2.scenario(ScenarioId.MONITORING)
+    assert s.conclusion is ScenarioConclusion.ERROR
+    assert s.reason == "Preflight: monitoring could not be asked (Grafana unreachable: connection refused)."
+    assert v2.restorations == []  # preflight failed: nothing was harmed
+
+
+async def test_preflight_failure_is_an_error_and_harms_nothing(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.repo.set_runner(SECONDARY, status="offline")
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = v.scenario(ScenarioId.FAILOVER)
+    assert s.conclusion is ScenarioConclusion.ERROR
+    assert s.reason == "Preflight: the secondary runner production-runner-02 is offline, so nothing was tried."
+    assert v.restorations == [] and w.ssh.calls == []
+    assert v.conclusion is VerificationConclusion.ERROR
