@@ -25,9 +25,13 @@ def tool(name: str) -> str:
     return found
 
 
-def run(*args: str | Path, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path, cwd: Path = REPO, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Runs a checking tool and returns its result; the caller asserts on returncode with the output shown."""
-    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:
