@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.adapters import AdapterUnavailable
 from bot.app import Runtime, start_runtime
 from bot.clock import SystemClock
 from bot.logging import configure_logging
@@ -141,6 +142,8 @@ async def _with_lab(args: argparse.Namespace, state: Mapping[str, Any], *, port:
     terminal = TerminalReporter(out=sys.stdout, clock=clock)
     try:
         runtime = await start_runtime(settings, port=port, extra_reporters=(terminal,), clock=clock)
+    except AdapterUnavailable as exc:
+        raise CannotRun(f"the bot could not start ({exc})", "install the complete package") from None
     except OSError as exc:
         raise CannotRun(f"the bot could not start ({exc})", "free the port or run the demo again") from None
     try:
