@@ -72,7 +72,8 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
                 False,
                 observed=None,
                 threshold=secondary,
-                reason=f"No runner took the deploy job within {waited:g} s (the failover threshold is {limits.failover:g} s).",
+                reason=f"No runner took the deploy job within {waited:g} s "
+                f"(the failover threshold is {limits.failover:g} s).",
             )
             # Nothing would ever take the stranded job: cancel the run so staging is left clean.
             await _cancel(ctx, dispatch)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bot.model import ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
+from bot.ports import PanelQueryResult, PromAlert
 from tests.scenarios.world import PRIMARY, SECONDARY, world
 
 
@@ -41,11 +43,7 @@ async def test_slow_deploy_fails_normal_deploy_on_duration(tmp_path: Path) -> No
 
 async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> None:
     async with world(tmp_path, "no-concurrency") as w:
-        w.repo.runners[PRIMARY] = w.repo.runners[PRIMARY]  # both deploys may still only use free runners
-        w.pipeline.timing.pickup_s = 1.0
         # Without the group both runs deploy at once: let the secondary carry the primary label too.
-        from dataclasses import replace
-
         w.repo.runners[SECONDARY] = replace(w.repo.runners[SECONDARY], labels=("self-hosted", "production", "primary"))
         v = await w.verify(ScenarioId.CONCURRENCY)
     s = v.scenario(ScenarioId.CONCURRENCY)
@@ -59,7 +57,6 @@ async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> No
 
 async def test_no_secondary_fails_failover_and_cancels_the_stranded_run(tmp_path: Path) -> None:
     async with world(tmp_path, "no-secondary") as w:
-        w.repo.runners[SECONDARY] = w.repo.runners[SECONDARY]
         v = await w.verify(ScenarioId.FAILOVER)
     s = v.scenario(ScenarioId.FAILOVER)
     assert s.conclusion is ScenarioConclusion.FAILED
@@ -192,8 +189,6 @@ async def test_slow_alert_and_lingering_alert_fail_their_criteria(tmp_path: Path
 
         async def never_resolves(running: bool) -> None:
             if not running:
-                from tests.scenarios.world import PromAlert
-
                 w.prom.alert_list[:] = [PromAlert("RunnerOffline", "firing", {}, w.clock.now())]
 
         w._alert = never_resolves  # type: ignore[method-assign]
@@ -204,8 +199,6 @@ async def test_slow_alert_and_lingering_alert_fail_their_criteria(tmp_path: Path
 
 async def test_dashboard_without_data_fails_and_unreachable_grafana_is_an_error(tmp_path: Path) -> None:
     async with world(tmp_path) as w:
-        from bot.ports import PanelQueryResult
-
         w.grafana.dashboards["verify-staging-runners"].append(PanelQueryResult(9, "Disk usage", 0, 0))
         v = await w.verify(ScenarioId.MONITORING)
         assert crit(v, ScenarioId.MONITORING, "dashboard-data") is False
