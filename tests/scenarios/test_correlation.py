@@ -70,15 +70,21 @@ IN_ORDER = outcome(feed(history()))
 def test_any_order_and_duplicates_give_the_same_state(order: list[int], dupes: list[int]) -> None:
     events = history()
     shuffled = [events[i] for i in order] + [events[i] for i in dupes]
-    assert outcome(feed(shuffled)) == IN_ORDER == ("completed", "success", "completed", "production-runner-01",
-                                                   at(3), at(8))  # fmt: skip
+    expected = ("completed", "success", "completed", "production-runner-01", at(3), at(8))
+    assert outcome(feed(shuffled)) == IN_ORDER == expected
 
 
 async def test_lost_events_are_recovered_by_one_rest_reconciliation() -> None:
     repo = FakeGitHubRepo()
-    final = history()
-    repo.runs[7] = final[-1]
-    repo.jobs[70] = final[-2]  # type: ignore[assignment]
+    repo.runs[7] = replace(RUN, status="completed", conclusion="success", updated_at=at(9))
+    repo.jobs[70] = replace(
+        JOB,
+        status="completed",
+        conclusion="success",
+        runner_name="production-runner-01",
+        started_at=at(3),
+        completed_at=at(8),
+    )
     c = Correlator(repo=repo, clock=FakeClock(start=T0), reconcile_after=5)
     c.observe_run(RUN)  # only the first delivery arrived
     await c.reconcile(Dispatch(test_id="vs-abc", workflow="ci.yml", dispatched_at=T0))
