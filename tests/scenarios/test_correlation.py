@@ -39,7 +39,7 @@ def history() -> list[WorkflowRun | WorkflowJob]:
             runner_name="production-runner-01",
             started_at=at(3),
             completed_at=at(8),
-        ),  # fmt: skip
+        ),
         replace(RUN, status="completed", conclusion="success", updated_at=at(9)),
     ]
 
