@@ -106,7 +106,11 @@ async def test_gives_up_after_bounded_attempts_and_not_on_plain_403(
     [
         ([(200, {"workflow_run_id": 77, "run_url": "u", "html_url": "h"}, {})], 77, [True]),
         ([(204, None, {})], None, [True]),
-        ([(422, {"message": "Invalid request: return_run_details is not allowed"}, {}), (204, None, {})], None, [True, False]),
+        (
+            [(422, {"message": "Invalid request: return_run_details is not allowed"}, {}), (204, None, {})],
+            None,
+            [True, False],
+        ),
     ],
 )
 async def test_dispatch_asks_for_run_details_and_falls_back(

@@ -32,7 +32,9 @@ def log_stream() -> Iterator[io.StringIO]:
     structlog.reset_defaults()
 
 
-async def test_logs_bind_request_ids_and_hold_no_secret(bot: Bot, log_stream: io.StringIO, private_key_pem: str) -> None:
+async def test_logs_bind_request_ids_and_hold_no_secret(
+    bot: Bot, log_stream: io.StringIO, private_key_pem: str
+) -> None:
     await bot.deliver("issue_comment", pr_comment("/verify-staging"), delivery_id="delivery-1")
     await bot.deliver("issue_comment", pr_comment("/verify-staging"), secret="wrong-secret")
     await bot.settle()

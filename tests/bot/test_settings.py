@@ -90,7 +90,7 @@ def test_private_key_may_come_from_a_file(tmp_path: Path, secret_env: dict[str, 
     key_file = tmp_path / "app.pem"
     key_file.write_text(secret_env["GITHUB_PRIVATE_KEY"])
     env = {k: v for k, v in secret_env.items() if k != "GITHUB_PRIVATE_KEY"}
-    with pytest.raises(SettingsError, match="GITHUB_PRIVATE_KEY .or GITHUB_PRIVATE_KEY_PATH. is not set"):
+    with pytest.raises(SettingsError, match=r"GITHUB_PRIVATE_KEY \(or GITHUB_PRIVATE_KEY_PATH\) is not set"):
         load_settings(str(EXAMPLE_SETTINGS), env)
     settings = load_settings(str(EXAMPLE_SETTINGS), {**env, "GITHUB_PRIVATE_KEY_PATH": str(key_file)})
     assert settings.secrets.private_key == secret_env["GITHUB_PRIVATE_KEY"]
