@@ -69,7 +69,7 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     sim = request.app[SIM]
     sim.calls += 1
-    flaky = sim.config.flaky
+    flaky = sim.flaky
     now = time.time()
     if flaky.rate_limit_every and now - sim.last_rate_limited >= flaky.rate_limit_every:
         sim.last_rate_limited = now

@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from lab.github import rest_actions, rest_repo, runner_api
-from lab.github.config import SimConfig
+from lab.github.config import FlakyFaults, SimConfig
 from lab.github.http import github_middleware
 from lab.github.runners import HOSTED_NAME
 from lab.github.sim import SIM, Sim
@@ -59,6 +61,12 @@ class RunningGitHub:
 
     def set_webhook_url(self, url: str | None) -> None:
         self.sim.hub.url = url
+
+    def set_flaky(self, faults: FlakyFaults, *, rate_limit_now: bool = False) -> None:
+        """Changes the REST faults while running (`rate_limit_now`: the next call meets the rate limit)."""
+        self.sim.flaky = faults
+        self.sim.flaky_rng = random.Random(faults.seed)
+        self.sim.last_rate_limited = 0.0 if rate_limit_now else time.time()
 
     def agent_command(self, name: str) -> tuple[list[str], dict[str, str]]:
         """argv and extra environment to start the agent of runner `name` (the hosted pool: `hosted-pool`)."""

@@ -48,6 +48,7 @@ class Sim:
         self.repo = Repo(config, self.shapes, self.hub, config.truth)
         self.authority = Authority(config, self.actions.job_tokens)
         self.rate = RateCounter()
+        self.flaky = config.flaky
         self.flaky_rng = random.Random(config.flaky.seed)
         self.last_rate_limited = time.time()  # the first rate-limit answer comes one period after start
         self.calls = 0
