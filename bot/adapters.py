@@ -38,8 +38,12 @@ def _factory(module: str, name: str) -> Callable[..., object]:
 
 
 def build_adapters(*, settings: Settings, session: aiohttp.ClientSession) -> Adapters:
-    """Each adapter module exposes `build(*, settings, session)` returning its port."""
-    ssh = _factory("bot.ssh_client", "build")(settings=settings, session=session)
-    probe = _factory("bot.http_probe", "build")(settings=settings, session=session)
+    """SSH (bot/ssh.py), HTTP probes (bot/http_probe.py) and monitoring (bot/monitoring_client.py `build`)."""
+    secrets = settings.secrets
+    assert secrets.ssh_key_path is not None and secrets.ssh_known_hosts is not None  # load_settings requires both
+    ssh = _factory("bot.ssh", "AsyncSSH")(
+        ssh=settings.ssh, key_path=secrets.ssh_key_path, known_hosts=secrets.ssh_known_hosts
+    )
+    probe = _factory("bot.http_probe", "AiohttpProbe")(session=session)
     monitoring = _factory("bot.monitoring_client", "build")(settings=settings, session=session)
     return Adapters(ssh=ssh, probe=probe, monitoring=monitoring)  # type: ignore[arg-type]
