@@ -51,7 +51,7 @@ def actionlint(path: Path) -> Any:
 
 def test_dispatch_inputs_run_name_and_concurrency() -> None:
     doc = workflow()
-    on = doc.get("on", doc.get(True))  # PyYAML reads the bare key `on` as the boolean True
+    on = doc["on"] if "on" in doc else doc[True]  # PyYAML reads the bare key `on` as the boolean True
     assert set(on["workflow_dispatch"]["inputs"]) == {"environment", "test_mode", "test_id"}
     assert doc["run-name"] == "Deploy ${{ inputs.environment }} ${{ inputs.test_id }}"
     assert doc["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
