@@ -1,0 +1,110 @@
+"""Running the few commands the scenarios need (systemctl stop/start) on staging hosts over SSH (bot.ports.SSHPort).
+
+Host addresses come from settings (`ssh.hosts`), the key and known_hosts from SSH_KEY_PATH / SSH_KNOWN_HOSTS.
+Host keys are always verified against known_hosts. One connection per host is kept and reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from collections.abc import Sequence
+
+import asyncssh
+
+from bot.ports import CommandResult, SSHError
+from bot.settings import Settings, SettingsError, SSHSettings
+
+
+class AsyncSSH:
+    """bot.ports.SSHPort on asyncssh."""
+
+    def __init__(self, *, ssh: SSHSettings, key_path: str, known_hosts: str) -> None:
+        self._settings = ssh
+        self._key_path = key_path
+        self._known_hosts = known_hosts
+        self._conns: dict[str, asyncssh.SSHClientConnection] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AsyncSSH:
+        key, known = settings.secrets.ssh_key_path, settings.secrets.ssh_known_hosts
+        if not key:
+            raise SettingsError("SSH_KEY_PATH is not set: the scenarios need an SSH key for the staging hosts.")
+        if not known:
+            raise SettingsError("SSH_KNOWN_HOSTS is not set: host keys of the staging hosts must be verified.")
+        return cls(ssh=settings.ssh, key_path=key, known_hosts=known)
+
+    async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
+        command = shlex.join(argv)
+        limit = timeout if timeout is not None else self._settings.command_timeout
+        for attempt in range(2):
+            conn = await self._connection(host)
+            try:
+                result = await asyncio.wait_for(conn.run(command, check=False), limit)
+            except TimeoutError as exc:
+                raise SSHError(
+                    f"{host}: `{command}` did not finish within {limit:g} s", host=host, kind="timeout"
+                ) from exc
+            except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError) as exc:
+                # A reused connection the host closed meanwhile: reconnect once.
+                self._conns.pop(host, None)
+                if attempt:
+                    raise SSHError(f"{host}: connection lost ({exc})", host=host, kind="unreachable") from exc
+                continue
+            return CommandResult(
+                exit_status=result.exit_status if result.exit_status is not None else -1,
+                stdout=_text(result.stdout),
+                stderr=_text(result.stderr),
+            )
+        raise SSHError(f"{host}: connection lost", host=host, kind="unreachable")  # pragma: no cover
+
+    async def close(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+        await asyncio.gather(*(c.wait_closed() for c in self._conns.values()), return_exceptions=True)
+        self._conns.clear()
+
+    async def _connection(self, host: str) -> asyncssh.SSHClientConnection:
+        lock = self._locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            conn = self._conns.get(host)
+            if conn is None or conn.is_closed():
+                conn = await self._connect(host)
+                self._conns[host] = conn
+            return conn
+
+    async def _connect(self, host: str) -> asyncssh.SSHClientConnection:
+        target = self._settings.hosts.get(host)
+        if target is None:
+            raise SSHError(f"{host} is not a host in the settings (ssh.hosts)", host=host, kind="other")
+        where = f"{target.address}:{target.port}"
+        try:
+            return await asyncssh.connect(
+                target.address,
+                port=target.port,
+                username=self._settings.user,
+                client_keys=[self._key_path],
+                known_hosts=self._known_hosts,
+                connect_timeout=self._settings.connect_timeout,
+            )
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise SSHError(
+                f"{host} ({where}) presented a host key that is not in SSH_KNOWN_HOSTS; refusing to connect",
+                host=host,
+                kind="host-key",
+            ) from exc
+        except asyncssh.PermissionDenied as exc:
+            raise SSHError(f"{host} ({where}) refused the SSH key for user {self._settings.user}", host=host,
+                           kind="auth") from exc  # fmt: skip
+        except TimeoutError as exc:
+            raise SSHError(f"{host} ({where}) did not answer within {self._settings.connect_timeout:g} s",
+                           host=host, kind="timeout") from exc  # fmt: skip
+        except (OSError, asyncssh.Error) as exc:
+            raise SSHError(f"{host} ({where}) is unreachable: {exc}", host=host, kind="unreachable") from exc
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value) if value is not None else ""
