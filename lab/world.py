@@ -16,7 +16,6 @@ import subprocess
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import asyncssh
 import yaml
@@ -47,7 +46,7 @@ from lab.pipeline import (
     PipelineParams,
     deploy_workflow,
 )
-from lab.services import service_argv
+from lab.services.launch import start_exporter, start_services
 from lab.ssh import SSHHostServer, start_host, stop_hosts, write_client_files
 from lab.topology import Topology
 from lab.truth import Truth
@@ -263,14 +262,6 @@ async def wait_runners_online(world: World, *, timeout: float) -> None:
     raise TimeoutError(f"runners {sorted(names)} were not all online within {timeout:.0f} s")
 
 
-def _service_config(world: World, name: str, config: dict[str, Any]) -> str:
-    path = world.options.workdir / "services" / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config), encoding="utf-8")
-    path.chmod(0o600)
-    return str(path)
-
-
 def _app_key(world: World) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -281,57 +272,6 @@ def _app_key(world: World) -> str:
     world.paths["app_private_key"] = path
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return public.decode()
-
-
-async def _start_services(world: World) -> None:
-    """Backend and frontend (units of the backend host), JIRA, Grafana and the on-call receiver."""
-    topo, faults = world.topology, world.options.faults
-    world.release_dir.mkdir(parents=True, exist_ok=True)
-    (world.release_dir / "current").write_text(topo.backend.initial_version, encoding="utf-8")
-    (world.release_dir / "previous").write_text("", encoding="utf-8")
-    ports = {name: free_port() for name in ("backend", "frontend", "jira", "grafana", "oncall", "prometheus")}
-    world.urls.update({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
-    release = str(world.release_dir)
-    backend = {"port": ports["backend"], "release_dir": release, "redis_up": Fault.REDIS_DOWN not in faults}
-    for name, unit, config in (
-        ("backend", topo.backend.unit, backend),
-        ("frontend", topo.backend.frontend_unit, {"port": ports["frontend"], "release_dir": release}),
-    ):
-        world.units.add(
-            Unit(
-                name=unit if "." in unit else f"{unit}.service",
-                host=topo.backend.host,
-                kind=UnitKind.SERVICE,
-                subject=unit,
-                spec=ProcessSpec(
-                    argv=service_argv(name, _service_config(world, name, config)),
-                    log_path=world.options.workdir / "logs" / f"{name}.log",
-                ),
-                ready_url=world.urls[name] + "/",
-            )
-        )
-    jira = {
-        "port": ports["jira"],
-        "token": world.secrets.jira_token,
-        "user": topo.jira.user,
-        "password": topo.jira.password,
-        "issue": topo.jira.issue,
-        "summary": topo.jira.summary,
-        "status": topo.jira.status,
-    }
-    grafana = {
-        "port": ports["grafana"],
-        "token": world.secrets.grafana_token,
-        "prometheus_url": world.urls["prometheus"],
-        "dashboard_path": str(world.options.dashboard_path),
-        "dashboard_uid": topo.dashboard_uid,
-    }
-    oncall = {"port": ports["oncall"], "truth_log": str(world.truth.path)}
-    waits = []
-    for name, config in (("jira", jira), ("grafana", grafana), ("oncall", oncall)):
-        proc = world.child(name, service_argv(name, _service_config(world, name, config)))
-        waits.append(wait_http(world.urls[name] + "/", timeout=READY_TIMEOUT, proc=proc))
-    await asyncio.gather(world.units.start_all(), *waits)
 
 
 def _runner_units(world: World) -> None:
@@ -348,28 +288,6 @@ def _runner_units(world: World) -> None:
                 pid_file=pid_file,
             )
         )
-
-
-async def _start_exporter(world: World) -> None:
-    assert world.github is not None
-    port = free_port()
-    world.urls["exporter"] = f"http://127.0.0.1:{port}"
-    config = {
-        "port": port,
-        "github_api_url": world.github.url,
-        "github_token": world.secrets.admin_token,
-        "repository": world.topology.repository,
-        "runners": [
-            {
-                "name": r.name,
-                "pid_file": str(world.options.workdir / "hosts" / r.host / "run" / f"{r.unit}.pid"),
-                "work_dir": str(world.options.workdir / "hosts" / r.host),
-            }
-            for r in world.topology.runners
-        ],
-    }
-    proc = world.child("exporter", service_argv("exporter", _service_config(world, "exporter", config)))
-    await wait_http(world.urls["exporter"] + "/metrics", timeout=READY_TIMEOUT, proc=proc)
 
 
 async def _start_ssh(world: World) -> None:
@@ -435,13 +353,13 @@ async def start_world(options: WorldOptions) -> World:
     )
     try:
         public_key = _app_key(world)
-        await _start_services(world)
+        await start_services(world)
         world.github = await start_github(sim_config(world, public_key))
         world.urls["github"] = str(world.github.url).rstrip("/")
         world.children.append(spawn(agent_spec(world, HOSTED_NAME)))
         _runner_units(world)
         await asyncio.gather(*(u.start(world.truth) for u in world.units.all() if u.kind is UnitKind.RUNNER))
-        await _start_exporter(world)
+        await start_exporter(world)
         await _start_ssh(world)
         await asyncio.gather(
             _start_monitoring(world),

@@ -41,13 +41,14 @@ async def test_jira_library_walks_the_workflow(tmp_path: Path) -> None:
     assert seen == ["To Do", "In Progress", "In Review", "Done", "To Do", "4"]
 
 
-def _invalid_transition(url: str) -> tuple[int, list[str], list[str]]:
+def _invalid_transition(url: str) -> tuple[int | None, list[str], list[str]]:
     jira = JIRA(server=url, basic_auth=("verify-staging", "pw"))
     offered = [t["name"] for t in jira.transitions("INFRA-473")]
     with pytest.raises(JIRAError) as caught:
         jira.transition_issue("INFRA-473", 31)  # Done, not offered from To Do; sent as an int
+    assert caught.value.response is not None
     body = caught.value.response.json()
-    return caught.value.status_code, offered, body["errorMessages"] + [str(body["errors"])]
+    return caught.value.status_code, offered, [*body["errorMessages"], str(body["errors"])]
 
 
 async def test_jira_refuses_a_transition_the_status_does_not_offer(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
@@ -28,13 +29,14 @@ class Lab:
         self.key = tmp / "client_key"
         self.known_hosts = tmp / "known_hosts"
 
-    def connect(self, **extra: object) -> asyncssh.connection._ConnectionContextManager:
+    def connect(self, **extra: object) -> Any:
         options = {"known_hosts": str(self.known_hosts), "client_keys": [str(self.key)], "username": USER, **extra}
         return asyncssh.connect("127.0.0.1", self.server.port, **options)
 
     async def run(self, command: str) -> asyncssh.SSHCompletedProcess:
         async with self.connect() as conn:
-            return await conn.run(command, check=False)
+            result: asyncssh.SSHCompletedProcess = await conn.run(command, check=False)
+            return result
 
 
 @pytest.fixture

@@ -1,0 +1,99 @@
+"""Starts the stand-in services of a lab world: backend and frontend as units of the backend host, JIRA, Grafana,
+the on-call receiver and the runner exporter, each from a JSON config the lab writes (mode 0600: it holds tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from lab.faults import Fault
+from lab.services import service_argv
+from lab.units import ProcessSpec, Unit, UnitKind, free_port, wait_http
+
+if TYPE_CHECKING:
+    from lab.world import World
+
+READY_TIMEOUT = 20.0
+
+
+def _service_config(world: World, name: str, config: dict[str, Any]) -> str:
+    path = world.options.workdir / "services" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    path.chmod(0o600)
+    return str(path)
+
+
+async def start_services(world: World) -> None:
+    """Backend and frontend (units of the backend host), JIRA, Grafana and the on-call receiver."""
+    topo, faults = world.topology, world.options.faults
+    world.release_dir.mkdir(parents=True, exist_ok=True)
+    (world.release_dir / "current").write_text(topo.backend.initial_version, encoding="utf-8")
+    (world.release_dir / "previous").write_text("", encoding="utf-8")
+    ports = {name: free_port() for name in ("backend", "frontend", "jira", "grafana", "oncall", "prometheus")}
+    world.urls.update({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+    release = str(world.release_dir)
+    backend = {"port": ports["backend"], "release_dir": release, "redis_up": Fault.REDIS_DOWN not in faults}
+    for name, unit, config in (
+        ("backend", topo.backend.unit, backend),
+        ("frontend", topo.backend.frontend_unit, {"port": ports["frontend"], "release_dir": release}),
+    ):
+        world.units.add(
+            Unit(
+                name=unit if "." in unit else f"{unit}.service",
+                host=topo.backend.host,
+                kind=UnitKind.SERVICE,
+                subject=unit,
+                spec=ProcessSpec(
+                    argv=service_argv(name, _service_config(world, name, config)),
+                    log_path=world.options.workdir / "logs" / f"{name}.log",
+                ),
+                ready_url=world.urls[name] + "/",
+            )
+        )
+    jira = {
+        "port": ports["jira"],
+        "token": world.secrets.jira_token,
+        "user": topo.jira.user,
+        "password": topo.jira.password,
+        "issue": topo.jira.issue,
+        "summary": topo.jira.summary,
+        "status": topo.jira.status,
+    }
+    grafana = {
+        "port": ports["grafana"],
+        "token": world.secrets.grafana_token,
+        "prometheus_url": world.urls["prometheus"],
+        "dashboard_path": str(world.options.dashboard_path),
+        "dashboard_uid": topo.dashboard_uid,
+    }
+    oncall = {"port": ports["oncall"], "truth_log": str(world.truth.path)}
+    waits = []
+    for name, config in (("jira", jira), ("grafana", grafana), ("oncall", oncall)):
+        proc = world.child(name, service_argv(name, _service_config(world, name, config)))
+        waits.append(wait_http(world.urls[name] + "/", timeout=READY_TIMEOUT, proc=proc))
+    await asyncio.gather(world.units.start_all(), *waits)
+
+
+async def start_exporter(world: World) -> None:
+    assert world.github is not None
+    port = free_port()
+    world.urls["exporter"] = f"http://127.0.0.1:{port}"
+    config = {
+        "port": port,
+        "github_api_url": world.github.url,
+        "github_token": world.secrets.admin_token,
+        "repository": world.topology.repository,
+        "runners": [
+            {
+                "name": r.name,
+                "pid_file": str(world.options.workdir / "hosts" / r.host / "run" / f"{r.unit}.pid"),
+                "work_dir": str(world.options.workdir / "hosts" / r.host),
+            }
+            for r in world.topology.runners
+        ],
+    }
+    proc = world.child("exporter", service_argv("exporter", _service_config(world, "exporter", config)))
+    await wait_http(world.urls["exporter"] + "/metrics", timeout=READY_TIMEOUT, proc=proc)
