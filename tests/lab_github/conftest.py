@@ -4,6 +4,7 @@ running simulated GitHub with an App installation token."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -100,8 +101,6 @@ class Received:
 
     @property
     def payload(self) -> dict[str, Any]:
-        import json
-
         loaded: dict[str, Any] = json.loads(self.body)
         return loaded
 
@@ -198,8 +197,6 @@ class Lab:
             method, self.api(path), json=body, headers={**self.auth(token), **(headers or {})}
         ) as answer:
             raw = await answer.read()
-            import json
-
             return answer.status, (json.loads(raw) if raw else None)
 
     async def dispatch(self, **inputs: str) -> int:

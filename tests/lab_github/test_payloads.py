@@ -25,7 +25,7 @@ def _registry() -> Registry[Any]:
     for path in SCHEMAS.rglob("*.schema.json"):
         schema = json.loads(path.read_text())
         resources.append((schema["$id"], Resource.from_contents(schema, default_specification=DRAFT7)))
-    return Registry().with_resources(resources)  # type: ignore[no-any-return]
+    return Registry().with_resources(resources)
 
 
 async def _scripted_run(lab: Lab) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from githubkit.webhooks import sign as githubkit_sign
 
 from lab.github.config import FlakyFaults
 from lab.github.webhooks import sign
-from tests.lab_github.conftest import INSTALLATION, PERMISSIONS, REPO, Keys, StartLab
+from tests.lab_github.conftest import FAST, INSTALLATION, PERMISSIONS, REPO, Keys, StartLab
 
 
 def test_signature_matches_githubs_test_vector() -> None:
@@ -50,21 +52,12 @@ async def test_bad_jwts_and_tokens_are_refused(start_lab: StartLab, keys: Keys) 
 
 
 async def test_expired_installation_token_is_refused(start_lab: StartLab, keys: Keys) -> None:
-    lab = await start_lab(timing=replace(_timing(), token_ttl=0.0))
+    lab = await start_lab(timing=replace(FAST, token_ttl=0.0))
     status, _ = await lab.call("GET", f"/repos/{REPO}/actions/runs")
     assert status == 401
 
 
-def _timing():  # type: ignore[no-untyped-def]
-    from tests.lab_github.conftest import FAST
-
-    return FAST
-
-
 def _other_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import replace
 
@@ -61,7 +62,7 @@ async def test_queue_max_keeps_every_waiting_run_in_order(start_lab: StartLab) -
     for run_id in runs:
         assert (await lab.wait_run(run_id))["conclusion"] == "success"
     spans = [_job_times(lab, run_id) for run_id in runs]
-    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
     assert lab.truth.events("run_cancelled") == []
 
 
@@ -133,7 +134,7 @@ async def test_graceful_stop_is_offline_at_once_and_kill_after_the_heartbeat_tim
 
     assert delay("production-runner-01") < 0.5
     assert FAST.heartbeat_timeout <= delay("production-runner-02") < FAST.heartbeat_timeout + FAST.long_poll + 1
-    status, body = await lab.call("GET", f"/repos/{REPO}/actions/runners")
+    _status, body = await lab.call("GET", f"/repos/{REPO}/actions/runners")
     assert {r["status"] for r in body["runners"]} == {"offline"}
 
 
