@@ -10,19 +10,12 @@ from typing import Any
 from lab.github.concurrency import Groups, GroupSpec, Member
 from lab.github.config import SimConfig
 from lab.github.expressions import JobStatus, evaluate_condition, substitute, substitute_all
-from lab.github.objects import Shapes
 from lab.github.runners import RoutingHooks, RunnerPool
+from lab.github.shapes import Shapes
 from lab.github.state import JobState, RunnerState, RunState, StepState, stable_id, utcnow
 from lab.github.webhooks import WebhookHub
+from lab.github.workflow_data import DispatchError, RunFacts, dispatch_inputs, github_context, job_offer, needs_of
 from lab.truth import Truth
-
-
-class DispatchError(Exception):
-    """A dispatch GitHub would refuse; `status` is the HTTP status (404 or 422)."""
-
-    def __init__(self, message: str, *, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Actions:
@@ -71,23 +64,21 @@ class Actions:
         head_sha = self._head_sha(ref)
         if head_sha is None:
             raise DispatchError(f"No ref found for: {ref}")
-        declared: dict[str, Any] = ((spec.get("on") or {}).get("workflow_dispatch") or {}).get("inputs") or {}
-        unexpected = sorted(set(inputs) - set(declared))
-        if unexpected:
-            raise DispatchError(f"Unexpected inputs provided: {unexpected}".replace("'", '"'))
-        values: dict[str, str] = {}
-        for name, decl in declared.items():
-            decl = decl or {}
-            if name in inputs:
-                values[name] = str(inputs[name])
-            elif decl.get("required") and "default" not in decl:
-                raise DispatchError(f"Required input '{name}' not provided")
-            else:
-                values[name] = str(decl.get("default", ""))
+        values = dispatch_inputs(spec, inputs)
         branch = ref.removeprefix("refs/heads/")
         run_id = next(self._run_ids)
         self._run_numbers[path] = self._run_numbers.get(path, 0) + 1
-        context = self._context(run_id, path, str(spec.get("name") or path), branch, head_sha, actor, values)
+        facts = RunFacts(
+            self.config.repository,
+            self.shapes.base,
+            run_id,
+            self._run_numbers[path],
+            str(spec.get("name") or path),
+            branch,
+            head_sha,
+            actor,
+        )
+        context = {**github_context(facts), "inputs": values}
         title = substitute(str(spec.get("run-name") or spec.get("name") or path), context)
         now = utcnow()
         run = RunState(
@@ -132,30 +123,18 @@ class Actions:
     def token_for_run(self, run_id: int) -> str:
         return next(t for t, r in self.job_tokens.items() if r == run_id)
 
-    def _context(
-        self, run_id: int, path: str, name: str, branch: str, sha: str, actor: str, inputs: dict[str, str]
-    ) -> dict[str, Any]:
-        c = self.config
-        github = {
-            "repository": c.repository,
-            "repository_owner": c.owner,
-            "ref": f"refs/heads/{branch}",
-            "ref_name": branch,
-            "sha": sha,
-            "event_name": "workflow_dispatch",
-            "actor": actor,
-            "triggering_actor": actor,
-            "run_id": str(run_id),
-            "run_number": str(self._run_numbers.get(path, 1)),
-            "run_attempt": "1",
-            "workflow": name,
-            "server_url": self.shapes.base,
-            "api_url": self.shapes.base,
-        }
-        return {"github": github, "inputs": inputs, "vars": {}, "env": {}}
-
     def run_context(self, run: RunState) -> dict[str, Any]:
-        ctx = self._context(run.id, run.path, run.name, run.head_branch, run.head_sha, run.actor, run.inputs)
+        facts = RunFacts(
+            self.config.repository,
+            self.shapes.base,
+            run.id,
+            run.run_number,
+            run.name,
+            run.head_branch,
+            run.head_sha,
+            run.actor,
+        )
+        ctx = {**github_context(facts), "inputs": dict(run.inputs)}
         ctx["needs"] = {
             key: {"result": job.conclusion, "outputs": dict(job.outputs)}
             for key, job in run.jobs.items()
@@ -177,7 +156,7 @@ class Actions:
         for key, spec in spec_jobs.items():
             if key in run.jobs:
                 continue
-            needs = _needs(spec)
+            needs = needs_of(spec)
             if any(n not in run.jobs or run.jobs[n].status != "completed" for n in needs):
                 continue
             self._create_job(run, key, spec)
@@ -186,12 +165,12 @@ class Actions:
 
     def _ancestor_results(self, run: RunState, key: str) -> tuple[str, ...]:
         seen: set[str] = set()
-        todo = list(_needs(run.spec["jobs"][key]))
+        todo = list(needs_of(run.spec["jobs"][key]))
         while todo:
             name = todo.pop()
             if name not in seen:
                 seen.add(name)
-                todo.extend(_needs(run.spec["jobs"][name]))
+                todo.extend(needs_of(run.spec["jobs"][name]))
         return tuple(run.jobs[n].conclusion or "" for n in sorted(seen) if n in run.jobs)
 
     def _create_job(self, run: RunState, key: str, spec: dict[str, Any]) -> None:
@@ -337,9 +316,6 @@ class Actions:
 
     def _offer(self, job: JobState) -> dict[str, Any]:
         run = self.runs[job.run_id]
-        context = self.run_context(run)
-        needs = {n: context["needs"].get(n, {}) for n in _needs(job.spec)}
-        context["needs"] = needs
         env = {
             **self.config.job_env,
             "GITHUB_API_URL": self.shapes.base,
@@ -351,31 +327,4 @@ class Actions:
             "GITHUB_REF_NAME": run.head_branch,
             "LAB_TRUTH_LOG": str(self.truth.path),
         }
-        env.update({k: str(v) for k, v in substitute_all(job.spec.get("env") or {}, context).items()})
-        steps = [
-            {
-                "number": i + 2,
-                "name": job.steps[i + 1].name,
-                "id": step.get("id"),
-                "uses": step.get("uses"),
-                "with": {
-                    k: str(v) for k, v in substitute_all(step.get("with") or {}, context, keep=("steps",)).items()
-                },
-            }
-            for i, step in enumerate(job.spec.get("steps") or [])
-        ]
-        return {
-            "job_id": job.id,
-            "run_id": run.id,
-            "name": job.name,
-            "steps": steps,
-            "env": env,
-            "inputs": dict(run.inputs),
-            "needs": needs,
-            "outputs": job.spec.get("outputs") or {},
-        }
-
-
-def _needs(spec: dict[str, Any]) -> list[str]:
-    raw = spec.get("needs") or []
-    return [raw] if isinstance(raw, str) else [str(n) for n in raw]
+        return job_offer(job, run, self.run_context(run), env)

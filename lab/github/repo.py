@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from lab.github.config import Permission, SimConfig
-from lab.github.objects import Shapes
+from lab.github.shapes import Shapes
 from lab.github.state import CheckRunState, CheckSuiteState, CommentState, IssueState, utcnow
 from lab.github.webhooks import WebhookHub
 from lab.truth import Truth

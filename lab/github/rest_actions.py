@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.github.actions import DispatchError
 from lab.github.auth import AuthError
 from lab.github.http import error, page_of, principal, read_json
 from lab.github.sim import SIM, Sim
 from lab.github.state import RunState
+from lab.github.workflow_data import DispatchError
 
 routes = web.RouteTableDef()
 REPO = "/repos/{owner}/{repo}"

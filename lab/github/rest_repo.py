@@ -240,62 +240,7 @@ async def get_pull(request: web.Request) -> web.Response:
     spec = next((p for p in sim.config.pull_requests if p.number == number), None)
     if spec is None:
         return error(404, "Not Found")
-    issue = sim.repo.issue_json(sim.repo.issues[number])
-    repo = sim.shapes.repository()
-    pull = {k: v for k, v in issue.items() if k not in ("pull_request", "repository_url", "labels_url", "events_url")}
-    pull.update(
-        url=f"{sim.shapes.repo_api}/pulls/{number}",
-        id=issue["id"],
-        diff_url=f"{issue['html_url']}.diff",
-        patch_url=f"{issue['html_url']}.patch",
-        issue_url=issue["url"],
-        commits_url=f"{sim.shapes.repo_api}/pulls/{number}/commits",
-        review_comments_url=f"{sim.shapes.repo_api}/pulls/{number}/comments",
-        review_comment_url=f"{sim.shapes.repo_api}/pulls/comments{{/number}}",
-        statuses_url=f"{sim.shapes.repo_api}/statuses/{spec.head_sha}",
-        head={
-            "label": f"{sim.config.owner}:{spec.head_ref}",
-            "ref": spec.head_ref,
-            "sha": spec.head_sha,
-            "user": repo["owner"],
-            "repo": repo,
-        },
-        base={
-            "label": f"{sim.config.owner}:{spec.base}",
-            "ref": spec.base,
-            "sha": sim.config.head_sha,
-            "user": repo["owner"],
-            "repo": repo,
-        },
-        merged_at=None,
-        merge_commit_sha=None,
-        merged=False,
-        mergeable=True,
-        draft=False,
-        requested_reviewers=[],
-        requested_teams=[],
-        auto_merge=None,
-        mergeable_state="clean",
-        merged_by=None,
-        review_comments=0,
-        maintainer_can_modify=False,
-        commits=1,
-        additions=1,
-        deletions=0,
-        changed_files=1,
-        rebaseable=True,
-        _links={
-            "self": {"href": f"{sim.shapes.repo_api}/pulls/{number}"},
-            "html": {"href": issue["html_url"]},
-            "issue": {"href": issue["url"]},
-            "comments": {"href": f"{issue['url']}/comments"},
-            "review_comments": {"href": f"{sim.shapes.repo_api}/pulls/{number}/comments"},
-            "review_comment": {"href": f"{sim.shapes.repo_api}/pulls/comments{{/number}}"},
-            "commits": {"href": f"{sim.shapes.repo_api}/pulls/{number}/commits"},
-            "statuses": {"href": f"{sim.shapes.repo_api}/statuses/{spec.head_sha}"},
-        },
-    )
-    return web.json_response(pull)
+    return web.json_response(sim.shapes.pull_request(spec, sim.repo.issue_json(sim.repo.issues[number])))
 
 
 @routes.get(REPO + "/contents/{path:.*}")

@@ -12,8 +12,8 @@ from aiohttp import web
 from lab.github.actions import Actions
 from lab.github.auth import Authority
 from lab.github.config import SimConfig
-from lab.github.objects import Shapes
 from lab.github.repo import Repo
+from lab.github.shapes import Shapes
 from lab.github.webhooks import WebhookHub
 
 

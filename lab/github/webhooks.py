@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from lab.github.config import SimConfig
-from lab.github.objects import Shapes
+from lab.github.shapes import Shapes
 from lab.truth import Truth
 
 HOOK_ID = 424242
