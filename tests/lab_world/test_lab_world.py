@@ -123,6 +123,29 @@ def test_a_dispatched_deploy_runs_on_the_primary_and_installs_the_version(lab: L
     assert info["build"]["version"] == "world-deploy-1"
 
 
+async def test_failed_health_checks_roll_back_and_open_an_incident_issue(lab: LabProcess) -> None:
+    repo, host = lab.state["repository"], "staging-backend-host"
+    before = Path(lab.workdir, "hosts", host, "release", "current").read_text()
+    assert (await ssh(lab, host, "sudo systemctl stop paws360-backend")).exit_status == 0
+    try:
+        inputs = {"environment": "staging", "test_id": "world-bad-1"}
+        assert lab.gh(
+            "POST", f"/repos/{repo}/actions/workflows/ci.yml/dispatches", json={"ref": "main", "inputs": inputs}
+        )
+
+        def finished() -> bool:
+            runs = lab.gh("GET", f"/repos/{repo}/actions/runs").json()["workflow_runs"]
+            return any(r["display_title"].endswith("world-bad-1") and r["status"] == "completed" for r in runs)
+
+        wait_for(finished, timeout=40, what="the failing deploy run to complete")
+    finally:
+        await ssh(lab, host, "sudo systemctl start paws360-backend")
+    info = requests.get(lab.state["backend_url"] + "/actuator/info", timeout=5).json()
+    assert info["build"]["version"] == before
+    issues = lab.gh("GET", f"/repos/{repo}/issues?labels=incident").json()
+    assert any(before in i["title"] for i in issues)
+
+
 def _firing(lab: LabProcess, alertname: str, runner: str) -> bool:
     alerts = requests.get(lab.state["alertmanager_url"] + "/api/v2/alerts", timeout=5).json()
     return any(a["labels"].get("alertname") == alertname and a["labels"].get("runner") == runner for a in alerts)
