@@ -7,7 +7,7 @@ pipeline's kinds live in `lab/pipeline.py`.
 
 from __future__ import annotations
 
-import json
+import json as jsonlib
 import time
 import urllib.error
 import urllib.request
@@ -59,10 +59,10 @@ class StepContext:
 
             Truth(Path(path)).record(event, **fields)
 
-    def github(self, method: str, path: str, json_body: object | None = None, *, timeout: float = 10.0) -> GitHubAnswer:
+    def github(self, method: str, path: str, json: object | None = None, *, timeout: float = 10.0) -> GitHubAnswer:
         """One REST call to the simulated GitHub with the job token (GITHUB_TOKEN)."""
         url = self.env["GITHUB_API_URL"].rstrip("/") + path
-        data = None if json_body is None else json.dumps(json_body).encode()
+        data = None if json is None else jsonlib.dumps(json).encode()
         request = urllib.request.Request(url, data=data, method=method.upper())  # noqa: S310 (lab URL)
         request.add_header("Authorization", f"token {self.env['GITHUB_TOKEN']}")
         request.add_header("Accept", "application/vnd.github+json")
@@ -71,10 +71,10 @@ class StepContext:
         try:
             with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
                 raw = answer.read()
-                return GitHubAnswer(answer.status, json.loads(raw) if raw else None)
+                return GitHubAnswer(answer.status, jsonlib.loads(raw) if raw else None)
         except urllib.error.HTTPError as error:
             raw = error.read()
-            return GitHubAnswer(error.code, json.loads(raw) if raw else None)
+            return GitHubAnswer(error.code, jsonlib.loads(raw) if raw else None)
 
 
 def _seconds(ctx: StepContext, key: str, default: float) -> float:

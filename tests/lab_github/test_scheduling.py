@@ -162,3 +162,58 @@ async def test_no_agent_process_survives_stop(start_lab: StartLab) -> None:
     for agent in agents:
         assert agent.process.returncode is not None
         assert not os.path.exists(f"/proc/{agent.pid}")
+
+
+async def test_job_level_group_serialises_jobs_of_different_runs(start_lab: StartLab) -> None:
+    job = sleep_job("ubuntu-latest", 0.5, concurrency={"group": "deploy-job"})
+    lab = await start_lab(workflows={".github/workflows/ci.yml": workflow({"deploy": job})})
+    await lab.github.spawn_hosted_pool()
+    first = await lab.dispatch(environment="a")
+    second = await lab.dispatch(environment="b")
+    assert (await lab.wait_run(first))["conclusion"] == "success"
+    assert (await lab.wait_run(second))["conclusion"] == "success"
+    assert _job_times(lab, second)[0] >= _job_times(lab, first)[1]
+
+
+async def test_cancel_in_progress_cancels_the_running_run(start_lab: StartLab) -> None:
+    flow = workflow({"deploy": sleep_job("ubuntu-latest", 3)}, concurrency={**GROUP, "cancel-in-progress": True})
+    lab = await start_lab(workflows={".github/workflows/ci.yml": flow})
+    await lab.github.spawn_hosted_pool()
+    first = await lab.dispatch(environment="staging")
+    await wait_for(lambda: lab.github.sim.actions.runs[first].status == "in_progress", timeout=5)
+    second = await lab.dispatch(environment="staging")
+    assert (await lab.run(first))["conclusion"] == "cancelled"
+    assert (await lab.run(second))["status"] in ("queued", "in_progress")
+    await lab.call("POST", f"/repos/{REPO}/actions/runs/{second}/cancel")
+    assert (await lab.wait_run(second))["conclusion"] == "cancelled"
+
+
+async def test_step_outputs_flow_into_later_steps_and_job_outputs(start_lab: StartLab) -> None:
+    flow = workflow(
+        {
+            "pick": {
+                "runs-on": "ubuntu-latest",
+                "outputs": {"role": "${{ steps.choose.outputs.role }}"},
+                "steps": [
+                    {"id": "choose", "uses": "lab.github.steps:echo", "with": {"role": "secondary"}},
+                    {"uses": "lab.github.steps:echo", "with": {"message": "got ${{ steps.choose.outputs.role }}"}},
+                ],
+            },
+            "use": sleep_job(["self-hosted", "${{ needs.pick.outputs.role }}"], 0.1, needs="pick"),
+        }
+    )
+    lab = await start_lab(workflows={".github/workflows/ci.yml": flow})
+    await lab.github.spawn_hosted_pool()
+    await lab.github.spawn_runner("production-runner-02")
+    run_id = await lab.dispatch(environment="staging")
+    assert (await lab.wait_run(run_id))["conclusion"] == "success"
+    jobs = {j["name"]: j for j in await lab.jobs(run_id)}
+    assert jobs["use"]["labels"] == ["self-hosted", "secondary"]
+    assert jobs["use"]["runner_name"] == "production-runner-02"
+    assert [s["name"] for s in jobs["pick"]["steps"]] == [
+        "Set up job",
+        "lab.github.steps:echo",
+        "lab.github.steps:echo",
+        "Complete job",
+    ]
+    assert all(s["conclusion"] == "success" for s in jobs["pick"]["steps"])
