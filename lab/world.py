@@ -16,6 +16,7 @@ import subprocess
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import asyncssh
 import yaml
@@ -65,6 +66,9 @@ class WorldOptions:
     faults: Faults = field(default_factory=Faults)
     webhook_url: str | None = None
     rules_path: Path = REPO_ROOT / "deploy/prometheus/alerts.yml"
+    # The App manifest a team creates the App from: the simulated GitHub grants exactly its permissions and
+    # delivers exactly its events, so a permission the manifest lacks fails in the lab as it would on GitHub.
+    manifest_path: Path = REPO_ROOT / "app.yml"
     alertmanager_path: Path = REPO_ROOT / "deploy/alertmanager/alertmanager.yml"
     dashboard_path: Path = REPO_ROOT / "deploy/grafana/dashboard.json"
 
@@ -140,6 +144,20 @@ class World:
             await self.github.stop()
 
 
+class AppManifest(TypedDict):
+    default_permissions: dict[str, str]
+    default_events: list[str]
+
+
+def app_manifest(path: Path) -> AppManifest:
+    """The permissions and events of the App manifest (app.yml)."""
+    data = yaml.safe_load(path.read_text())
+    return AppManifest(
+        default_permissions={str(k): str(v) for k, v in data["default_permissions"].items()},
+        default_events=[str(e) for e in data["default_events"]],
+    )
+
+
 def sim_config(world: World, public_key: str) -> SimConfig:
     """The simulated GitHub of this topology, with the deployment pipeline shaped by the faults."""
     topo, faults, timing = world.topology, world.options.faults, world.topology.timing
@@ -172,6 +190,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         rollback=Fault.NO_ROLLBACK not in faults,
     )
     workflow = deploy_workflow(params)
+    manifest = app_manifest(world.options.manifest_path)
     workflow_path = f".github/workflows/{topo.workflow_file}"
     delivery = DeliveryFaults(
         drop_share=fault_values.WEBHOOK_LOSS_SHARE if Fault.WEBHOOK_LOSS in faults else 0.0,
@@ -198,6 +217,8 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         default_branch=topo.default_branch,
         users=tuple(users),
         teams=dict(topo.teams),
+        app_permissions=manifest["default_permissions"],
+        app_events=tuple(manifest["default_events"]),
         pull_requests=(
             PullSpec(
                 number=topo.pull_request.number,
