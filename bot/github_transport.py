@@ -16,6 +16,7 @@ import jwt
 from gidgethub import HTTPException
 from gidgethub.aiohttp import GitHubAPI
 
+from bot.accounting import count_request
 from bot.ports import GitHubError
 
 Sleeper = Callable[[float], Awaitable[None]]
@@ -80,6 +81,7 @@ class Transport(GitHubAPI):
     ) -> tuple[int, Mapping[str, str], bytes]:
         for attempt in range(1, self._policy.attempts + 1):
             self.calls += 1
+            count_request()
             try:
                 return await super()._request(method, url, headers, body)
             except (aiohttp.ClientError, TimeoutError) as exc:

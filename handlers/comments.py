@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from gidgethub import routing, sansio
 
+from bot.accounting import open_tally
 from bot.github_models import PullRequest
 from bot.model import SCENARIO_ORDER, ScenarioId
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
@@ -129,6 +130,8 @@ async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     assert comment.installation_id is not None
     repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    # Everything from here on is on behalf of the verification this comment may start: count it.
+    open_tally()
     await repo.add_reaction(comment.comment_id, "eyes")
     log.info("command received", kind=command.kind.value, user=comment.user, pull_request=comment.issue_number)
     environment = ctx.settings.environment_for(comment.repository)

@@ -10,9 +10,11 @@ from typing import Protocol
 
 import structlog
 
+from bot.accounting import CallTally, current_tally, open_tally
 from bot.github_models import WorkflowJob, WorkflowRun
 from bot.model import (
     SCENARIO_ORDER,
+    JiraReport,
     ScenarioConclusion,
     ScenarioId,
     ScenarioResult,
@@ -74,6 +76,11 @@ class _Active:
     abort: asyncio.Event = field(default_factory=asyncio.Event)
     aborted_by: str | None = None
     task: asyncio.Task[None] | None = None
+    tally: CallTally | None = None
+
+
+def _jira_report(issue: str | None) -> JiraReport | None:
+    return JiraReport(issue=issue) if issue else None
 
 
 def scenario_budget(env: EnvironmentSettings) -> float:
@@ -124,7 +131,7 @@ class ScenarioEngine:
             requested_by=request.requested_by,
             scenarios=selected,
             started_at=self._clock.now(),
-            comment_id=request.comment_id,
+            jira=_jira_report(request.jira_issue or self._settings.jira.issue),
         )
         active = _Active(verification=v, env=env)
         self._active[v.verification_id] = active
@@ -175,7 +182,9 @@ class ScenarioEngine:
     async def _run(self, active: _Active, request: VerificationRequest) -> None:
         v = active.verification
         repo = self._github.repo(installation_id=request.installation_id, repository=request.repository)
-        calls_before = repo.api_calls
+        # The command handler opened the tally (reaction, permission...); a re-run from a button may not have.
+        tally = current_tally() or open_tally()
+        active.tally = tally
         log.info("verification started", verification=v.verification_id, environment=v.environment)
         await self._tell(self._reporter.started(v))
         try:
@@ -194,7 +203,7 @@ class ScenarioEngine:
                     _conclude(result, ScenarioConclusion.SKIPPED, "Not run: the bot shut down.")
             raise
         finally:
-            v.github_api_calls = repo.api_calls - calls_before
+            v.github_api_calls = tally.count
             v.completed_at = self._clock.now()
             await asyncio.shield(self._finish(active))
 
@@ -206,6 +215,10 @@ class ScenarioEngine:
             self._active.pop(v.verification_id, None)
             log.info("verification finished", verification=v.verification_id, conclusion=str(v.conclusion))
             await self._tell(self._reporter.finished(v))
+            if active.tally is not None and active.tally.count != v.github_api_calls:
+                # The reporters' final updates are requests made for this verification too.
+                v.github_api_calls = active.tally.count
+                await self._store.save_verification(v)
 
     async def _scenario(
         self, active: _Active, request: VerificationRequest, repo: GitHubRepo, result: ScenarioResult

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from bot.accounting import count_request
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.ports import CheckRunAction, CheckRunOutput, Clock, GitHubError
 from tests.fakes.clock import FakeClock
@@ -88,6 +89,7 @@ class FakeGitHubRepo:
 
     def _call(self, what: str) -> None:
         self.calls.append(what)
+        count_request()  # as the real transport does, so per-verification tallies see fake calls too
         if self.down:
             raise GitHubError(f"{what}: GitHub unreachable", status=None)
         if self.fail_next > 0:
