@@ -46,7 +46,7 @@ async def test_progress_is_plain_lines_when_not_a_terminal() -> None:
     assert "  1  normal-deploy   PASS" in lines
     assert "  2  failover        FAIL     Deployment took 31.5 s, over the 20 s threshold." in lines
     assert "       - Deployment completes within the threshold: observed 31.5 s, threshold 20 s" in lines
-    assert lines[-1] == "verdict: FAILURE (48 GitHub API calls by the engine)"
+    assert lines[-1] == "verdict: FAILURE (48 GitHub API calls for this verification)"
     assert terminal.done.is_set()
 
 
