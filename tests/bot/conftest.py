@@ -22,10 +22,11 @@ from bot.app import Runtime, start_runtime
 from bot.settings import Settings, load_settings
 from tests.bot.github_api import REPOSITORY, FakeGitHubAPI
 from tests.fakes.engine import FakeEngine
+from tests.paths import WEBHOOK_PAYLOADS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SETTINGS = ROOT / "deploy" / "settings.example.yml"
-FIXTURES = Path("/work/shared/fixtures/github-webhooks/payloads")
+FIXTURES = WEBHOOK_PAYLOADS
 WEBHOOK_SECRET = "whsec-It's a Secret to Everybody"
 
 

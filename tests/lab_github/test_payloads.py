@@ -4,7 +4,6 @@ webhook models (generated from GitHub's own description); REST answers parse wit
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import githubkit_schemas.latest.models as rest
@@ -16,8 +15,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from tests.lab_github.conftest import PR_SHA, REPO, SECRET, Lab, StartLab, sleep_job, wait_for, workflow
+from tests.paths import WEBHOOK_SCHEMAS
 
-SCHEMAS = Path("/work/shared/fixtures/github-webhooks/schemas")
+SCHEMAS = WEBHOOK_SCHEMAS
 
 
 def _registry() -> Registry[Any]:

@@ -14,13 +14,13 @@ from bot.reporting import build_reporter, write_report_dir
 from bot.reporting.mermaid import gantt, mermaid_text
 from bot.settings import Settings
 from tests.fakes.clock import EPOCH, FakeClock
+from tests.paths import REPORT_SCHEMA
 
 from .conftest import RecordingApp, conclude, new_verification
 from .test_check_runs import run_verification
 
 #: The contract lives beside the repository (../shared/contracts); a copy travels with the tests for fresh clones.
-_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "verification-report.schema.json"
-SCHEMA = _CONTRACT if _CONTRACT.exists() else Path(__file__).with_name("verification-report.schema.json")
+SCHEMA = REPORT_SCHEMA
 
 OUTCOMES = {
     ScenarioId.NORMAL_DEPLOY: ScenarioConclusion.PASSED,
