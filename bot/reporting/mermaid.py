@@ -20,6 +20,15 @@ def mermaid_text(text: str) -> str:
     return cleaned or "unnamed"
 
 
+#: GitHub names its hosted runners "GitHub Actions N", one per job: one section for all of them reads better.
+_HOSTED = re.compile(r"^GitHub Actions \d+$")
+HOSTED_SECTION = "GitHub-hosted runners"
+
+
+def _section(runner_name: str) -> str:
+    return HOSTED_SECTION if _HOSTED.match(runner_name) else runner_name
+
+
 def _at(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime(_PY_FORMAT)
 
@@ -30,9 +39,10 @@ def gantt(verification: Verification) -> str | None:
     for scenario in verification.scenarios:
         for run in scenario.runs:
             for job in run.jobs:
-                if job.started_at is None:
+                # A skipped job (e.g. rollback when health checks passed) never ran on any runner.
+                if job.started_at is None or job.conclusion == "skipped" or not job.runner_name:
                     continue
-                by_runner.setdefault(job.runner_name or "unknown runner", []).append((scenario.id.value, job))
+                by_runner.setdefault(_section(job.runner_name), []).append((scenario.id.value, job))
     if not by_runner:
         return None
     lines = [

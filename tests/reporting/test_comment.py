@@ -69,8 +69,21 @@ def test_gantt_groups_jobs_by_runner_with_seconds_and_safe_names() -> None:
     conclude(v.scenarios[0], ScenarioConclusion.PASSED, start=0)
     conclude(v.scenarios[1], ScenarioConclusion.FAILED, start=20, runner="production-runner-02")
     v.scenarios[1].runs[0].jobs.append(
-        JobRecord(job_id=5, name="deploy: prod; #1", run_id=9020, started_at=EPOCH, completed_at=EPOCH)
+        JobRecord(
+            job_id=5,
+            name="deploy: prod; #1",
+            run_id=9020,
+            runner_name="production-runner-02",
+            started_at=EPOCH,
+            completed_at=EPOCH,
+        )
     )
+    hosted = [
+        JobRecord(job_id=n, name="select-runner", run_id=9020, runner_name=f"GitHub Actions {n}", started_at=EPOCH)
+        for n in (6, 7)
+    ]
+    skipped = JobRecord(job_id=8, name="rollback", run_id=9020, conclusion="skipped", started_at=EPOCH)
+    v.scenarios[1].runs[0].jobs.extend([*hosted, skipped])
     chart = gantt(v)
     assert chart is not None
     lines = chart.splitlines()
@@ -87,6 +100,10 @@ def test_gantt_groups_jobs_by_runner_with_seconds_and_safe_names() -> None:
     assert "    failover deploy (run 9020) :crit, done, j70020, 2026-11-27 09:00:22, 2026-11-27 09:00:31" in lines
     # A name can't end the task early; a zero-length job still gets a visible one-second bar.
     assert "    failover deploy prod 1 (run 9020) :done, j5, 2026-11-27 09:00:00, 2026-11-27 09:00:01" in lines
+    # Hosted runners share one section; a skipped job ran nowhere and is not drawn.
+    assert lines.count("    section GitHub-hosted runners") == 1
+    assert not any("GitHub Actions" in line for line in lines)
+    assert not any("j8," in line for line in lines)
     assert lines[-1] == "```"
     assert mermaid_text("a:b;c#d%%e") == "a b c d e"
 
