@@ -18,8 +18,8 @@ demo: setup
 	$(VENV)/bin/verify-staging demo
 
 lint:
-	$(VENV)/bin/ruff check bot handlers scenarios lab tests benchmarks
-	$(VENV)/bin/ruff format --check bot handlers scenarios lab tests benchmarks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck:
 	$(VENV)/bin/mypy
