@@ -3,11 +3,39 @@ share these shapes). Nothing past this module handles raw GitHub dicts."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from bot.model import parse_ts
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class PayloadError(ValueError):
+    """A webhook payload or REST answer lacks a field the bot reads, or holds it in another shape."""
+
+
+def parses(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Turn any shape error while reading `what` into PayloadError, so a malformed delivery is dropped with a
+    warning instead of surfacing as an unexplained crash of its handler."""
+
+    def wrap(parse: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(parse)
+        def parsed(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return parse(*args, **kwargs)
+            except PayloadError:
+                raise
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+                raise PayloadError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+        return parsed
+
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -27,6 +55,7 @@ class WorkflowRun:
     html_url: str | None
 
     @classmethod
+    @parses("workflow run")
     def from_api(cls, d: dict[str, Any]) -> WorkflowRun:
         return cls(
             id=int(d["id"]),
@@ -71,6 +100,7 @@ class WorkflowJob:
     steps: tuple[JobStep, ...] = field(default_factory=tuple)
 
     @classmethod
+    @parses("workflow job")
     def from_api(cls, d: dict[str, Any]) -> WorkflowJob:
         return cls(
             id=int(d["id"]),

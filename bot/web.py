@@ -1,9 +1,10 @@
 """The bot's HTTP face: `POST /webhooks` (GitHub deliveries), `GET /healthz`, `GET /metrics`.
 
 A delivery is checked in this order: body size (413), `X-Hub-Signature-256` over the raw bytes in constant time
-(401 — nothing is parsed, stored or logged beyond the rejection), JSON (400), then whether any feature handles it
-(200, ignored), then the delivery id against the store (200, duplicate). Accepted deliveries are answered 202 at
-once and processed in a bounded set of background tasks, because GitHub gives up on a delivery after 10 s.
+(401 — nothing is parsed, stored or logged beyond the rejection), a JSON object whose shared fields have GitHub's
+types (400), then whether any feature handles it (200, ignored), then the delivery id against the store (200,
+duplicate). Accepted deliveries are answered 202 at once and processed in a bounded set of background tasks, because
+GitHub gives up on a delivery after 10 s. A signed payload a handler cannot read is logged and dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import structlog
 from aiohttp import web
 from gidgethub import sansio
 
+from bot.github_models import PayloadError
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.store import Store
 
@@ -38,6 +40,22 @@ def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+def envelope_valid(data: Mapping[str, Any]) -> bool:
+    """The fields every delivery shares, where present, have GitHub's types (routing and logging rely on them)."""
+    action, installation, repository = data.get("action"), data.get("installation"), data.get("repository")
+    if action is not None and not isinstance(action, str):
+        return False
+    if installation is not None:
+        ident = installation.get("id") if isinstance(installation, dict) else None
+        if not isinstance(ident, int) or isinstance(ident, bool):
+            return False
+    if repository is not None:
+        name = repository.get("full_name") if isinstance(repository, dict) else None
+        if not isinstance(name, str):
+            return False
+    return True
 
 
 class WebhookIngress:
@@ -84,7 +102,7 @@ class WebhookIngress:
             data = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             data = None
-        if not isinstance(data, dict) or not event_name or not delivery_id:
+        if not isinstance(data, dict) or not event_name or not delivery_id or not envelope_valid(data):
             self._metrics.delivery(event=event_name or UNVERIFIED_EVENT, outcome="rejected")
             log.warning("delivery rejected", reason="malformed", delivery=delivery_id, github_event=event_name)
             return web.json_response({"error": "expected a JSON object with GitHub's event headers"}, status=400)
@@ -130,6 +148,9 @@ class WebhookIngress:
             ):
                 try:
                     await self._process(event)
+                except PayloadError as exc:
+                    # Signed, so it came from GitHub (or whoever holds the secret), but not in a shape we read.
+                    log.warning("delivery malformed", error=str(exc))
                 except Exception as exc:
                     log.exception("delivery failed", error_type=type(exc).__name__)
 

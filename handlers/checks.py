@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from gidgethub import routing, sansio
 
+from bot.github_models import parses
 from bot.model import ScenarioConclusion, ScenarioId, Verification
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import parse_external_id
@@ -38,6 +39,7 @@ class CheckDelivery:
     pull_requests: tuple[int, ...]
 
     @classmethod
+    @parses("check delivery")
     def from_payload(cls, data: Mapping[str, Any], *, key: str) -> CheckDelivery:
         check = data[key]
         installation = data.get("installation") or {}

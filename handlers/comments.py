@@ -13,7 +13,7 @@ import structlog
 from gidgethub import routing, sansio
 
 from bot.accounting import open_tally
-from bot.github_models import PullRequest
+from bot.github_models import PullRequest, parses
 from bot.model import SCENARIO_ORDER, ScenarioId
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import html_base
@@ -46,6 +46,7 @@ class PullRequestComment:
     user_type: str
 
     @classmethod
+    @parses("issue_comment delivery")
     def from_payload(cls, data: Mapping[str, Any]) -> PullRequestComment:
         comment, issue = data["comment"], data["issue"]
         installation = data.get("installation") or {}

@@ -11,12 +11,13 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.github_models import WorkflowJob, WorkflowRun
+from bot.github_models import WorkflowJob, WorkflowRun, parses
 from handlers.context import HandlerContext
 
 router = routing.Router()
 
 
+@parses("workflow delivery")
 def _origin(data: Mapping[str, Any]) -> tuple[str, int | None]:
     installation = data.get("installation") or {}
     installation_id = installation.get("id")
@@ -26,7 +27,7 @@ def _origin(data: Mapping[str, Any]) -> tuple[str, int | None]:
 @router.register("workflow_run")
 async def on_workflow_run(event: sansio.Event, ctx: HandlerContext) -> None:
     repository, installation_id = _origin(event.data)
-    run = WorkflowRun.from_api(event.data["workflow_run"])
+    run = WorkflowRun.from_api(event.data.get("workflow_run"))
     if installation_id is not None:
         ctx.engine.observe_run(installation_id=installation_id, repository=repository, run=run)
 
@@ -34,7 +35,7 @@ async def on_workflow_run(event: sansio.Event, ctx: HandlerContext) -> None:
 @router.register("workflow_job")
 async def on_workflow_job(event: sansio.Event, ctx: HandlerContext) -> None:
     repository, installation_id = _origin(event.data)
-    job = WorkflowJob.from_api(event.data["workflow_job"])
+    job = WorkflowJob.from_api(event.data.get("workflow_job"))
     ctx.metrics.job(repository=repository, job=job)
     if installation_id is not None:
         ctx.engine.observe_job(installation_id=installation_id, repository=repository, job=job)
