@@ -8,7 +8,9 @@ Runner protocol (JSON; `Authorization: Bearer <registration token>`):
 A `404` on any session call means the session is gone (the agent opens a new one).
 
 Control: `POST /_lab/check-runs/{id}/requested-action {identifier, user}` plays a user clicking a check-run action
-button; `GET /_lab/deliveries` lists the webhooks built so far.
+button; `GET /_lab/deliveries` lists the webhooks built so far (`?payloads=1` adds each one's JSON `payload`);
+`GET /_lab/installation-tokens` lists every installation token issued so far (read-only; for tests that scan the
+bot's outputs for leaked credentials).
 """
 
 from __future__ import annotations
@@ -148,4 +150,17 @@ async def click_action(request: web.Request) -> web.Response:
 @routes.get("/_lab/deliveries")
 async def deliveries(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    return web.json_response([{"guid": d.guid, "event": d.event, "action": d.action} for d in sim.hub.sent])
+    with_payloads = request.query.get("payloads") in ("1", "true")
+    listed: list[dict[str, object]] = []
+    for d in sim.hub.sent:
+        entry: dict[str, object] = {"guid": d.guid, "event": d.event, "action": d.action}
+        if with_payloads:
+            entry["payload"] = d.payload
+        listed.append(entry)
+    return web.json_response(listed)
+
+
+@routes.get("/_lab/installation-tokens")
+async def installation_tokens(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    return web.json_response([{"token": t.token} for t in sim.authority.installation_tokens.values()])
