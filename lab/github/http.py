@@ -94,6 +94,8 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error(401, "A JSON web token could not be decoded" if who.kind != Kind.APP else "Bad credentials")
     needed = ENDPOINT_PERMISSIONS.get((request.method, route))
     if needed and who.kind != Kind.APP and not who.allows(needed):
+        # Recorded so a test can prove that a whole run stayed within the App's manifest (app.yml).
+        sim.config.truth.record("rest_forbidden", method=request.method, path=route, principal=who.kind.value)
         return error(403, "Resource not accessible by integration" if who.kind == Kind.INSTALLATION else "Forbidden")
     if route in APP_ONLY and request.method in ("POST", "PATCH") and who.kind == Kind.USER:
         return error(403, "You must authenticate via a GitHub App.")

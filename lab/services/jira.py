@@ -1,9 +1,9 @@
 """The JIRA stand-in: the REST v2 surface the `jira` library uses, with a To Do / In Progress / In Review / Done flow.
 
-Server info, issue, transitions (list and do), comments; token (Bearer) and basic auth. Only the transitions of
-the issue's current status are offered; any other answers 400 with Jira's error body
-`{"errorMessages": [...], "errors": {}}`. A transition id is accepted as a string or an int, as the library sends
-either.
+Server info, issue (`?expand=changelog` lists the status changes), transitions (list and do), comments; token
+(Bearer) and basic auth. Only the transitions of the issue's current status are offered; any other answers 400 with
+Jira's error body `{"errorMessages": [...], "errors": {}}`. A transition id is accepted as a string or an int, as the
+library sends either.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class Issue:
     summary: str
     status: str
     comments: list[dict[str, Any]] = field(default_factory=list)
+    histories: list[dict[str, Any]] = field(default_factory=list)  # status changes, Jira's changelog shape
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
@@ -94,6 +95,15 @@ def create_app(raw: dict[str, Any]) -> Flask:
                 "status": {"id": STATUS_IDS.get(issue.status, "1"), "name": issue.status},
                 "comment": {"comments": issue.comments, "total": len(issue.comments)},
             },
+            **({"changelog": changelog(issue)} if "changelog" in request.args.get("expand", "") else {}),
+        }
+
+    def changelog(issue: Issue) -> dict[str, Any]:
+        return {
+            "startAt": 0,
+            "maxResults": len(issue.histories),
+            "total": len(issue.histories),
+            "histories": issue.histories,
         }
 
     def add_comment(issue: Issue, body: str) -> dict[str, Any]:
@@ -147,6 +157,13 @@ def create_app(raw: dict[str, Any]) -> Flask:
             chosen = next((t for t in WORKFLOW.get(issue.status, ()) if t.id == wanted), None)
             if chosen is None:
                 return _error(400, f"Transition id '{wanted}' is not valid for this issue.")
+            issue.histories.append(
+                {
+                    "id": str(10000 + len(issue.histories)),
+                    "created": _now(),
+                    "items": [{"field": "status", "fromString": issue.status, "toString": chosen.to}],
+                }
+            )
             issue.status = chosen.to
             for update in (body.get("update") or {}).get("comment", []):
                 text = (update.get("add") or {}).get("body")
