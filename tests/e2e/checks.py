@@ -1,0 +1,126 @@
+"""What a user checks after a verification on the lab: the verdict per scenario, and for each failed scenario the
+check run, the pull-request comment and JIRA naming the failed criterion with observed vs threshold; measurements
+compared with lab-truth.jsonl."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .harness import Verdict, World
+
+CHECK_CONCLUSION = {"passed": "success", "failed": "failure"}
+
+
+def summary_rows(markdown: str) -> dict[str, list[str]]:
+    """A check run's criteria table: description -> [observed, threshold, result]."""
+    rows = {}
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 4:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def assert_verdicts(
+    world: World, verdict: Verdict, report: dict[str, Any], expected: dict[str, set[str]], *, before_comment: int
+) -> None:
+    """`expected`: scenario id -> the criteria that must fail (empty: the scenario passed). Exactly those."""
+    scenarios = {s["id"]: s for s in report["scenarios"]}
+    assert set(scenarios) == set(expected), f"ran {sorted(scenarios)}"
+    observed = {sid: {c["id"] for c in s["criteria"] if not c["passed"]} for sid, s in scenarios.items()}
+    reasons = {sid: s["reason"] for sid, s in scenarios.items()}
+    assert observed == expected, f"failed criteria {observed}, reasons {reasons}"
+    for sid, failing in expected.items():
+        conclusion = "failed" if failing else "passed"
+        assert scenarios[sid]["conclusion"] == conclusion, f"{sid}: {scenarios[sid]['conclusion']} ({reasons[sid]})"
+        assert verdict.scenario(sid)["conclusion"] == CHECK_CONCLUSION[conclusion]
+    any_failed = any(expected.values())
+    assert verdict.overall["conclusion"] == ("failure" if any_failed else "success")
+
+    comments = world.bot_comments(since_id=before_comment)
+    assert len(comments) == 1, f"{len(comments)} bot comments for one verification"
+    comment = comments[0]["body"]
+    assert report["verification_id"] in comment
+    jira_last = world.jira_comments()[-1]
+    assert report["verification_id"] in jira_last
+    for sid, failing in expected.items():
+        if failing:
+            assert_failure_explained(verdict, scenarios[sid], failing, comment=comment, jira=jira_last)
+    if any_failed:
+        assert world.jira_status() != "In Review", "a failed verification must not await sign-off"
+        assert "What failed:" in jira_last
+
+
+def assert_failure_explained(
+    verdict: Verdict, scenario: dict[str, Any], failing: set[str], *, comment: str, jira: str
+) -> None:
+    """The check run's summary has a failing row per criterion with observed and threshold; the reason a person
+    reads is in the check run, the PR comment's row for the scenario and JIRA's list of what failed."""
+    run = verdict.scenario(scenario["id"])
+    rows = summary_rows(run["output"]["summary"])
+    reason = str(scenario["reason"] or "")
+    assert reason, f"{scenario['id']} failed without a reason"
+    for criterion in scenario["criteria"]:
+        if criterion["id"] not in failing:
+            continue
+        observed, threshold, result = rows[criterion["description"]]
+        assert "fail" in result.lower(), f"{criterion['id']}: {result}"
+        assert observed and threshold, f"{criterion['id']}: observed {observed!r} threshold {threshold!r}"
+        if isinstance(criterion["threshold"], int | float):
+            assert f"{criterion['threshold']}" in threshold
+    assert reason in run["output"]["summary"] + run["output"].get("text", "") or reason in run["output"]["title"]
+    row = next(line for line in comment.splitlines() if line.startswith("| ") and f"| {scenario['title']} |" in line)
+    assert "FAIL" in row and reason.split(":")[0] in row, row
+    assert f"* {scenario['id']}: " in jira and reason.split(":")[0] in jira
+
+
+def at(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(event["at"]).replace("Z", "+00:00"))
+
+
+def job_times(truth: list[dict[str, Any]], run_id: int, job: str) -> dict[str, datetime]:
+    """queued / assigned / completed instants of a run's job, from lab-truth.jsonl."""
+    times = {}
+    for e in truth:
+        if e.get("run_id") == run_id and e.get("job") == job:
+            times.setdefault(str(e["event"]).removeprefix("job_"), at(e))
+    return times
+
+
+def run_created(truth: list[dict[str, Any]], run_id: int) -> datetime:
+    return next(at(e) for e in truth if e["event"] == "run_created" and e["run_id"] == run_id)
+
+
+def truth_measurements(truth: list[dict[str, Any]], scenario: dict[str, Any]) -> dict[str, float]:
+    """What the scenario's measurements should be, from the lab's own record of its (first) deploying run."""
+    run_id = int(scenario["runs"][0]["run_id"])
+    deploy = job_times(truth, run_id, "deploy")
+    health = job_times(truth, run_id, "health-check")
+    out = {
+        "deployment_duration_s": (deploy["completed"] - deploy["assigned"]).total_seconds(),
+        "queue_s": (deploy["assigned"] - deploy["queued"]).total_seconds(),
+        "failover_latency_s": (deploy["assigned"] - run_created(truth, run_id)).total_seconds(),
+        "health_check_s": (health["completed"] - health["assigned"]).total_seconds(),
+    }
+    rollback = job_times(truth, run_id, "rollback")
+    if "assigned" in rollback:
+        out["rollback_s"] = (rollback["completed"] - health["completed"]).total_seconds()
+    return out
+
+
+def assert_measurements_match_truth(world: World, report: dict[str, Any]) -> dict[str, dict[str, tuple[float, float]]]:
+    """Every duration the bot measured is within 1 s of lab-truth.jsonl; returns {scenario: {name: (bot, truth)}}."""
+    truth = world.truth()
+    compared: dict[str, dict[str, tuple[float, float]]] = {}
+    for scenario in report["scenarios"]:
+        if not scenario["runs"]:
+            continue
+        expected = truth_measurements(truth, scenario)
+        for name, value in scenario["measurements"].items():
+            if name in expected:
+                compared.setdefault(scenario["id"], {})[name] = (float(value), expected[name])
+    assert compared, "no measurement to compare"
+    off = {s: {n: v for n, v in m.items() if abs(v[0] - v[1]) > 1.0} for s, m in compared.items()}
+    assert not any(off.values()), f"measurements more than 1 s from truth (bot, truth): {off}"
+    return compared
