@@ -140,8 +140,10 @@ class ScenarioContext:
         track = await self.wait_run(
             dispatch, f"run {dispatch.test_id} to complete", lambda t: t.run.status == "completed"
         )
-        if not track.jobs or any(j.status != "completed" for j in track.jobs.values()):
-            # The run says it is done, so every job is: their own webhooks are late or lost. Ask once.
+        named = (self.env.workflow.jobs.deploy, self.env.workflow.jobs.health_check)
+        if any(j.status != "completed" for j in track.jobs.values()) or any(track.job(n) is None for n in named):
+            # The run says it is done, so every job is: their own webhooks are late or lost (a job whose every
+            # delivery was lost is simply absent). Ask once.
             await self.correlator.reconcile(dispatch)
             track = self.correlator.find(dispatch) or track
         self.keep_run(track)
