@@ -7,6 +7,7 @@ runs them one at a time: concurrent tasks in the process cannot interleave insid
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,9 @@ import aiosqlite
 
 from bot.model import Verification
 from bot.serialize import verification_from_json, verification_to_json
+
+#: Deliveries committed in one INSERT at most (5 bound values each; SQLite allows 32,766 per statement).
+DELIVERY_BATCH = 500
 
 # Each entry moves the schema from version i to i + 1 (PRAGMA user_version). Never edit a shipped entry: append.
 MIGRATIONS: tuple[str, ...] = (
@@ -81,6 +85,13 @@ class JournalEntry:
     after_restart: bool = False
 
 
+def _insert_deliveries(count: int) -> str:
+    """One INSERT for `count` deliveries; it returns the ids that were new (placeholders only: values are bound)."""
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * count)
+    columns = "delivery_id, event, action, installation_id, received_at"
+    return f"INSERT OR IGNORE INTO deliveries ({columns}) VALUES {values} RETURNING delivery_id"  # noqa: S608
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -94,6 +105,8 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._pending_deliveries: list[tuple[tuple[str, str, str | None, int | None, str], asyncio.Future[bool]]] = []
+        self._delivery_writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str) -> Store:
@@ -111,6 +124,8 @@ class Store:
         return cls(db)
 
     async def close(self) -> None:
+        if self._delivery_writer is not None:
+            await asyncio.gather(self._delivery_writer, return_exceptions=True)
         await self._db.close()
 
     async def schema_version(self) -> int:
@@ -122,15 +137,38 @@ class Store:
     async def record_delivery(
         self, *, delivery_id: str, event: str, action: str | None, installation_id: int | None
     ) -> bool:
-        """Remember a delivery; False when this delivery id was seen before (a redelivery keeps its id)."""
-        cur = await self._db.execute(
-            "INSERT OR IGNORE INTO deliveries (delivery_id, event, action, installation_id, received_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (delivery_id, event, action, installation_id, _now()),
-        )
-        inserted = cur.rowcount == 1
-        await cur.close()
-        return inserted
+        """Remember a delivery; False when this delivery id was seen before (a redelivery keeps its id).
+
+        Deliveries that arrive while an insert is being committed are committed together in the next one (group
+        commit): each commit waits for the disk, so one commit per delivery would cap ingest at the disk's rate.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending_deliveries.append(((delivery_id, event, action, installation_id, _now()), future))
+        if self._delivery_writer is None or self._delivery_writer.done():
+            self._delivery_writer = asyncio.create_task(self._write_deliveries())
+        return await future
+
+    async def _write_deliveries(self) -> None:
+        while self._pending_deliveries:
+            batch = self._pending_deliveries[:DELIVERY_BATCH]
+            del self._pending_deliveries[:DELIVERY_BATCH]
+            rows = list({row[0]: row for row, _ in reversed(batch)}.values())  # first of a repeated id wins
+            try:
+                # One statement is one transaction on this connection, so nothing else can slip into it.
+                inserted = await self._db.execute_fetchall(
+                    _insert_deliveries(len(rows)), [value for row in rows for value in row]
+                )
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            fresh = {str(r[0]) for r in inserted}
+            for row, future in batch:
+                is_fresh = row[0] in fresh
+                fresh.discard(row[0])  # a repeat within the batch is a duplicate of the first
+                if not future.done():
+                    future.set_result(is_fresh)
 
     async def delivery_count(self) -> int:
         async with self._db.execute("SELECT COUNT(*) FROM deliveries") as cur:

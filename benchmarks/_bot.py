@@ -1,0 +1,137 @@
+"""`verify-staging serve` as a real process for the benchmarks: settings, secrets, readiness, memory, stop.
+
+The bot is started exactly as an operator starts it (the console script, secrets in the environment, the example
+settings with a fresh database), pointed at a GitHub address nothing answers on: ingest and start-up do not need
+GitHub, and the runner poller's failed polls stay in the background where they would be anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_SETTINGS = ROOT / "deploy" / "settings.example.yml"
+SERVE = ROOT / ".venv" / "bin" / "verify-staging"
+REPOSITORY = "paws360/paws360"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (VmRSS from /proc), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BotProcess:
+    """A `verify-staging serve` process under `workdir`; `start()` returns once it is listening."""
+
+    workdir: Path
+    webhook_secret: str = field(default_factory=lambda: secrets.token_hex(20))
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def prepare(self) -> tuple[list[str], dict[str, str]]:
+        """Writes settings, key and known_hosts; returns the command and its environment."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+        raw["database"] = str(self.workdir / "bot.db")
+        settings = self.workdir / "settings.yml"
+        settings.write_text(yaml.safe_dump(raw))
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = self.workdir / "app.pem"
+        pem.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        pem.chmod(0o600)
+        ssh_key = self.workdir / "id_ed25519"
+        ssh_key.write_text("unused: no scenario runs in these benchmarks\n")
+        known_hosts = self.workdir / "known_hosts"
+        known_hosts.write_text("")
+        env = {
+            **os.environ,
+            "GITHUB_APP_ID": "4242",
+            "GITHUB_PRIVATE_KEY_PATH": str(pem),
+            "GITHUB_WEBHOOK_SECRET": self.webhook_secret,
+            "GITHUB_API_URL": f"http://127.0.0.1:{free_port()}",
+            "SSH_KEY_PATH": str(ssh_key),
+            "SSH_KNOWN_HOSTS": str(known_hosts),
+        }
+        command = [str(SERVE), "serve", "--settings", str(settings), "--port", str(self.port)]
+        return command, env
+
+    def start(self, *, timeout: float = 30.0) -> float:
+        """Starts the process; returns seconds from spawn to the first 200 from `/healthz`."""
+        command, env = self.prepare()
+        log = (self.workdir / "bot.log").open("wb")
+        began = time.perf_counter()
+        self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = began + timeout
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                tail = (self.workdir / "bot.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"verify-staging serve exited with {self.process.returncode}: {tail}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as answer:  # noqa: S310 (loopback http)
+                    if answer.status == 200:
+                        return time.perf_counter() - began
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.005)
+        self.stop()
+        raise RuntimeError(f"verify-staging serve did not answer /healthz within {timeout:g} s")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def __enter__(self) -> BotProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
