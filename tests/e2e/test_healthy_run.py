@@ -1,0 +1,142 @@
+"""A healthy staging world, end to end: all five scenarios pass, the measurements equal the lab's truth, staging is
+left as it was found, the report is valid, JIRA moved To Do -> In Progress -> In Review, the bot exported the
+per-runner deployment metrics, every REST call stayed within app.yml, and an SRE signs off."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import jsonschema
+import pytest
+
+from tests.paths import REPORT_SCHEMA
+
+from .checks import assert_measurements_match_truth
+from .harness import REPO_ROOT, wait_for
+from .test_verdicts import ALL, Outcome, outcome
+
+pytestmark = pytest.mark.lab
+
+SHARED_SCHEMA = REPO_ROOT.parent / "shared" / "contracts" / "verification-report.schema.json"
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    with outcome(tmp_path_factory.mktemp("healthy"), (), "/verify-staging") as result:
+        yield result
+
+
+def test_all_five_pass(healthy: Outcome) -> None:
+    healthy.check({sid: set() for sid in ALL})
+
+
+def test_measured_durations_are_within_a_second_of_the_truth(healthy: Outcome) -> None:
+    compared = assert_measurements_match_truth(healthy.world, healthy.report)
+    assert {"deployment_duration_s", "queue_s", "health_check_s"} <= set(compared["normal-deploy"])
+    assert "failover_latency_s" in compared["failover"]
+    assert {"rollback_s", "health_check_s"} <= set(compared["rollback"])
+
+
+def test_every_restoration_worked_and_staging_is_up_afterwards(healthy: Outcome) -> None:
+    world, report = healthy.world, healthy.report
+    restorations = report["restorations"]
+    assert {r["host"] for r in restorations} == {"production-runner-01", "staging-backend-host"}
+    assert all(r["ok"] and r["restored_at"] and not r["after_restart"] for r in restorations), restorations
+    assert {name: r["status"] for name, r in world.runners().items()} == {
+        "production-runner-01": "online",
+        "production-runner-02": "online",
+    }
+    truth = world.truth()
+    stopped = Counter(
+        e.get("runner") or e.get("service") for e in truth if e["event"] in ("runner_stopped", "service_stopped")
+    )
+    started = Counter(
+        e.get("runner") or e.get("service") for e in truth if e["event"] in ("runner_started", "service_started")
+    )
+    for thing, stops in stopped.items():
+        assert started[thing] == stops + 1, f"{thing}: started {started[thing]} times, stopped {stops}"
+    assert any(e["event"] == "version_restored" for e in truth)
+
+
+def test_the_report_validates_against_the_contract_schema(healthy: Outcome) -> None:
+    path = SHARED_SCHEMA if SHARED_SCHEMA.exists() else REPORT_SCHEMA
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validate(healthy.report, schema)
+    assert healthy.report["conclusion"] == "success"
+    assert [s["id"] for s in healthy.report["scenarios"]] == list(ALL)
+
+
+def test_the_comment_holds_the_results_form_and_a_mermaid_gantt(healthy: Outcome) -> None:
+    [comment] = healthy.world.bot_comments(since_id=healthy.before_comment)
+    body = comment["body"]
+    for n in range(1, 6):
+        assert re.search(rf"\[x\] Test {n}: .* - PASS", body), f"Test {n} not PASS"
+    gantt = re.search(r"```mermaid\n(gantt\n.*?)```", body, re.S)
+    assert gantt is not None, "no Mermaid gantt block"
+    assert "section production-runner-01" in gantt.group(1)
+    assert "section production-runner-02" in gantt.group(1)
+
+
+def test_jira_moved_to_do_in_progress_in_review(healthy: Outcome) -> None:
+    world = healthy.world
+    issue = world.jira(f"/issue/{world.state['jira_issue']}?expand=changelog")
+    moves = [
+        (item["fromString"], item["toString"])
+        for history in issue["changelog"]["histories"]
+        for item in history["items"]
+        if item["field"] == "status"
+    ]
+    assert moves[:2] == [("To Do", "In Progress"), ("In Progress", "In Review")]
+    assert "awaiting SRE sign-off" in world.jira_comments()[-1]
+
+
+def test_metrics_count_every_deploy_job_per_runner(healthy: Outcome) -> None:
+    """Issue 7: the bot's per-runner deployment duration and queue time histograms match lab-truth.jsonl."""
+    world = healthy.world
+    truth = world.truth()
+    deploy_jobs = {e["job_id"]: e["runner"] for e in truth if e["event"] == "job_assigned" and e["job"] == "deploy"}
+    completed = {e["job_id"] for e in truth if e["event"] == "job_completed" and e["job"] == "deploy"}
+    expected = Counter(runner for job_id, runner in deploy_jobs.items() if job_id in completed)
+    assert set(expected) == {"production-runner-01", "production-runner-02"}
+
+    def counts(metric: str) -> Counter[str]:
+        found: Counter[str] = Counter()
+        pattern = re.compile(rf"^{metric}_count{{(?P<labels>[^}}]*)}} (?P<value>\S+)$", re.M)
+        for m in pattern.finditer(world.metrics()):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group("labels")))
+            if labels["job"] == "deploy" and labels["repository"] == world.repository:
+                found[labels["runner"]] += int(float(m.group("value")))
+        return found
+
+    for metric in ("verify_staging_deployment_duration_seconds", "verify_staging_job_queue_seconds"):
+        wait_for(lambda m=metric: counts(m) == expected or None, timeout=20, what=f"{metric} to count {expected}")
+
+
+def test_every_rest_call_of_the_bot_was_allowed_by_the_manifest(healthy: Outcome) -> None:
+    """Issue 8: the simulated GitHub grants the installation exactly app.yml's permissions and records refusals."""
+    refused = [e for e in healthy.world.truth() if e["event"] == "rest_forbidden" and e["principal"] == "installation"]
+    assert refused == []
+    assert healthy.report["github_api_calls"] > 0
+
+
+def test_sre_signoff_is_refused_to_others_and_approves_for_the_sre(healthy: Outcome) -> None:
+    world = healthy.world
+    state = world.state
+    last = max(int(c["id"]) for c in world.issue_comments())
+    world.comment("/sre-signoff approve looks good", user=state["unauthorized_user"])
+    refusal = wait_for(lambda: world.bot_comments(since_id=last), timeout=30, what="a refusal")
+    assert f"@{state['unauthorized_user']} only members of the" in refusal[0]["body"]
+    assert world.jira_status() == "In Review"
+
+    last = max(int(c["id"]) for c in world.issue_comments())
+    world.comment("/sre-signoff approve looks good", user=state["sre_user"])
+    wait_for(lambda: world.jira_status() == "Done", timeout=30, what="JIRA Done")
+    form = wait_for(lambda: world.bot_comments(since_id=last), timeout=30, what="the sign-off form")[0]["body"]
+    assert "## SRE sign-off: APPROVED" in form
+    assert f"SRE Engineer: {state['sre_user']}" in form and "looks good" in form
+    assert "[x] APPROVED" in form
+    jira_form = world.jira_comments()[-1]
+    assert "SRE sign-off: APPROVED" in jira_form and state["sre_user"] in jira_form
