@@ -4,12 +4,41 @@ compared with lab-truth.jsonl."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from .harness import Verdict, World
+from .harness import Verdict, World, running_world
 
 CHECK_CONCLUSION = {"passed": "success", "failed": "failure"}
+ALL = ("normal-deploy", "concurrency", "failover", "rollback", "monitoring")
+
+
+class Outcome:
+    """One verification on a lab started with some faults: what the user saw and the bot's report."""
+
+    def __init__(self, world: World, text: str) -> None:
+        self.world = world
+        self.before_comment = max((int(c["id"]) for c in world.issue_comments()), default=0)
+        began = time.monotonic()
+        self.verdict: Verdict = world.verify(text)
+        self.seconds = time.monotonic() - began
+        stored = world.latest_verification()
+        assert stored is not None
+        self.report: dict[str, Any] = stored.to_report()
+        print(f"lab {world.faults}: start {world.lab_start_s:.1f} s, verification {self.seconds:.1f} s")
+
+    def check(self, expected: dict[str, set[str]]) -> None:
+        assert_verdicts(self.world, self.verdict, self.report, expected, before_comment=self.before_comment)
+
+
+@contextlib.contextmanager
+def outcome(tmp: Path, faults: tuple[str, ...], text: str) -> Iterator[Outcome]:
+    with running_world(tmp, faults=faults) as world:
+        yield Outcome(world, text)
 
 
 def summary_rows(markdown: str) -> dict[str, list[str]]:
@@ -28,7 +57,8 @@ def assert_verdicts(
     """`expected`: scenario id -> the criteria that must fail (empty: the scenario passed). Exactly those."""
     scenarios = {s["id"]: s for s in report["scenarios"]}
     assert set(scenarios) == set(expected), f"ran {sorted(scenarios)}"
-    observed = {sid: {c["id"] for c in s["criteria"] if not c["passed"]} for sid, s in scenarios.items()}
+    # `passed` is None for a criterion that could not be evaluated (e.g. the duration of a rollback that never ran).
+    observed = {sid: {c["id"] for c in s["criteria"] if c["passed"] is False} for sid, s in scenarios.items()}
     reasons = {sid: s["reason"] for sid, s in scenarios.items()}
     assert observed == expected, f"failed criteria {observed}, reasons {reasons}"
     for sid, failing in expected.items():
@@ -81,7 +111,7 @@ def at(event: dict[str, Any]) -> datetime:
 
 def job_times(truth: list[dict[str, Any]], run_id: int, job: str) -> dict[str, datetime]:
     """queued / assigned / completed instants of a run's job, from lab-truth.jsonl."""
-    times = {}
+    times: dict[str, datetime] = {}
     for e in truth:
         if e.get("run_id") == run_id and e.get("job") == job:
             times.setdefault(str(e["event"]).removeprefix("job_"), at(e))

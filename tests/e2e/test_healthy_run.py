@@ -14,9 +14,8 @@ import pytest
 
 from tests.paths import REPORT_SCHEMA
 
-from .checks import assert_measurements_match_truth
+from .checks import ALL, Outcome, assert_measurements_match_truth, outcome
 from .harness import REPO_ROOT, wait_for
-from .test_verdicts import ALL, Outcome, outcome
 
 pytestmark = pytest.mark.lab
 
@@ -111,8 +110,13 @@ def test_metrics_count_every_deploy_job_per_runner(healthy: Outcome) -> None:
                 found[labels["runner"]] += int(float(m.group("value")))
         return found
 
-    for metric in ("verify_staging_deployment_duration_seconds", "verify_staging_job_queue_seconds"):
-        wait_for(lambda m=metric: counts(m) == expected or None, timeout=20, what=f"{metric} to count {expected}")
+    def both_match() -> bool:
+        return all(
+            counts(m) == expected
+            for m in ("verify_staging_deployment_duration_seconds", "verify_staging_job_queue_seconds")
+        )
+
+    wait_for(both_match, timeout=20, what=f"the duration and queue histograms to count {dict(expected)} deploy jobs")
 
 
 def test_every_rest_call_of_the_bot_was_allowed_by_the_manifest(healthy: Outcome) -> None:
