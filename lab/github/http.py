@@ -101,6 +101,9 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error(403, "You must authenticate via a GitHub App.")
     request[PRINCIPAL] = who
     answer: web.StreamResponse = await handler(request)
+    sim.requests.append(
+        {"at": now, "method": request.method, "route": route, "status": answer.status, "kind": who.kind.value}
+    )
     conditional = request.method == "GET" and answer.status == 200 and isinstance(answer, web.Response)
     etag = None
     if conditional and isinstance(answer, web.Response) and answer.body is not None:

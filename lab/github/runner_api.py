@@ -164,3 +164,9 @@ async def deliveries(request: web.Request) -> web.Response:
 async def installation_tokens(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     return web.json_response([{"token": t.token} for t in sim.authority.installation_tokens.values()])
+
+
+@routes.get("/_lab/requests")
+async def requests_seen(request: web.Request) -> web.Response:
+    """The authenticated REST requests so far: `at`, `method`, `route` (GitHub's path template), `status`, `kind`."""
+    return web.json_response(list(request.app[SIM].requests))

@@ -4,6 +4,7 @@ webhook hub, plus the aiohttp application key under which handlers find them."""
 from __future__ import annotations
 
 import random
+from collections import deque
 import time
 from dataclasses import dataclass, field
 
@@ -52,6 +53,8 @@ class Sim:
         self.flaky_rng = random.Random(config.flaky.seed)
         self.last_rate_limited = time.time()  # the first rate-limit answer comes one period after start
         self.calls = 0
+        # What each authenticated REST request was (never its credentials), for the API-economy benchmark.
+        self.requests: deque[dict[str, object]] = deque(maxlen=100_000)
 
     def tick(self) -> None:
         self.actions.pool.tick()
