@@ -106,6 +106,11 @@ class Run:
         return max(jobs, lists)
 
 
+def command(scenarios: str = "") -> str:
+    """The comment that starts a verification of `scenarios` (comma-separated ids; empty: all five)."""
+    return " ".join(["/verify-staging", *(s.strip() for s in scenarios.split(",") if s.strip())])
+
+
 def one_verification(world: World, text: str = "/verify-staging") -> Run:
     before = max((int(r["id"]) for r in world.check_runs()), default=0)
     commented_at = time.time()
@@ -127,4 +132,4 @@ def truth_time(event: dict[str, Any]) -> float:
     return datetime.fromisoformat(str(event["at"]).replace("Z", "+00:00")).timestamp()
 
 
-__all__ = ["Run", "classify", "lab_requests", "one_verification", "running_world", "truth_time"]
+__all__ = ["Run", "classify", "command", "lab_requests", "one_verification", "running_world", "truth_time"]

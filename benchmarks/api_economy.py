@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._lab import lab_requests, one_verification, running_world
+from benchmarks._lab import command, lab_requests, one_verification, running_world
 from benchmarks.report import Row, machine, print_table
 
 GOAL_CALLS = 60
@@ -30,13 +30,13 @@ QUIET_WINDOW_S = 6.0
 PARTS = ("command", "token", "engine", "reconciliation", "runners", "check runs", "comment")
 
 
-def measure(*, faults: tuple[str, ...], quiet_window: float = QUIET_WINDOW_S) -> dict[str, Any]:
+def measure(*, faults: tuple[str, ...], quiet_window: float = QUIET_WINDOW_S, scenarios: str = "") -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp, running_world(Path(tmp), faults=faults) as world:
         quiet_from = time.time()
         time.sleep(quiet_window)  # a measuring window for the background rate, not a wait for a condition
         background = lab_requests(world, since=quiet_from, until=time.time())
         poll_rate = len(background) / quiet_window
-        run = one_verification(world)
+        run = one_verification(world, command(scenarios))
     window = run.finished_at - run.commented_at
     parts = run.parts()
     poller_estimate = round(poll_rate * window)
@@ -122,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fault", action="append", default=[], metavar="NAME", help="a lab fault (repeatable)")
     parser.add_argument("--quiet-window", type=float, default=QUIET_WINDOW_S, help="seconds to measure the poller")
+    parser.add_argument("--scenarios", default="", help="comma-separated scenario ids (default: all five)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    result = measure(faults=tuple(args.fault), quiet_window=args.quiet_window)
+    result = measure(faults=tuple(args.fault), quiet_window=args.quiet_window, scenarios=args.scenarios)
     print(json.dumps(result, indent=2)) if args.json else show(result)
     return 0
 

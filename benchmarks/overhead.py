@@ -22,16 +22,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._lab import one_verification, running_world
+from benchmarks._lab import command, one_verification, running_world
 from benchmarks.report import Row, machine, print_table
 from benchmarks.truth import between, inherent_intervals, union_length
 
 GOAL = 1.10
 
 
-def measure() -> dict[str, Any]:
+def measure(*, scenarios: str = "") -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp, running_world(Path(tmp)) as world:
-        run = one_verification(world)
+        run = one_verification(world, command(scenarios))
     v = run.verification
     assert v.completed_at is not None
     start, end = v.started_at.timestamp(), v.completed_at.timestamp()
@@ -85,9 +85,10 @@ def show(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default="", help="comma-separated scenario ids (default: all five)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    result = measure()
+    result = measure(scenarios=args.scenarios)
     print(json.dumps(result, indent=2)) if args.json else show(result)
     return 0
 
