@@ -65,6 +65,9 @@ def start_argv(unit: str) -> list[str]:
     return ["sudo", "systemctl", "start", unit]
 
 
+#: SSH failures that happen before a command is sent (a timeout may come after the command already ran).
+NEVER_SENT = frozenset({"unreachable", "host-key", "auth"})
+
 #: An undo is retried this often before it is reported as failed (an SSH hiccup must not leave staging broken).
 UNDO_ATTEMPTS = 3
 
@@ -90,15 +93,23 @@ class Journal:
         restoration = Restoration(host=host, fault=shlex.join(fault), undo=shlex.join(undo))
         self.restorations.append(restoration)
         try:
-            result = await self.ssh.run(host, fault, timeout=self.command_timeout)
+            try:
+                result = await self.ssh.run(host, fault, timeout=self.command_timeout)
+            except SSHError as exc:
+                if exc.kind in NEVER_SENT:
+                    # No session was opened, so the stop never reached the host: there is nothing to undo.
+                    self.restorations.remove(restoration)
+                    await self.store.journal_mark_restored(entry_id, ok=True, error=f"not needed: {exc}")
+                raise
             if result.exit_status != 0:
                 raise InjectionError(f"`{shlex.join(fault)}` on {host} failed: {result.stderr.strip()[:200]}")
             restoration.injected_at = self.clock.now()
             await self.store.journal_mark_injected(entry_id)
             yield restoration
         finally:
-            # Shielded: a cancellation (shutdown, abort) must not interrupt the undo halfway.
-            await asyncio.shield(self._undo(entry_id, host, undo, restoration))
+            if restoration in self.restorations:
+                # Shielded: a cancellation (shutdown, abort) must not interrupt the undo halfway.
+                await asyncio.shield(self._undo(entry_id, host, undo, restoration))
 
     async def _undo(self, entry_id: int, host: str, undo: Sequence[str], restoration: Restoration) -> None:
         ok, error = await run_undo(self.ssh, self.clock, host, undo, timeout=self.command_timeout)

@@ -66,7 +66,11 @@ def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
         hc == "failure",
         observed=hc,
         threshold="failure",
-        reason=f"The health-check job concluded {hc or 'never'} although the backend was stopped.",
+        reason=(
+            f"The health-check job concluded {hc} although the backend was stopped."
+            if hc
+            else "No health-check job completed although the backend was stopped."
+        ),
     )
     rb = rollback.conclusion if rollback else None
     ctx.criterion(
@@ -75,7 +79,11 @@ def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
         rb == "success",
         observed=rb,
         threshold="success",
-        reason=f"The rollback job concluded {rb or 'never'} (it did not roll back).",
+        reason=(
+            f"The rollback job concluded {rb}, not success."
+            if rb
+            else "No rollback job ran after the failed health check: the pipeline did not roll back."
+        ),
     )
     seconds = ctx.measure("rollback_s", between(completed(health), completed(rollback)))
     ctx.measure("health_check_s", run_s(health))
@@ -86,6 +94,9 @@ def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
         observed=seconds,
         threshold=limits.rollback,
         unit="s",
-        reason=f"The rollback took {fmt(seconds)} after the failed health check"
-        + (f"; the threshold is {limits.rollback:g} s." if seconds is not None else " (it never completed)."),
+        reason=(
+            f"The rollback took {fmt(seconds)} after the failed health check; the threshold is {limits.rollback:g} s."
+            if seconds is not None
+            else "No rollback completed after the failed health check, so there is no rollback time."
+        ),
     )
