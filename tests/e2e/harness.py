@@ -50,11 +50,12 @@ def free_port() -> int:
 
 
 def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
-    """Calls `probe` until it returns something other than None/False; fails naming `what` after `timeout` s."""
+    """Calls `probe` until it returns something truthy (an empty list keeps waiting); fails naming `what` after
+    `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
-        if value is not None and value is not False:
+        if value:
             return value
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
