@@ -106,7 +106,7 @@ def show(result: dict[str, Any]) -> None:
                 "requests, GitHub's log less the runner poller", result["lab_total_less_poller"], "≈ bot's count", None
             ),
             Row(
-                "reconciliation requests",
+                "reconciliation polls",
                 goals["reconciliation"]["value"],
                 goals["reconciliation"]["goal"],
                 goals["reconciliation"]["met"],
