@@ -4,8 +4,8 @@ webhook hub, plus the aiohttp application key under which handlers find them."""
 from __future__ import annotations
 
 import random
-from collections import deque
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
