@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from bot.github_models import WorkflowJob, WorkflowRun
 from bot.model import ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
 from bot.ports import PanelQueryResult, PromAlert
-from tests.scenarios.world import PRIMARY, SECONDARY, world
+from tests.scenarios.world import PRIMARY, SECONDARY, Chaos, world
 
 
 def crit(v: Verification, scenario: ScenarioId, cid: str) -> bool | None:
@@ -220,3 +221,24 @@ async def test_preflight_failure_is_an_error_and_harms_nothing(tmp_path: Path) -
     assert s.reason == "Preflight: the secondary runner production-runner-02 is offline, so nothing was tried."
     assert v.restorations == [] and w.ssh.calls == []
     assert v.conclusion is VerificationConclusion.ERROR
+
+
+async def test_concurrency_hold_is_proven_from_timestamps_when_the_first_runs_webhooks_are_lost(tmp_path: Path) -> None:
+    # Every job webhook of the first run is lost: the bot learns that its deploy started only at reconciliation,
+    # after the first run ended and the group released the second one. The snapshot then says `in_progress`, yet
+    # the second run's jobs were created after the first ended: it was held, and the verdict must not flip.
+    first: list[int] = []
+
+    def lose_first_runs_jobs(obj: WorkflowRun | WorkflowJob) -> bool:
+        if isinstance(obj, WorkflowRun) and not first:
+            first.append(obj.id)
+        return isinstance(obj, WorkflowJob) and bool(first) and obj.run_id == first[0]
+
+    # Reconciliation comes only after the first run has ended (the run takes ~10 s here).
+    async with world(tmp_path, chaos=Chaos(drop_if=lose_first_runs_jobs), reconcile_after=30) as w:
+        v = await w.verify(ScenarioId.CONCURRENCY)
+    s = v.scenario(ScenarioId.CONCURRENCY)
+    held = next(c for c in s.criteria if c.id == "second-held")
+    assert s.conclusion is ScenarioConclusion.PASSED, s.reason
+    assert held.passed is True
+    assert str(held.observed).startswith("jobs created "), held.observed

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -72,11 +72,11 @@ def environment(thresholds: Thresholds = LAB_THRESHOLDS) -> EnvironmentSettings:
     )  # fmt: skip
 
 
-def settings(db: str, env: EnvironmentSettings | None = None) -> Settings:
+def settings(db: str, env: EnvironmentSettings | None = None, *, reconcile_after: float = 5) -> Settings:
     env = env or environment()
     return Settings(
         database=db,
-        github=GitHubSettings(repositories={REPO: RepositorySettings("staging")}, reconcile_after=5),
+        github=GitHubSettings(repositories={REPO: RepositorySettings("staging")}, reconcile_after=reconcile_after),
         authorization=AuthorizationSettings(),
         jira=JiraSettings(issue=None),
         ssh=SSHSettings(user="deploy", hosts={h: SSHHost("127.0.0.1") for h in (PRIMARY, SECONDARY, BACKEND)}),
@@ -93,6 +93,8 @@ class Chaos:
     duplicate: float = 0.0
     max_delay: float = 0.0
     seed: int = 0
+    #: Drop exactly the deliveries this picks (a targeted loss), on top of the random share.
+    drop_if: Callable[[WorkflowRun | WorkflowJob], bool] | None = None
 
 
 @dataclass
@@ -156,7 +158,7 @@ class World:
     # ------------------------------------------------------------------------------------------- webhooks
     def deliver(self, obj: WorkflowRun | WorkflowJob) -> None:
         rng = self._rng
-        if rng.random() < self.chaos.drop:
+        if rng.random() < self.chaos.drop or (self.chaos.drop_if is not None and self.chaos.drop_if(obj)):
             return
         copies = 2 if rng.random() < self.chaos.duplicate else 1
         for _ in range(copies):
@@ -253,7 +255,11 @@ def _timing(faults: frozenset[str]) -> Timing:
 
 @asynccontextmanager
 async def world(
-    tmp_path: Path, *faults: str, chaos: Chaos | None = None, thresholds: Thresholds = LAB_THRESHOLDS
+    tmp_path: Path,
+    *faults: str,
+    chaos: Chaos | None = None,
+    thresholds: Thresholds = LAB_THRESHOLDS,
+    reconcile_after: float = 5,
 ) -> AsyncIterator[World]:
     """Build the world, drive virtual time while the block runs, and stop everything afterwards."""
     fault_set = frozenset(faults)
@@ -286,7 +292,7 @@ async def world(
     w = World(
         clock=clock, repo=repo, app=app, ssh=ssh, probe=FakeProbe(), prom=prom, am=am, grafana=grafana,
         pipeline=FakePipeline(repo=repo, clock=clock, hooks=Hooks(lambda: False, lambda v: None, lambda: None)),
-        store=store, settings=settings(str(tmp_path / "verify-staging.db"), env), reporter=RecordingReporter(),
+        store=store, settings=settings(str(tmp_path / "verify-staging.db"), env, reconcile_after=reconcile_after), reporter=RecordingReporter(),
         faults=fault_set, chaos=chaos or Chaos(),
     )  # fmt: skip
     w._rng = random.Random(w.chaos.seed)
