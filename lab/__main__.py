@@ -42,7 +42,9 @@ def bot_settings(world: World) -> dict[str, Any]:
             "api_version": "2022-11-28",
             "repositories": {topo.repository: {"environment": topo.environment}},
             "runner_poll_interval": 1,
-            "reconcile_after": 3,
+            # Longer than the longest silent job of a healthy lab run (a failing health check gives up after
+            # timing.health_check_timeout, 6 s), so only a lost webhook makes the bot ask the REST API.
+            "reconcile_after": max(8, round(topo.timing.health_check_timeout + 2)),
         },
         "authorization": {
             "minimum_permission": "admin",

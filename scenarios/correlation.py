@@ -28,6 +28,13 @@ _RANK = {"requested": 0, "pending": 1, "queued": 2, "waiting": 3, "in_progress":
 #: How long events for runs nobody has claimed are kept (the dispatch answer may come after them).
 BUFFER_SECONDS = 600.0
 
+#: While nothing changes, each reconciliation waits twice as long as the last, up to this many `reconcile_after`s:
+#: GitHub sends nothing while a job runs, so a long job must not turn waiting into fixed-interval polling.
+RECONCILE_BACKOFF_CAP = 8
+
+#: At most this many runs are kept for correlation; the oldest go first (the bot hears every run of the repo).
+MAX_TRACKED_RUNS = 500
+
 #: GitHub's timestamps are whole seconds and clocks drift: look for our run this far before the dispatch.
 CREATED_SLACK = timedelta(seconds=60)
 
@@ -147,7 +154,9 @@ class Correlator:
         self._clock = clock
         self._reconcile_after = reconcile_after
         self._runs: dict[int, RunTrack] = {}
+        # Jobs whose workflow_run has not been seen yet (webhooks come in any order), with when they were first seen.
         self._orphan_jobs: dict[int, dict[int, WorkflowJob]] = {}
+        self._orphan_seen: dict[int, float] = {}
         self._changed = asyncio.Event()
         self.reconciliations = 0
 
@@ -157,6 +166,7 @@ class Correlator:
         if track is None:
             track = RunTrack(run=run, seen_at=self._clock.monotonic())
             track.jobs.update(self._orphan_jobs.pop(run.id, {}))
+            self._orphan_seen.pop(run.id, None)
             self._runs[run.id] = track
         else:
             track.run = _newer_run(track.run, run)
@@ -166,6 +176,8 @@ class Correlator:
 
     def observe_job(self, job: WorkflowJob) -> None:
         track = self._runs.get(job.run_id)
+        if track is None:
+            self._orphan_seen.setdefault(job.run_id, self._clock.monotonic())
         jobs = track.jobs if track is not None else self._orphan_jobs.setdefault(job.run_id, {})
         old = jobs.get(job.id)
         jobs[job.id] = job if old is None else _newer_job(old, job)
@@ -180,6 +192,19 @@ class Correlator:
         horizon = self._clock.monotonic() - BUFFER_SECONDS
         for run_id in [r for r, t in self._runs.items() if t.seen_at < horizon and t.run.status == "completed"]:
             del self._runs[run_id]
+        for run_id in [r for r, seen in self._orphan_seen.items() if seen < horizon]:
+            self._orphan_seen.pop(run_id, None)
+            self._orphan_jobs.pop(run_id, None)
+        # Runs never seen to complete (their last webhook was lost) must not pile up in a long-lived bot either.
+        for run_id in sorted(self._runs, key=lambda r: self._runs[r].seen_at)[
+            : max(0, len(self._runs) - MAX_TRACKED_RUNS)
+        ]:
+            del self._runs[run_id]
+        for run_id in sorted(self._orphan_seen, key=self._orphan_seen.__getitem__)[
+            : max(0, len(self._orphan_seen) - MAX_TRACKED_RUNS)
+        ]:
+            self._orphan_seen.pop(run_id, None)
+            self._orphan_jobs.pop(run_id, None)
 
     # ------------------------------------------------------------------------------------------- reading
     def track(self, run_id: int) -> RunTrack | None:
@@ -230,6 +255,7 @@ class Correlator:
         """
         deadline = self._clock.monotonic() + timeout
         quiet_since = self._clock.monotonic()
+        patience = self._reconcile_after
         while True:
             if abort is not None and abort.is_set():
                 raise Aborted(what)
@@ -239,16 +265,18 @@ class Correlator:
             now = self._clock.monotonic()
             if now >= deadline:
                 raise WaitTimeout(what)
-            if now - quiet_since >= self._reconcile_after:
+            if now - quiet_since >= patience:
                 try:
                     await self.reconcile(dispatch)
                 except GitHubError:
                     pass  # GitHub is flaky: the next quiet period tries again, the deadline still holds
                 quiet_since = self._clock.monotonic()
+                patience = min(patience * 2, self._reconcile_after * RECONCILE_BACKOFF_CAP)
                 continue
-            budget = min(deadline, quiet_since + self._reconcile_after) - now
+            budget = min(deadline, quiet_since + patience) - now
             if await self._wait_change(budget, abort):
                 quiet_since = self._clock.monotonic()
+                patience = self._reconcile_after
 
     async def _wait_change(self, seconds: float, abort: asyncio.Event | None) -> bool:
         """True when something changed within `seconds` (on the injected clock, so tests run on virtual time)."""

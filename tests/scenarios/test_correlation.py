@@ -5,11 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.github_models import WorkflowJob, WorkflowRun
-from scenarios.correlation import Correlator, Dispatch, job_matches
+from scenarios.correlation import (
+    BUFFER_SECONDS,
+    MAX_TRACKED_RUNS,
+    Correlator,
+    Dispatch,
+    WaitTimeout,
+    job_matches,
+)
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHubRepo
 
@@ -104,3 +112,30 @@ def test_jobs_are_found_by_name_or_matrix_suffix() -> None:
     assert job_matches("deploy", "deploy")
     assert job_matches("deploy (staging, 1)", "deploy")
     assert not job_matches("deploy-docs", "deploy")
+
+
+async def test_a_silent_long_job_is_reconciled_with_backoff_not_at_a_fixed_interval() -> None:
+    # GitHub sends nothing while a job runs: a 200 s deploy with reconcile_after=5 must not cost 40 REST rounds.
+    repo = FakeGitHubRepo()
+    repo.runs[7] = replace(RUN, status="in_progress")
+    clock = FakeClock(start=T0)
+    c = Correlator(repo=repo, clock=clock, reconcile_after=5)
+    c.observe_run(repo.runs[7])
+    dispatch = Dispatch(test_id="vs-abc", workflow="ci.yml", dispatched_at=T0, run_id=7)
+    async with clock.running():
+        with pytest.raises(WaitTimeout):
+            await c.wait_for(dispatch, lambda t: True if t.run.status == "completed" else None, timeout=200, what="x")
+    # Quiet periods of 5, 10, 20, 40, then 40 s (the cap, 8 x 5 s) until the deadline: 5 + 10 + 20 + 40*4 = 195 s.
+    assert c.reconciliations == 7
+
+
+def test_jobs_of_runs_never_seen_are_not_kept_forever() -> None:
+    clock = FakeClock(start=T0)
+    c = Correlator(repo=FakeGitHubRepo(), clock=clock, reconcile_after=5)
+    for run_id in range(1, MAX_TRACKED_RUNS + 101):
+        c.observe_job(replace(JOB, id=run_id * 10, run_id=run_id))
+    assert len(c._orphan_jobs) == MAX_TRACKED_RUNS
+    assert 1 not in c._orphan_jobs and MAX_TRACKED_RUNS + 100 in c._orphan_jobs  # the oldest went first
+    clock.advance(BUFFER_SECONDS + 1)
+    c.observe_job(replace(JOB, id=1, run_id=10_000))  # any event prunes what outlived the buffer
+    assert list(c._orphan_jobs) == [10_000]

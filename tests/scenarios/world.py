@@ -292,7 +292,8 @@ async def world(
     w = World(
         clock=clock, repo=repo, app=app, ssh=ssh, probe=FakeProbe(), prom=prom, am=am, grafana=grafana,
         pipeline=FakePipeline(repo=repo, clock=clock, hooks=Hooks(lambda: False, lambda v: None, lambda: None)),
-        store=store, settings=settings(str(tmp_path / "verify-staging.db"), env, reconcile_after=reconcile_after), reporter=RecordingReporter(),
+        store=store, reporter=RecordingReporter(),
+        settings=settings(str(tmp_path / "verify-staging.db"), env, reconcile_after=reconcile_after),
         faults=fault_set, chaos=chaos or Chaos(),
     )  # fmt: skip
     w._rng = random.Random(w.chaos.seed)
