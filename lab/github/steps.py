@@ -70,11 +70,19 @@ class StepContext:
             request.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-                raw = answer.read()
-                return GitHubAnswer(answer.status, jsonlib.loads(raw) if raw else None)
+                return GitHubAnswer(answer.status, _json_or_none(answer.read()))
         except urllib.error.HTTPError as error:
-            raw = error.read()
-            return GitHubAnswer(error.code, jsonlib.loads(raw) if raw else None)
+            # GitHub's 502s come from its front end as plain text, not JSON: the caller decides on the status.
+            return GitHubAnswer(error.code, _json_or_none(error.read()))
+
+
+def _json_or_none(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return jsonlib.loads(raw)
+    except ValueError:
+        return None
 
 
 def _seconds(ctx: StepContext, key: str, default: float) -> float:

@@ -77,10 +77,6 @@ def test_redis_down_fails_normal_deploy_on_health_checks(tmp_path: Path) -> None
         result.check({"normal-deploy": {"health-check-job", "backend-health", "run-succeeded"}})
 
 
-# Known lab defect: under github-flaky, the pipeline's select-runner step fails on the first 502 of the runners
-# API (lab-truth: rest_502 then select-runner `failure` 6 ms later, no retry), so a deploy is skipped and the
-# concurrency scenario rightly fails; the run then stays open ~2 min. Remove the mark once the step retries.
-@pytest.mark.xfail(reason="lab select-runner does not retry a 502 under github-flaky", strict=False)
 class TestUnreliableGitHub:
     """Lost, duplicated, delayed and reordered webhooks and a flaky REST API together change nothing."""
 
