@@ -25,6 +25,6 @@ typecheck:
 	$(VENV)/bin/mypy
 
 unit:
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 3 --dist loadscope
 
 test: setup lint typecheck unit

@@ -22,7 +22,8 @@ class TestFourFaultsInOneLab:
     """Each of these faults breaks a different scenario; one lab, one verification of all five."""
 
     @pytest.fixture(scope="class")
-    def four_faults(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    @classmethod
+    def four_faults(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         faults = ("no-concurrency", "no-secondary", "no-rollback", "missing-alert-rule")
         with outcome(tmp_path_factory.mktemp("four-faults"), faults, "/verify-staging") as result:
             yield result
@@ -49,7 +50,8 @@ class TestFourFaultsInOneLab:
 
 class TestSlowFailoverAndNoNotification:
     @pytest.fixture(scope="class")
-    def slow(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    @classmethod
+    def slow(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         faults = ("slow-failover", "no-notification")
         with outcome(tmp_path_factory.mktemp("slow-failover"), faults, "/verify-staging") as result:
             yield result
@@ -81,7 +83,8 @@ class TestUnreliableGitHub:
     """Lost, duplicated, delayed and reordered webhooks and a flaky REST API together change nothing."""
 
     @pytest.fixture(scope="class")
-    def unreliable(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    @classmethod
+    def unreliable(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         faults = ("webhook-loss", "webhook-chaos", "github-flaky")
         with outcome(tmp_path_factory.mktemp("unreliable"), faults, "/verify-staging") as result:
             yield result
