@@ -38,9 +38,9 @@ import aiohttp
 
 from benchmarks._bot import REPOSITORY, BotProcess, cpu_seconds, free_port
 from benchmarks.report import Row, percentile, print_table
+from tests.paths import WEBHOOK_PAYLOADS
 
-FIXTURES = Path("/work/shared/fixtures/github-webhooks/payloads")
-FIXTURE = FIXTURES / "workflow_job" / "completed.success.with-organization.payload.json"
+FIXTURE = WEBHOOK_PAYLOADS / "workflow_job" / "completed.success.with-organization.payload.json"
 GOAL_RATIO = 0.7
 GOAL_P99_MS = 25.0
 

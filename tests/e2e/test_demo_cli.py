@@ -15,7 +15,6 @@ from tests.paths import REPORT_SCHEMA
 
 from .harness import REPO_ROOT
 
-SHARED_SCHEMA = REPO_ROOT.parent / "shared" / "contracts" / "verification-report.schema.json"
 DEMO_TIMEOUT = 300
 
 
@@ -29,7 +28,7 @@ def test_a_failed_rollback_exits_1_and_writes_a_valid_report(tmp_path: Path) -> 
     done = demo("--fault", "no-rollback", "--scenarios", "rollback", report_dir=tmp_path / "report")
     assert done.returncode == 1, done.stderr[-2000:]
     report = json.loads((tmp_path / "report" / "verification.json").read_text(encoding="utf-8"))
-    schema_path = SHARED_SCHEMA if SHARED_SCHEMA.exists() else REPORT_SCHEMA
+    schema_path = REPORT_SCHEMA
     jsonschema.validate(report, json.loads(schema_path.read_text(encoding="utf-8")))
     [rollback] = report["scenarios"]
     assert (rollback["id"], rollback["conclusion"]) == ("rollback", "failed")

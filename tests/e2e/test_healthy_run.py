@@ -15,11 +15,9 @@ import pytest
 from tests.paths import REPORT_SCHEMA
 
 from .checks import ALL, Outcome, assert_measurements_match_truth, outcome
-from .harness import REPO_ROOT, wait_for
+from .harness import wait_for
 
 pytestmark = pytest.mark.lab
-
-SHARED_SCHEMA = REPO_ROOT.parent / "shared" / "contracts" / "verification-report.schema.json"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +59,7 @@ def test_every_restoration_worked_and_staging_is_up_afterwards(healthy: Outcome)
 
 
 def test_the_report_validates_against_the_contract_schema(healthy: Outcome) -> None:
-    path = SHARED_SCHEMA if SHARED_SCHEMA.exists() else REPORT_SCHEMA
+    path = REPORT_SCHEMA
     schema = json.loads(path.read_text(encoding="utf-8"))
     jsonschema.validate(healthy.report, schema)
     assert healthy.report["conclusion"] == "success"

@@ -19,7 +19,6 @@ from tests.paths import REPORT_SCHEMA
 from .conftest import RecordingApp, conclude, new_verification
 from .test_check_runs import run_verification
 
-#: The contract lives beside the repository (../shared/contracts); a copy travels with the tests for fresh clones.
 SCHEMA = REPORT_SCHEMA
 
 OUTCOMES = {
