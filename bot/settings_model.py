@@ -1,0 +1,179 @@
+"""The typed settings: what `load_settings()` (bot/settings.py) builds from the settings file and the environment.
+
+Frozen dataclasses, so a running bot can never change where it points. Defaults are the seed's (T042).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.model import ScenarioId
+
+
+class RunnerRole(StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    name: str
+    role: RunnerRole
+    labels: tuple[str, ...]
+    host: str  # a key of ssh.hosts
+    service: str  # systemd unit (glob allowed, e.g. actions.runner.*.service)
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    host: str
+    service: str
+    health_url: str
+    info_url: str
+    required_components: tuple[str, ...] = ("db", "redis")
+
+
+@dataclass(frozen=True)
+class FrontendSettings:
+    url: str
+
+
+@dataclass(frozen=True)
+class WorkflowJobs:
+    deploy: str = "deploy"
+    health_check: str = "health-check"
+    rollback: str = "rollback"
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    file: str
+    ref: str | None
+    inputs: dict[str, str]
+    test_id_input: str = "test_id"
+    jobs: WorkflowJobs = field(default_factory=WorkflowJobs)
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    prometheus_url: str
+    alertmanager_url: str
+    grafana_url: str
+    grafana_dashboard_uid: str
+    alert_rules: tuple[str, ...] = ("RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh")
+    runner_offline_alert: str = "RunnerOffline"
+    oncall_receiver: str = "oncall-sre"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Seconds. Defaults are the seed's (T042)."""
+
+    deployment: float = 600
+    failover: float = 30
+    health_check: float = 120
+    rollback: float = 300
+    runner_offline_detection: float = 120
+    alert_fire: float = 420
+    notification: float = 120
+    run_timeout: float = 1800
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    name: str
+    workflow: WorkflowSettings
+    runners: tuple[RunnerSettings, ...]
+    backend: BackendSettings
+    frontend: FrontendSettings
+    monitoring: MonitoringSettings
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    incident_label: str = "incident"
+
+    def runner(self, role: RunnerRole) -> RunnerSettings:
+        for r in self.runners:
+            if r.role is role:
+                return r
+        raise KeyError(role)
+
+
+@dataclass(frozen=True)
+class SSHHost:
+    address: str
+    port: int = 22
+
+
+@dataclass(frozen=True)
+class SSHSettings:
+    user: str
+    hosts: dict[str, SSHHost]
+    connect_timeout: float = 10
+    command_timeout: float = 30
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    environment: str
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    repositories: dict[str, RepositorySettings]  # owner/name -> settings
+    api_version: str = "2022-11-28"
+    runner_poll_interval: float = 30
+    reconcile_after: float = 20
+
+
+@dataclass(frozen=True)
+class AuthorizationSettings:
+    minimum_permission: str = "admin"
+    scenario_teams: dict[ScenarioId, str] = field(default_factory=dict)  # scenario -> org/team
+    signoff_team: str | None = None  # org/team
+
+
+@dataclass(frozen=True)
+class JiraStatuses:
+    in_progress: str = "In Progress"
+    awaiting_signoff: str = "In Review"
+    done: str = "Done"
+    rejected: str = "To Do"
+
+
+@dataclass(frozen=True)
+class JiraSettings:
+    issue: str | None
+    statuses: JiraStatuses = field(default_factory=JiraStatuses)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """From the environment only. repr() never shows a value."""
+
+    app_id: str
+    private_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    api_url: str = "https://api.github.com"
+    jira_url: str | None = None
+    jira_token: str | None = field(default=None, repr=False)
+    jira_user: str | None = None
+    jira_password: str | None = field(default=None, repr=False)
+    ssh_key_path: str | None = None
+    ssh_known_hosts: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: str
+    github: GitHubSettings
+    authorization: AuthorizationSettings
+    jira: JiraSettings
+    ssh: SSHSettings
+    environments: dict[str, EnvironmentSettings]
+    secrets: Secrets
+
+    def environment_for(self, repository: str) -> EnvironmentSettings | None:
+        for name, repo in self.github.repositories.items():
+            if name.lower() == repository.lower():
+                return self.environments.get(repo.environment)
+        return None
