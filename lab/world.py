@@ -16,38 +16,17 @@ import subprocess
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
 
 import asyncssh
-import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lab import faults as fault_values
 from lab import monitoring
 from lab.faults import MISSING_RULE, Fault, Faults
-from lab.github.config import (
-    DeliveryFaults,
-    FlakyFaults,
-    Permission,
-    PullSpec,
-    RunnerSpec,
-    SimConfig,
-    Timing,
-    UserSpec,
-)
 from lab.github.runners import HOSTED_NAME
 from lab.github.server import RunningGitHub, start_github
-from lab.pipeline import (
-    ENV_BACKEND_HOST,
-    ENV_BACKEND_URL,
-    ENV_FRONTEND_URL,
-    ENV_RELEASE_DIR,
-    ENV_RUNNER_ADMIN_TOKEN,
-    PipelineParams,
-    deploy_workflow,
-)
 from lab.services.launch import start_exporter, start_services
+from lab.sim_setup import sim_config
 from lab.ssh import SSHHostServer, start_host, stop_hosts, write_client_files
 from lab.topology import Topology
 from lab.truth import Truth
@@ -55,8 +34,6 @@ from lab.units import ProcessSpec, Unit, UnitKind, UnitTable, free_port, spawn, 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 20.0
-# A repository admin whose token the pipeline's select-runner step and the runner exporter use to list runners.
-ADMIN_LOGIN = "paws360-deploy"
 
 
 @dataclass(frozen=True)
@@ -142,113 +119,6 @@ class World:
         await asyncio.gather(*(terminate(p) for p in self.children))
         if self.github is not None:
             await self.github.stop()
-
-
-class AppManifest(TypedDict):
-    default_permissions: dict[str, str]
-    default_events: list[str]
-
-
-def app_manifest(path: Path) -> AppManifest:
-    """The permissions and events of the App manifest (app.yml)."""
-    data = yaml.safe_load(path.read_text())
-    return AppManifest(
-        default_permissions={str(k): str(v) for k, v in data["default_permissions"].items()},
-        default_events=[str(e) for e in data["default_events"]],
-    )
-
-
-def sim_config(world: World, public_key: str) -> SimConfig:
-    """The simulated GitHub of this topology, with the deployment pipeline shaped by the faults."""
-    topo, faults, timing = world.topology, world.options.faults, world.topology.timing
-    users = [
-        UserSpec(login=u.login, permission=Permission(u.permission), token=world.secrets.user_tokens[u.login])
-        for u in topo.users
-    ]
-    users.append(UserSpec(login=ADMIN_LOGIN, permission=Permission.ADMIN, token=world.secrets.admin_token))
-    runners = tuple(
-        RunnerSpec(
-            name=r.name,
-            # no-secondary: the secondary runner was registered without the production label.
-            labels=tuple(
-                label
-                for label in r.labels
-                if not (Fault.NO_SECONDARY in faults and r.role == "secondary" and label == "production")
-            ),
-            token=world.secrets.runner_tokens[r.name],
-        )
-        for r in topo.runners
-    )
-    params = PipelineParams(
-        environment=topo.environment,
-        primary_runner=topo.runner("primary").name,
-        deploy_seconds=timing.slow_deploy_seconds if Fault.SLOW_DEPLOY in faults else timing.deploy_seconds,
-        health_check_timeout=timing.health_check_timeout,
-        health_check_interval=timing.health_check_interval,
-        failover_seconds=timing.slow_failover_seconds if Fault.SLOW_FAILOVER in faults else 0.0,
-        concurrency=Fault.NO_CONCURRENCY not in faults,
-        rollback=Fault.NO_ROLLBACK not in faults,
-    )
-    workflow = deploy_workflow(params)
-    manifest = app_manifest(world.options.manifest_path)
-    workflow_path = f".github/workflows/{topo.workflow_file}"
-    delivery = DeliveryFaults(
-        drop_share=fault_values.WEBHOOK_LOSS_SHARE if Fault.WEBHOOK_LOSS in faults else 0.0,
-        duplicate_share=fault_values.WEBHOOK_CHAOS_DUPLICATE_SHARE if Fault.WEBHOOK_CHAOS in faults else 0.0,
-        max_delay=fault_values.WEBHOOK_CHAOS_MAX_DELAY if Fault.WEBHOOK_CHAOS in faults else 0.0,
-    )
-    flaky = (
-        FlakyFaults(
-            error_share=fault_values.GITHUB_FLAKY_ERROR_SHARE,
-            rate_limit_every=fault_values.GITHUB_FLAKY_RATE_LIMIT_EVERY,
-        )
-        if Fault.GITHUB_FLAKY in faults
-        else FlakyFaults()
-    )
-    return SimConfig(
-        workdir=world.options.workdir / "github",
-        truth=world.truth,
-        app_id=topo.app.id,
-        app_slug=topo.app.slug,
-        app_public_key_pem=public_key,
-        installation_id=topo.app.installation_id,
-        webhook_secret=world.secrets.webhook_secret,
-        repository=topo.repository,
-        default_branch=topo.default_branch,
-        users=tuple(users),
-        teams=dict(topo.teams),
-        app_permissions=manifest["default_permissions"],
-        app_events=tuple(manifest["default_events"]),
-        pull_requests=(
-            PullSpec(
-                number=topo.pull_request.number,
-                title=topo.pull_request.title,
-                head_ref=topo.pull_request.head_ref,
-                head_sha=world.head_sha,
-                base=topo.default_branch,
-                author=topo.pull_request.author,
-            ),
-        ),
-        files={workflow_path: yaml.safe_dump(workflow, sort_keys=False)},
-        workflows={workflow_path: workflow},
-        runners=runners,
-        hosted_token=world.secrets.hosted_token,
-        webhook_url=world.options.webhook_url,
-        delivery=delivery,
-        flaky=flaky,
-        timing=Timing(
-            acquire_timeout=timing.acquire_timeout,
-            heartbeat_timeout=timing.runner_heartbeat_timeout,
-            long_poll=timing.long_poll,
-        ),
-        job_env={
-            ENV_RELEASE_DIR: str(world.release_dir),
-            ENV_BACKEND_URL: world.urls["backend"],
-            ENV_FRONTEND_URL: world.urls["frontend"] + "/",
-            ENV_BACKEND_HOST: topo.backend.host,
-            ENV_RUNNER_ADMIN_TOKEN: world.secrets.admin_token,
-        },
-    )
 
 
 def agent_spec(world: World, name: str) -> ProcessSpec:
