@@ -46,8 +46,22 @@ class TerminalReporter:
                 t.TERMINAL_SCENARIO_DONE.format(elapsed=self._elapsed(), scenario=s.id.value, verdict=verdict) + reason
             )
             return
-        step = s.steps[-1].name if s.steps else "starting"
-        self._status(t.TERMINAL_STEP.format(elapsed=self._elapsed(), scenario=s.id.value, step=step))
+        if not s.steps:
+            self._status(t.TERMINAL_STEP.format(elapsed=self._elapsed(), scenario=s.id.value, step="starting"))
+            return
+        step = s.steps[-1]
+        if step.completed_at is None:
+            self._status(t.TERMINAL_STEP.format(elapsed=self._elapsed(), scenario=s.id.value, step=step.name))
+            return
+        outcome = step.outcome.value if step.outcome else "done"
+        if step.error:
+            outcome = f"{outcome}: {step.error}"
+        took = (step.completed_at - step.started_at).total_seconds()
+        self._status(
+            t.TERMINAL_STEP_DONE.format(
+                elapsed=self._elapsed(), scenario=s.id.value, step=step.name, outcome=outcome, took=took
+            )
+        )
 
     async def finished(self, verification: Verification) -> None:
         self.verification = verification

@@ -172,6 +172,7 @@ CHECKS_START_FAILED = "@{user} the re-run could not be started: {error}"
 # --------------------------------------------------------------------------------------------- terminal (demo)
 TERMINAL_STARTED = "verification {verification_id} started: {scenarios}"
 TERMINAL_STEP = "[{elapsed}] {scenario}: {step}"
+TERMINAL_STEP_DONE = "[{elapsed}] {scenario}: {step}: {outcome} ({took:.1f} s)"
 TERMINAL_SCENARIO_DONE = "[{elapsed}] {scenario}: {verdict}"
 TERMINAL_TABLE_HEADER = "\nResults\n  #  scenario        result   why"
 TERMINAL_CRITERION = "       - {description}: observed {observed}, threshold {threshold}"

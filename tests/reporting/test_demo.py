@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.demo import bot_environment, lab_command
-from bot.model import ScenarioConclusion, ScenarioId, ScenarioStatus, Step
+from bot.model import ScenarioConclusion, ScenarioId, ScenarioStatus, Step, StepOutcome
 from bot.ports import ProgressEvent
 from bot.reporting.terminal import TerminalReporter
 from tests.fakes.clock import FakeClock
@@ -29,6 +29,9 @@ async def test_progress_is_plain_lines_when_not_a_terminal() -> None:
     clock.advance(2.5)
     s.steps.append(Step("dispatch", clock.now()))
     await terminal.progress(ProgressEvent(v, s.id, "step"))
+    clock.advance(1.5)
+    s.steps[-1].completed_at, s.steps[-1].outcome = clock.now(), StepOutcome.OK
+    await terminal.progress(ProgressEvent(v, s.id, "step"))
     conclude(s, ScenarioConclusion.PASSED, start=0)
     clock.advance(10)
     await terminal.progress(ProgressEvent(v, s.id, "done"))
@@ -37,10 +40,11 @@ async def test_progress_is_plain_lines_when_not_a_terminal() -> None:
     await terminal.finished(v)
 
     lines = out.getvalue().splitlines()
-    assert lines[:3] == [
+    assert lines[:4] == [
         "verification v-0001 started: normal-deploy, failover",
         "[   2.5s] normal-deploy: dispatch",
-        "[  12.5s] normal-deploy: PASS",
+        "[   4.0s] normal-deploy: dispatch: ok (1.5 s)",
+        "[  14.0s] normal-deploy: PASS",
     ]
     assert "\r" not in out.getvalue() and "\033" not in out.getvalue()
     assert "  1  normal-deploy   PASS" in lines
