@@ -99,7 +99,7 @@ def _failed(v: Verification) -> str | None:
     rows = [
         t.COMMENT_FAILED_ROW.format(
             scenario=s.id.value,
-            description=c.description,
+            description=c.description.rstrip("."),
             observed=fmt_value(c.observed, c.unit),
             threshold=fmt_value(c.threshold, c.unit),
         )

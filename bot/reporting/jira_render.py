@@ -52,7 +52,8 @@ def finished_comment(v: Verification, *, pull_request_url: str) -> str:
         lines = [t.JIRA_FAILED_INTRO]
         for s in failed:
             reason = s.reason or "; ".join(
-                f"{c.description}: observed {fmt_value(c.observed, c.unit)}, threshold {fmt_value(c.threshold, c.unit)}"
+                f"{c.description.rstrip('.')}: observed {fmt_value(c.observed, c.unit)}, "
+                f"threshold {fmt_value(c.threshold, c.unit)}"
                 for c in s.failed_criteria()
             )
             lines.append(t.JIRA_FAILED_ROW.format(scenario=s.id.value, reason=reason or "not concluded"))

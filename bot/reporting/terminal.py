@@ -99,7 +99,7 @@ def results_table(verification: Verification) -> str:
         for c in s.failed_criteria():
             rows.append(
                 t.TERMINAL_CRITERION.format(
-                    description=c.description,
+                    description=c.description.rstrip("."),
                     observed=fmt_value(c.observed, c.unit),
                     threshold=fmt_value(c.threshold, c.unit),
                 )
