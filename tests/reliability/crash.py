@@ -107,5 +107,15 @@ def harm_done(scenario: str) -> Callable[[list[dict[str, Any]], float], bool]:
     return lambda events, _: any(e["event"] == HARM[scenario] for e in events)
 
 
+def job_running_after_harm(scenario: str) -> Callable[[list[dict[str, Any]], float], bool]:
+    """Kill while a job runs with the fault in place: the first job taken by a runner after the scenario's stop."""
+
+    def ready(events: list[dict[str, Any]], _: float) -> bool:
+        harmed = next((i for i, e in enumerate(events) if e["event"] == HARM[scenario]), None)
+        return harmed is not None and any(e["event"] == "job_assigned" for e in events[harmed + 1 :])
+
+    return ready
+
+
 def after(seconds: float) -> Callable[[list[dict[str, Any]], float], bool]:
     return lambda _, elapsed: elapsed >= seconds

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import World, running_world
-from tests.reliability.crash import CANCELLED_HEADLINE, HARM, crash, faults_left, harm_done, wait_restored
+from tests.reliability.crash import (
+    CANCELLED_HEADLINE,
+    HARM,
+    crash,
+    faults_left,
+    harm_done,
+    job_running_after_harm,
+    wait_restored,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -20,10 +28,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield running
 
 
-@pytest.mark.parametrize("scenario", ["failover", "rollback", "monitoring"])
-def test_killed_with_the_fault_in_place_restores_and_cancels(world: World, scenario: str) -> None:
+KILL_POINTS = {"just after the stop": harm_done, "while a job runs with the fault in place": job_running_after_harm}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "point"),
+    [
+        ("failover", "just after the stop"),
+        ("failover", "while a job runs with the fault in place"),
+        ("rollback", "just after the stop"),
+        ("rollback", "while a job runs with the fault in place"),
+        ("monitoring", "just after the stop"),
+    ],
+)
+def test_killed_with_the_fault_in_place_restores_and_cancels(world: World, scenario: str, point: str) -> None:
     assert faults_left(world) == [], "the lab was not healthy before the crash"
-    result = crash(world, scenario, kill_when=harm_done(scenario))
+    result = crash(world, scenario, kill_when=KILL_POINTS[point](scenario))
 
     # The lab's own record: what was stopped was started again after the kill.
     harm = HARM[scenario]
