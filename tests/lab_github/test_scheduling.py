@@ -217,3 +217,21 @@ async def test_step_outputs_flow_into_later_steps_and_job_outputs(start_lab: Sta
         "Complete job",
     ]
     assert all(s["conclusion"] == "success" for s in jobs["pick"]["steps"])
+
+
+async def test_a_queued_job_waits_for_a_matching_runner_to_come_online(start_lab: StartLab) -> None:
+    flow = workflow({"deploy": sleep_job(["self-hosted", "production", "secondary"], 0.2)})
+    lab = await start_lab(workflows={".github/workflows/ci.yml": flow})
+    run_id = await lab.dispatch(environment="staging")
+    sim = lab.github.sim.actions
+    await wait_for(lambda: bool(lab.truth.events("job_queued")))
+    job = sim.runs[run_id].jobs["deploy"]
+    # No runner is online: the job is queued, with no runner, as GitHub reports it.
+    assert job.status == "queued" and job.runner_name is None
+    await lab.github.spawn_runner("production-runner-02")
+    await wait_for(lambda: sim.runs[run_id].jobs["deploy"].status == "completed", timeout=10)
+    job = sim.runs[run_id].jobs["deploy"]
+    assert job.runner_name == "production-runner-02" and job.conclusion == "success"
+    online = next(e for e in lab.truth.events("runner_online") if e.fields["runner"] == "production-runner-02")
+    assigned = lab.truth.events("job_assigned")[0]
+    assert assigned.at >= online.at  # it was taken only once the runner had come online
