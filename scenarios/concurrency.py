@@ -24,7 +24,12 @@ async def run(ctx: ScenarioContext) -> None:
         first = await ctx.dispatch()
         second = await ctx.dispatch()
     async with ctx.step("observe first deploy start"):
-        await ctx.wait_run(first, "the first run's deploy job to start", lambda t: _deploy_started(t, jobs.deploy))
+        # A run that ends without deploying (cancelled, e.g. by `cancel-in-progress`) is judged, not waited out.
+        await ctx.wait_run(
+            first,
+            "the first run's deploy job to start",
+            lambda t: _deploy_started(t, jobs.deploy) or t.run.status == "completed",
+        )
         # No webhook reports `pending` reliably, so the second run's state is read while the first deploys.
         held_status = await _status_now(ctx, second)
     async with ctx.step("observe both runs"):
@@ -76,7 +81,9 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         first_done,
         observed=d1.conclusion if d1 else None,
         threshold="success",
-        reason=f"The first run's deploy job concluded {d1.conclusion if d1 else 'never'}, not success.",
+        reason=f"The first run's deploy job concluded {d1.conclusion}, not success."
+        if d1
+        else f"The first run ended {one.run.conclusion or 'unfinished'} without a deploy job.",
     )
     end_one, start_two = _completed(one), _started(two)
     # The snapshot of the second run's state can come late when the first deploy's webhook was lost (the bot only
@@ -102,7 +109,11 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         observed=after,
         threshold=0,
         unit="s",
-        reason=f"The second run started {fmt(-after if after is not None else None)} before the first completed.",
+        reason=f"The second run started {fmt(-after)} before the first completed."
+        if after is not None
+        else "The second run never started a job."
+        if start_two is None
+        else "When the first run completed is unknown.",
     )
     gap = between(d2.started_at if d2 else None, d1.completed_at if d1 else None)
     overlap = ctx.measure("overlap_s", None if gap is None else max(0.0, gap))
@@ -113,7 +124,11 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         observed=overlap,
         threshold=0,
         unit="s",
-        reason=f"The two deploy jobs ran at the same time for {fmt(overlap)}.",
+        reason=f"The two deploy jobs ran at the same time for {fmt(overlap)}."
+        if overlap is not None
+        else "Whether the two deploy jobs overlapped is unknown: "
+        f"{'the first' if d1 is None or d1.completed_at is None else 'the second'} run has no deploy job "
+        "with timestamps.",
     )
     conclusions = [one.run.conclusion, two.run.conclusion]
     ctx.criterion(

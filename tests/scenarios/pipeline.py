@@ -49,6 +49,14 @@ class FakePipeline:
     concurrency: bool = True
     rollback: bool = True
     incident_label: str = "incident"
+    #: A blind health check: the health-check job passes whatever state the backend is in.
+    blind_health_check: bool = False
+    #: `(run_id, runner) -> True` makes that run's deploy job fail on that runner (after the usual deploy time).
+    deploy_fails: Callable[[int, str], bool] | None = None
+    #: The concurrency group has `cancel-in-progress`: a new run cancels the group's running and pending ones.
+    cancel_in_progress: bool = False
+    #: GitHub keeps one pending run per group: a newly held run cancels the one already pending.
+    one_pending: bool = False
     _active: int | None = None
     _pending: list[int] = field(default_factory=list)
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
@@ -71,7 +79,17 @@ class FakePipeline:
         )  # fmt: skip
         self.repo.put_run(run)
         self._versions[run_id] = call.inputs.get("test_id") or f"v{run_id}"
-        if held:
+        if held and self.cancel_in_progress:
+            for displaced in self._pending:
+                self._set_run(displaced, status="completed", conclusion="cancelled")
+            self._pending[:] = [run_id]
+            assert self._active is not None
+            self.cancel(self._active)
+        elif held:
+            if self.one_pending:
+                for displaced in self._pending:
+                    self._set_run(displaced, status="completed", conclusion="cancelled")
+                self._pending.clear()
             self._pending.append(run_id)
         else:
             self._start(run_id)
@@ -80,6 +98,14 @@ class FakePipeline:
     def _start(self, run_id: int) -> None:
         self._active = run_id if self.concurrency else self._active
         self._tasks[run_id] = asyncio.ensure_future(self._run(run_id, self._versions[run_id]))
+        if self.cancel_in_progress:
+            self._tasks[run_id].add_done_callback(lambda _: self._cancelled_before_start(run_id))
+
+    def _cancelled_before_start(self, run_id: int) -> None:
+        """A task cancelled before its first step never runs `_run`'s `finally`: conclude the run here."""
+        if self.repo.runs[run_id].status != "completed":
+            self._set_run(run_id, status="completed", conclusion="cancelled")
+            self._finish(run_id)
 
     def cancel(self, run_id: int) -> None:
         task = self._tasks.get(run_id)
@@ -136,8 +162,9 @@ class FakePipeline:
         self.repo.put_job(job)
         runner = await self._acquire(labels)
         job = self._put_job(job, status="in_progress", runner_name=runner, started_at=gh_time(self.clock))
+        failing = name == "deploy" and self.deploy_fails is not None and self.deploy_fails(run_id, runner)
         try:
-            conclusion = await body()
+            conclusion = await (self._failed_deploy() if failing else body())
         finally:
             if runner != HOSTED:
                 self.repo.set_runner(runner, busy=False)
@@ -191,7 +218,14 @@ class FakePipeline:
         self.hooks.deployed(version)
         return "success"
 
+    async def _failed_deploy(self) -> str:
+        await self.clock.sleep(self.timing.deploy_s)
+        return "failure"
+
     async def _health(self) -> str:
+        if self.blind_health_check:
+            await self.clock.sleep(self.timing.health_s)
+            return "success"
         waited = 0.0
         while waited < self.timing.health_timeout_s:
             if self.hooks.backend_healthy():

@@ -132,6 +132,12 @@ class World:
     engine: ScenarioEngine | None = None
     versions: list[str] = field(default_factory=lambda: ["v0.9", "v1.0"])  # previous, current
     delivered: int = 0
+    #: Seconds until GitHub reports a stopped runner offline / a started one online; None: it never does.
+    runner_offline_after: float | None = 1.0
+    runner_online_after: float | None = 1.0
+    #: The backend comes back broken when its service is started again: it answers 503, DOWN.
+    backend_broken_after_restart: bool = False
+    _backend_restarted: bool = False
 
     # ------------------------------------------------------------------------------------------- staging state
     def backend_running(self) -> bool:
@@ -140,6 +146,8 @@ class World:
     def health(self) -> tuple[int, Any] | None:
         if not self.backend_running():
             return None
+        if self.backend_broken_after_restart and self._backend_restarted:
+            return 503, {"status": "DOWN", "components": {"db": {"status": "DOWN"}, "redis": {"status": "UP"}}}
         redis = "DOWN" if "redis-down" in self.faults else "UP"
         status = "UP" if redis == "UP" else "DOWN"
         body = {"status": status, "components": {"db": {"status": "UP"}, "redis": {"status": redis}}}
@@ -203,9 +211,14 @@ class World:
             self._spawn(self._runner_status(host, running))
         if host == PRIMARY:
             self._spawn(self._alert(running))
+        if host == BACKEND and running:
+            self._backend_restarted = True
 
     async def _runner_status(self, name: str, running: bool) -> None:
-        await self.clock.sleep(1.0)  # GitHub notices a stopped runner a moment later
+        lag = self.runner_online_after if running else self.runner_offline_after
+        if lag is None:
+            return  # GitHub never notices
+        await self.clock.sleep(lag)  # GitHub notices a stopped runner a moment later
         if self.ssh.running(name, UNIT.format(name)) == running:
             self.repo.set_runner(name, status="online" if running else "offline")
 

@@ -1,0 +1,127 @@
+"""Every check the bot makes must be able to fail: for each criterion the other scenario tests only ever see pass,
+a simulated staging world in which it is False, the scenario concludes `failed`, and the reason names the cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.github_models import WorkflowJob, WorkflowRun
+from bot.model import ScenarioConclusion, ScenarioId, ScenarioResult, Verification
+from tests.scenarios.test_scenarios import crit
+from tests.scenarios.world import PRIMARY, SECONDARY, world
+
+
+def failed(v: Verification, scenario: ScenarioId) -> ScenarioResult:
+    s = v.scenario(scenario)
+    assert s.conclusion is ScenarioConclusion.FAILED, (s.conclusion, s.reason)
+    return s
+
+
+# ----------------------------------------------------------------------------------------------- failover
+async def test_primary_never_reported_offline_fails_primary_offline(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.runner_offline_after = None  # GitHub keeps showing the stopped primary online
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = failed(v, ScenarioId.FAILOVER)
+    assert crit(v, ScenarioId.FAILOVER, "primary-offline") is False
+    assert crit(v, ScenarioId.FAILOVER, "primary-restored") is True
+    assert s.reason == f"GitHub still reported {PRIMARY} online 10 s after its service was stopped."
+    assert s.runs == [] and w.repo.dispatches == []  # nothing is deployed while the primary still looks online
+    assert all(r.ok for r in v.restorations)
+
+
+async def test_primary_not_back_online_after_restart_fails_primary_restored(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.runner_online_after = None  # the service starts, but the runner never reconnects to GitHub
+        v = await w.verify(ScenarioId.FAILOVER)
+        assert w.ssh.running(PRIMARY, f"actions.runner.paws360-paws360.{PRIMARY}.service")
+    s = failed(v, ScenarioId.FAILOVER)
+    assert crit(v, ScenarioId.FAILOVER, "primary-offline") is True
+    assert crit(v, ScenarioId.FAILOVER, "deploy-succeeded") is True
+    assert crit(v, ScenarioId.FAILOVER, "primary-restored") is False
+    assert s.reason == f"{PRIMARY} was not reported online within 10 s of its restart."
+
+
+async def test_deploy_failing_on_the_secondary_fails_deploy_succeeded(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.deploy_fails = lambda _run, runner: runner == SECONDARY
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = failed(v, ScenarioId.FAILOVER)
+    assert crit(v, ScenarioId.FAILOVER, "secondary-runner") is True
+    assert crit(v, ScenarioId.FAILOVER, "failover-latency") is True
+    assert crit(v, ScenarioId.FAILOVER, "primary-restored") is True
+    assert crit(v, ScenarioId.FAILOVER, "deploy-succeeded") is False
+    assert s.reason == f"The deploy job on {SECONDARY} concluded failure, not success."
+
+
+# ----------------------------------------------------------------------------------------------- concurrency
+async def test_first_deploy_failing_fails_first_completed(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.deploy_fails = lambda run, _runner: run == min(w.repo.runs)  # the first run's deploy
+        v = await w.verify(ScenarioId.CONCURRENCY)
+    s = failed(v, ScenarioId.CONCURRENCY)
+    assert crit(v, ScenarioId.CONCURRENCY, "first-completed") is False
+    for cid in ("second-held", "second-started-after", "no-overlap", "none-cancelled"):
+        assert crit(v, ScenarioId.CONCURRENCY, cid) is True, cid
+    assert s.reason == "The first run's deploy job concluded failure, not success."
+
+
+async def test_cancel_in_progress_fails_none_cancelled(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.cancel_in_progress = True  # the second dispatch cancels the first run
+        v = await w.verify(ScenarioId.CONCURRENCY)
+    s = failed(v, ScenarioId.CONCURRENCY)
+    assert crit(v, ScenarioId.CONCURRENCY, "none-cancelled") is False
+    assert crit(v, ScenarioId.CONCURRENCY, "first-completed") is False
+    assert [r.conclusion for r in s.runs] == ["cancelled", "success"]
+    assert "A run was cancelled (conclusions: cancelled, success)." in (s.reason or ""), s.reason
+    assert w.clock.monotonic() < 60  # judged when the runs ended, not after waiting out the run timeout
+
+
+# ----------------------------------------------------------------------------------------------- rollback
+async def test_blind_health_check_fails_health_check_failed(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.blind_health_check = True
+        v = await w.verify(ScenarioId.ROLLBACK)
+    s = failed(v, ScenarioId.ROLLBACK)
+    assert crit(v, ScenarioId.ROLLBACK, "health-check-failed") is False
+    assert crit(v, ScenarioId.ROLLBACK, "rollback-ran") is False  # nothing to roll back from a passed check
+    assert crit(v, ScenarioId.ROLLBACK, "backend-restored") is True
+    assert (s.reason or "").startswith("The health-check job concluded success although the backend was stopped.")
+
+
+async def test_backend_unhealthy_after_restart_fails_backend_restored(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.backend_broken_after_restart = True
+        v = await w.verify(ScenarioId.ROLLBACK)
+        assert w.backend_running()
+    s = failed(v, ScenarioId.ROLLBACK)
+    for cid in ("health-check-failed", "rollback-ran", "rollback-duration", "version-restored", "incident-issue"):
+        assert crit(v, ScenarioId.ROLLBACK, cid) is True, cid
+    assert crit(v, ScenarioId.ROLLBACK, "backend-restored") is False
+    assert s.reason == "After its restart the backend reports DOWN (db DOWN, redis UP), not UP as before."
+
+
+async def test_third_dispatch_displacing_the_pending_run_fails_none_cancelled(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.one_pending = True  # GitHub's rule: a newly pending run cancels the one already pending
+
+        async def someone_deploys() -> None:
+            await w.repo.dispatch_workflow(workflow="ci.yml", ref="main", inputs={"environment": "staging"})
+
+        def dispatch_third(obj: WorkflowRun | WorkflowJob) -> None:
+            # Someone else deploys once the first run's deploy is done, while the scenario's second run is pending.
+            if isinstance(obj, WorkflowJob) and obj.name == "deploy" and obj.status == "completed" and not third:
+                third.append(obj.run_id)
+                w._spawn(someone_deploys())
+
+        third: list[int] = []
+        w.repo.listeners.append(dispatch_third)
+        v = await w.verify(ScenarioId.CONCURRENCY)
+    s = failed(v, ScenarioId.CONCURRENCY)
+    assert crit(v, ScenarioId.CONCURRENCY, "none-cancelled") is False
+    assert crit(v, ScenarioId.CONCURRENCY, "first-completed") is True
+    assert crit(v, ScenarioId.CONCURRENCY, "second-held") is True
+    assert [r.conclusion for r in s.runs] == ["success", "cancelled"]
+    assert "A run was cancelled (conclusions: success, cancelled)." in (s.reason or ""), s.reason
+    assert "The second run never started a job." in (s.reason or "")
