@@ -24,7 +24,6 @@ GitHub's timestamps are whole seconds, so a job-based duration can be off by up 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from typing import Any
 import yaml
 
 from benchmarks._lab import command, one_verification, running_world
-from benchmarks.report import machine, print_table
+from benchmarks.report import machine, print_table, scenario_benchmark_main
 from benchmarks.truth import Event, at
 from bot.serialize import verification_to_json
 from tests.e2e.harness import World
@@ -171,13 +170,7 @@ def show(result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="", help="comma-separated scenario ids (default: all five)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
-    result = measure(scenarios=args.scenarios)
-    print(json.dumps(result, indent=2)) if args.json else show(result)
-    return 0
+    return scenario_benchmark_main(__doc__ or "", measure, show, argv)
 
 
 if __name__ == "__main__":

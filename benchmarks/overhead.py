@@ -15,15 +15,13 @@ Goal: <= 1.10.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks._lab import command, one_verification, running_world
-from benchmarks.report import Row, machine, print_table
+from benchmarks.report import Row, machine, print_table, scenario_benchmark_main
 from benchmarks.truth import between, inherent_intervals, union_length
 
 GOAL = 1.10
@@ -84,13 +82,7 @@ def show(result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="", help="comma-separated scenario ids (default: all five)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
-    result = measure(scenarios=args.scenarios)
-    print(json.dumps(result, indent=2)) if args.json else show(result)
-    return 0
+    return scenario_benchmark_main(__doc__ or "", measure, show, argv)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Row(NamedTuple):
@@ -52,3 +54,16 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def scenario_benchmark_main(
+    doc: str, measure: Callable[..., dict[str, Any]], show: Callable[[dict[str, Any]], None], argv: list[str] | None
+) -> int:
+    """The command line of a lab benchmark that takes `--scenarios` and `--json`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scenarios", default="", help="comma-separated scenario ids (default: all five)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    result = measure(scenarios=args.scenarios)
+    print(json.dumps(result, indent=2)) if args.json else show(result)
+    return 0
