@@ -15,13 +15,13 @@ VENV_BIN = REPO / ".venv" / "bin"
 
 
 def tool(name: str) -> str:
-    """The path of a checking tool that `make setup` installs; fails the test (not skips) when it is missing."""
+    """The path of a checking tool that scripts/install-system-packages.sh installs; missing fails the test."""
     for candidate in (VENV_BIN / name, REPO / "tools" / "node_modules" / ".bin" / name):
         if candidate.exists():
             return str(candidate)
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed: run `make setup` (scripts/install-system-packages.sh installs it)")
+        pytest.fail(f"{name} is not installed: run `bash scripts/install-system-packages.sh`")
     return found
 
 

@@ -90,8 +90,9 @@ def test_build_stage_commands_work_in_a_clean_environment(tmp_path: Path) -> Non
     context.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_"))}
     env |= {"UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv"), "UV_PYTHON": sys.executable}
-    uv = shutil.which("uv")
-    assert uv, "uv is not installed: run `make setup`"
+    # scripts/install-python-env.sh uses uv from PATH, else installs it into .uv/
+    uv = shutil.which("uv") or shutil.which("uv", path=str(REPO / ".uv" / "bin"))
+    assert uv, "uv is not installed: run `bash scripts/install-python-env.sh`"
     for keyword, rest in stages()[0]:
         if keyword == "COPY":
             for source in shlex.split(rest)[:-1]:

