@@ -117,6 +117,21 @@ def test_metrics_count_every_deploy_job_per_runner(healthy: Outcome) -> None:
     wait_for(both_match, timeout=20, what=f"the duration and queue histograms to count {dict(expected)} deploy jobs")
 
 
+def test_the_teams_alerts_fire_for_their_conditions_and_stay_silent_otherwise(healthy: Outcome) -> None:
+    # deploy/prometheus/alerts.yml in the lab's real Prometheus, fed by the bot's /metrics: the run's rollback
+    # scenario fails a health check on the primary, and the monitoring scenario stops the primary past `for:`.
+    # Nothing else went wrong (every deploy succeeded, no rollback failed, no runner pair was down, nothing was
+    # slow), so no other rule may fire; failover's short stop stays under RunnerOffline's `for:` too.
+    truth = healthy.world.truth()
+    fired = {(e["alertname"], e["labels"].get("runner")) for e in truth if e["event"] == "alert_fired"}
+    assert fired == {("HealthCheckFailed", "production-runner-01"), ("RunnerOffline", "production-runner-01")}
+    health = next(e for e in truth if e["event"] == "alert_fired" and e["alertname"] == "HealthCheckFailed")
+    assert health["labels"]["job"] == "health-check"
+    notified = {n for e in truth if e["event"] == "notification_delivered" for n in e["alertnames"]}
+    assert notified == {"HealthCheckFailed", "RunnerOffline"}
+    assert all(e["receiver"] == "oncall-sre" for e in truth if e["event"] == "notification_delivered")
+
+
 def test_every_rest_call_of_the_bot_was_allowed_by_the_manifest(healthy: Outcome) -> None:
     """Issue 8: the simulated GitHub grants the installation exactly app.yml's permissions and records refusals."""
     refused = [e for e in healthy.world.truth() if e["event"] == "rest_forbidden" and e["principal"] == "installation"]
