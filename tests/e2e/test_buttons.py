@@ -1,0 +1,44 @@
+"""The check run's buttons as a person uses them in GitHub's UI, on the lab: the click arrives as GitHub's
+`check_run` `requested_action` webhook, and the bot acts on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .harness import OVERALL_CHECK, running_world, wait_for
+
+pytestmark = pytest.mark.lab
+
+
+def test_abort_stops_the_verification_at_a_safe_point_and_restores_what_it_stopped(tmp_path: Path) -> None:
+    with running_world(tmp_path) as world:
+        before = max((int(r["id"]) for r in world.check_runs()), default=0)
+        start = len(world.truth())
+        world.comment("/verify-staging failover rollback")
+        wait_for(
+            lambda: any(e["event"] == "runner_stopped" for e in world.truth()[start:]),
+            timeout=60,
+            what="failover to stop the primary runner",
+        )
+        overall = next(r for r in world.check_runs() if int(r["id"]) > before and r["name"] == OVERALL_CHECK)
+        clicked = world.gh(
+            "POST",
+            f"/_lab/check-runs/{overall['id']}/requested-action",
+            body={"identifier": "abort", "user": world.state["authorized_user"]},
+        )
+        assert clicked.status_code == 201, clicked.text
+
+        verdict = world.wait_verdict(after_id=before)
+        assert verdict.overall["conclusion"] == "cancelled"
+        assert verdict.conclusions()["rollback"] in ("cancelled", "skipped")  # never started: nothing more harmed
+        events = world.truth()[start:]
+        assert not any(e["event"] == "service_stopped" for e in events)
+        stopped = next(e for e in events if e["event"] == "runner_stopped")
+        assert any(e["event"] == "runner_started" and e["runner"] == stopped["runner"] for e in events)
+        wait_for(
+            lambda: all(r["status"] == "online" for r in world.runners().values()) or None,
+            timeout=30,
+            what="both runners online again",
+        )
