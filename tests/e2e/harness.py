@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import requests
 import yaml
 
+from bot.demo import bot_environment
 from bot.model import Verification
 from bot.store import Store
 
@@ -127,17 +128,7 @@ class World:
 
     def bot_environment(self) -> dict[str, str]:
         """The contract's secrets for `serve`, taken from the lab's state file."""
-        s = self.state
-        secrets = {
-            "GITHUB_APP_ID": str(s["app_id"]),
-            "GITHUB_PRIVATE_KEY_PATH": str(s["app_private_key_path"]),
-            "GITHUB_WEBHOOK_SECRET": str(s["webhook_secret"]),
-            "GITHUB_API_URL": str(s["github_api_url"]),
-            "JIRA_URL": str(s["jira_url"]),
-            "JIRA_TOKEN": str(s["jira_token"]),
-            "SSH_KEY_PATH": str(s["ssh_key_path"]),
-            "SSH_KNOWN_HOSTS": str(s["ssh_known_hosts"]),
-        }
+        secrets = bot_environment(self.state)
         keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV")}
         return {**keep, **secrets}
 
