@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from bot.accounting import count_request
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
@@ -55,6 +56,14 @@ def gh_time(clock: Clock) -> datetime:
 
 
 @dataclass
+class Call:
+    """One call made of the fake, with its arguments."""
+
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
 class FakeGitHubRepo:
     """bot.ports.GitHubRepo in memory."""
 
@@ -75,6 +84,10 @@ class FakeGitHubRepo:
     dispatches: list[DispatchCall] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    #: Every call with the arguments that matter to reports (comments, check runs), in order.
+    log: list[Call] = field(default_factory=list)
+    #: Methods that answer 502 every time (a GitHub that refuses, e.g., all check-run writes).
+    fail: set[str] = field(default_factory=set)
     listeners: list[Callable[[WorkflowRun | WorkflowJob], None]] = field(default_factory=list)
     on_dispatch: Callable[[DispatchCall], int | None] | None = None
     on_cancel: Callable[[int], None] | None = None
@@ -87,14 +100,27 @@ class FakeGitHubRepo:
     def api_calls(self) -> int:
         return len(self.calls)
 
-    def _call(self, what: str) -> None:
+    def _call(self, what: str, **args: Any) -> None:
         self.calls.append(what)
+        self.log.append(Call(what, args))
         count_request()  # as the real transport does, so per-verification tallies see fake calls too
+        if what in self.fail:
+            raise GitHubError(f"{what} failed", status=502)
         if self.down:
             raise GitHubError(f"{what}: GitHub unreachable", status=None)
         if self.fail_next > 0:
             self.fail_next -= 1
             raise GitHubError(f"{what}: 502 Bad Gateway", status=502)
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.log if c.method == method]
+
+    def check_updates(self, check_run_id: int) -> list[Call]:
+        return [c for c in self.of("update_check_run") if c.args["check_run_id"] == check_run_id]
+
+    def body(self, comment_id: int | None) -> str:
+        assert comment_id is not None
+        return self.comments[comment_id].body
 
     def new_id(self) -> int:
         self._next_id += 1
@@ -191,13 +217,13 @@ class FakeGitHubRepo:
         self.reactions.append((comment_id, content))
 
     async def create_comment(self, issue_number: int, body: str) -> int:
-        self._call("create_comment")
+        self._call("create_comment", issue_number=issue_number, body=body)
         comment = FakeComment(self.new_id(), issue_number, body)
         self.comments[comment.id] = comment
         return comment.id
 
     async def update_comment(self, comment_id: int, body: str) -> None:
-        self._call("update_comment")
+        self._call("update_comment", comment_id=comment_id, body=body)
         self.comments[comment_id].body = body
 
     # ------------------------------------------------------------------------------------------- checks
@@ -213,7 +239,15 @@ class FakeGitHubRepo:
         details_url: str | None = None,
         started_at: datetime | None = None,
     ) -> int:
-        self._call("create_check_run")
+        self._call(
+            "create_check_run",
+            name=name,
+            head_sha=head_sha,
+            status=status,
+            external_id=external_id,
+            output=output,
+            actions=list(actions),
+        )
         run = FakeCheckRun(
             self.new_id(), name, head_sha, status, external_id, output, tuple(actions), None, details_url, started_at
         )
@@ -230,7 +264,14 @@ class FakeGitHubRepo:
         actions: Sequence[CheckRunAction] | None = None,
         completed_at: datetime | None = None,
     ) -> None:
-        self._call("update_check_run")
+        self._call(
+            "update_check_run",
+            check_run_id=check_run_id,
+            status=status,
+            conclusion=conclusion,
+            output=output,
+            actions=None if actions is None else list(actions),
+        )
         run = self.check_runs[check_run_id]
         if conclusion is not None:
             run.conclusion, run.status = conclusion, "completed"  # a conclusion completes the run, as on GitHub

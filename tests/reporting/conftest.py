@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -23,7 +22,6 @@ from bot.model import (
     StepOutcome,
     Verification,
 )
-from bot.ports import CheckRunAction, CheckRunOutput, GitHubError
 from bot.settings import (
     AuthorizationSettings,
     GitHubSettings,
@@ -41,101 +39,8 @@ SHA = "a" * 40
 REPO = "paws360/paws360"
 
 
-@dataclass
-class Call:
-    method: str
-    args: dict[str, Any]
-
-
-@dataclass
-class RecordingRepo(FakeGitHubRepo):
-    """The shared GitHub fake, also keeping every argument of the calls reports make (in `log`)."""
-
-    log: list[Call] = field(default_factory=list)
-    fail: set[str] = field(default_factory=set)
-
-    def _record(self, method: str, **args: Any) -> None:
-        self.log.append(Call(method, args))
-        if method in self.fail:
-            self.calls.append(method)
-            raise GitHubError(f"{method} failed", status=502)
-
-    def of(self, method: str) -> list[Call]:
-        return [c for c in self.log if c.method == method]
-
-    def check_updates(self, check_run_id: int) -> list[Call]:
-        return [c for c in self.of("update_check_run") if c.args["check_run_id"] == check_run_id]
-
-    def body(self, comment_id: int | None) -> str:
-        assert comment_id is not None
-        return self.comments[comment_id].body
-
-    async def create_comment(self, issue_number: int, body: str) -> int:
-        self._record("create_comment", issue_number=issue_number, body=body)
-        return await super().create_comment(issue_number, body)
-
-    async def update_comment(self, comment_id: int, body: str) -> None:
-        self._record("update_comment", comment_id=comment_id, body=body)
-        await super().update_comment(comment_id, body)
-
-    async def create_check_run(
-        self,
-        *,
-        name: str,
-        head_sha: str,
-        status: str,
-        external_id: str,
-        output: CheckRunOutput,
-        actions: Sequence[CheckRunAction] = (),
-        details_url: str | None = None,
-        started_at: datetime | None = None,
-    ) -> int:
-        self._record(
-            "create_check_run",
-            name=name,
-            head_sha=head_sha,
-            status=status,
-            external_id=external_id,
-            output=output,
-            actions=list(actions),
-        )
-        return await super().create_check_run(
-            name=name,
-            head_sha=head_sha,
-            status=status,
-            external_id=external_id,
-            output=output,
-            actions=actions,
-            details_url=details_url,
-            started_at=started_at,
-        )
-
-    async def update_check_run(
-        self,
-        check_run_id: int,
-        *,
-        status: str | None = None,
-        conclusion: str | None = None,
-        output: CheckRunOutput | None = None,
-        actions: Sequence[CheckRunAction] | None = None,
-        completed_at: datetime | None = None,
-    ) -> None:
-        self._record(
-            "update_check_run",
-            check_run_id=check_run_id,
-            status=status,
-            conclusion=conclusion,
-            output=output,
-            actions=None if actions is None else list(actions),
-        )
-        await super().update_check_run(
-            check_run_id,
-            status=status,
-            conclusion=conclusion,
-            output=output,
-            actions=actions,
-            completed_at=completed_at,
-        )
+#: The shared GitHub fake records every call's arguments (`log`) and can fail chosen methods (`fail`).
+RecordingRepo = FakeGitHubRepo
 
 
 @dataclass
