@@ -9,7 +9,8 @@ from bot.ports import GitHubError
 from bot.settings import RunnerRole
 from scenarios.context import ScenarioContext
 from scenarios.correlation import Dispatch, RunTrack
-from scenarios.timing import between, fmt
+from scenarios.timing import between, completed, fmt, started
+from scenarios.timing import overlap as overlap_s
 
 #: Run states in which a run is held back rather than running.
 HELD = ("requested", "pending", "queued", "waiting")
@@ -115,8 +116,11 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         if start_two is None
         else "When the first run completed is unknown.",
     )
-    gap = between(d2.started_at if d2 else None, d1.completed_at if d1 else None)
-    overlap = ctx.measure("overlap_s", None if gap is None else max(0.0, gap))
+    # Without a concurrency group the second run may well deploy first: the overlap is the intersection of the
+    # two deploy jobs' intervals, whichever order they ran in.
+    overlap = ctx.measure(
+        "overlap_s", overlap_s(started(d1), completed(d1), started(d2), completed(d2)) if d1 and d2 else None
+    )
     ctx.criterion(
         "no-overlap",
         "The two deploy jobs did not run at the same time.",
@@ -127,7 +131,7 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         reason=f"The two deploy jobs ran at the same time for {fmt(overlap)}."
         if overlap is not None
         else "Whether the two deploy jobs overlapped is unknown: "
-        f"{'the first' if d1 is None or d1.completed_at is None else 'the second'} run has no deploy job "
+        f"{'the first' if d1 is None or d1.started_at is None else 'the second'} run has no deploy job "
         "with timestamps.",
     )
     conclusions = [one.run.conclusion, two.run.conclusion]

@@ -14,6 +14,21 @@ def between(start: datetime | None, end: datetime | None) -> float | None:
     return (end - start).total_seconds()
 
 
+def overlap(
+    a_start: datetime | None, a_end: datetime | None, b_start: datetime | None, b_end: datetime | None
+) -> float | None:
+    """How long two intervals ran at the same time, in whichever order they ran; 0 when they did not meet.
+
+    An interval that started but has no end is taken as still running. None when a start is unknown, or when
+    neither interval has an end (then nothing bounds the overlap).
+    """
+    if a_start is None or b_start is None or (a_end is None and b_end is None):
+        return None
+    start = max(a_start, b_start)
+    ends = [e for e in (a_end, b_end) if e is not None]
+    return max(0.0, (min(ends) - start).total_seconds())
+
+
 def fmt(seconds: float | None) -> str:
     return "unknown" if seconds is None else f"{seconds:g} s"
 

@@ -123,19 +123,30 @@ def run_created(truth: list[dict[str, Any]], run_id: int) -> datetime:
 
 
 def truth_measurements(truth: list[dict[str, Any]], scenario: dict[str, Any]) -> dict[str, float]:
-    """What the scenario's measurements should be, from the lab's own record of its (first) deploying run."""
+    """What the scenario's measurements should be, from the lab's own record of its runs: the durations of its
+    (first) deploying run, and for two runs how long their deploy jobs overlapped (in whichever order they ran).
+    A measurement whose events the lab never recorded (a job nobody took) is left out."""
     run_id = int(scenario["runs"][0]["run_id"])
     deploy = job_times(truth, run_id, "deploy")
     health = job_times(truth, run_id, "health-check")
-    out = {
-        "deployment_duration_s": (deploy["completed"] - deploy["assigned"]).total_seconds(),
-        "queue_s": (deploy["assigned"] - deploy["queued"]).total_seconds(),
-        "failover_latency_s": (deploy["assigned"] - run_created(truth, run_id)).total_seconds(),
-        "health_check_s": (health["completed"] - health["assigned"]).total_seconds(),
-    }
     rollback = job_times(truth, run_id, "rollback")
-    if "assigned" in rollback:
-        out["rollback_s"] = (rollback["completed"] - health["completed"]).total_seconds()
+    spans = {
+        "deployment_duration_s": (deploy, "assigned", deploy, "completed"),
+        "queue_s": (deploy, "queued", deploy, "assigned"),
+        "failover_latency_s": ({"created": run_created(truth, run_id)}, "created", deploy, "assigned"),
+        "health_check_s": (health, "assigned", health, "completed"),
+        "rollback_s": (health, "completed", rollback, "completed"),
+    }
+    out = {
+        name: (end[b] - start[a]).total_seconds()
+        for name, (start, a, end, b) in spans.items()
+        if a in start and b in end
+    }
+    if len(scenario["runs"]) == 2:
+        one, two = (job_times(truth, int(r["run_id"]), "deploy") for r in scenario["runs"])
+        if {"assigned", "completed"} <= set(one) & set(two):
+            met = min(one["completed"], two["completed"]) - max(one["assigned"], two["assigned"])
+            out["overlap_s"] = max(0.0, met.total_seconds())
     return out
 
 

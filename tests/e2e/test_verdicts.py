@@ -43,6 +43,12 @@ class TestFourFaultsInOneLab:
             }
         )
 
+    def test_measurements_equal_the_truth(self, four_faults: Outcome) -> None:
+        # Without the group the second run may deploy first: the overlap must still be the lab's (0 s here).
+        compared = assert_measurements_match_truth(four_faults.world, four_faults.report)
+        assert compared["concurrency"]["overlap_s"][1] == 0.0
+        assert "failover_latency_s" not in compared.get("failover", {})  # nobody took the job
+
     def test_the_broken_world_is_left_running(self, four_faults: Outcome) -> None:
         assert all(r["ok"] for r in four_faults.report["restorations"]), four_faults.report["restorations"]
         assert {r["status"] for r in four_faults.world.runners().values()} == {"online"}

@@ -53,6 +53,8 @@ class FakePipeline:
     blind_health_check: bool = False
     #: `(run_id, runner) -> True` makes that run's deploy job fail on that runner (after the usual deploy time).
     deploy_fails: Callable[[int, str], bool] | None = None
+    #: `run_id -> seconds` added to that run's select-runner step (to make a later run deploy first).
+    select_delay: Callable[[int], float] | None = None
     #: The concurrency group has `cancel-in-progress`: a new run cancels the group's running and pending ones.
     cancel_in_progress: bool = False
     #: GitHub keeps one pending run per group: a newly held run cancels the one already pending.
@@ -122,7 +124,7 @@ class FakePipeline:
         self._set_run(run_id, status="in_progress")
         conclusion = "failure"
         try:
-            role = await self._job(run_id, "select-runner", ("ubuntu-latest",), self._select)
+            role = await self._job(run_id, "select-runner", ("ubuntu-latest",), lambda: self._select(run_id))
             labels = ("self-hosted", "production", "primary" if role == "success-primary" else "secondary")
             deployed = await self._job(run_id, "deploy", labels, lambda: self._deploy(version))
             healthy = await self._job(run_id, "health-check", labels, self._health) if deployed == "success" else None
@@ -208,8 +210,8 @@ class FakePipeline:
             await self.clock.sleep(0.5)
 
     # ------------------------------------------------------------------------------------------- steps
-    async def _select(self) -> str:
-        await self.clock.sleep(self.timing.select_s)
+    async def _select(self, run_id: int) -> str:
+        await self.clock.sleep(self.timing.select_s + (self.select_delay(run_id) if self.select_delay else 0.0))
         primary = self.repo.runners.get(self.primary)
         return "success-primary" if primary is not None and primary.online else "success-secondary"
 

@@ -66,6 +66,24 @@ async def test_first_deploy_failing_fails_first_completed(tmp_path: Path) -> Non
     assert s.reason == "The first run's deploy job concluded failure, not success."
 
 
+async def test_no_group_with_one_runner_fails_on_order_not_on_overlap_when_the_second_deploys_first(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path, "no-concurrency") as w:
+        # Only the primary carries the `primary` label, so it runs the deploy jobs one after the other; the first
+        # run is slow to pick its runner, so the second run's deploy job goes first.
+        w.pipeline.select_delay = lambda run: 10.0 if run == min(w.repo.runs) else 0.0
+        v = await w.verify(ScenarioId.CONCURRENCY)
+    s = failed(v, ScenarioId.CONCURRENCY)
+    first, second = (next(j for j in r.jobs if j.name == "deploy") for r in s.runs)
+    assert second.completed_at is not None and first.started_at is not None
+    assert second.completed_at <= first.started_at  # the second run deployed first
+    assert crit(v, ScenarioId.CONCURRENCY, "second-held") is False
+    assert crit(v, ScenarioId.CONCURRENCY, "second-started-after") is False
+    assert crit(v, ScenarioId.CONCURRENCY, "no-overlap") is True
+    assert s.measurements["overlap_s"] == 0
+
+
 async def test_cancel_in_progress_fails_none_cancelled(tmp_path: Path) -> None:
     async with world(tmp_path) as w:
         w.pipeline.cancel_in_progress = True  # the second dispatch cancels the first run
