@@ -72,6 +72,13 @@ def _started(track: RunTrack) -> datetime | None:
     return min(starts) if starts else None
 
 
+def _held_observed(status: str | None, created_after: float | None) -> str | None:
+    """The state the second run was seen in, or, when that proves nothing, when its jobs were created."""
+    if status in HELD or created_after is None or (created_after < 0 and status is not None):
+        return status
+    return f"jobs created {fmt(abs(created_after))} {'after' if created_after >= 0 else 'before'} the first run ended"
+
+
 def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str | None) -> None:
     name = ctx.env.workflow.jobs.deploy
     d1, d2 = one.job(name), two.job(name)
@@ -96,9 +103,7 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         "second-held",
         "While the first deployment ran, the second run was held (pending or queued).",
         held,
-        observed=held_status
-        if held_status in HELD or created_after is None
-        else f"jobs created {created_after:+g} s after the first run ended",
+        observed=_held_observed(held_status, created_after),
         threshold="pending or queued",
         reason=f"While the first deployment ran, the second run was {held_status or 'unknown'}, not held back.",
     )
