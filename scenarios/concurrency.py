@@ -115,7 +115,7 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         observed=after,
         threshold=0,
         unit="s",
-        reason=f"The second run started {fmt(-after)} before the first completed."
+        reason=f"The runs overlapped: the second started {fmt(-after)} before the first completed."
         if after is not None
         else "The second run never started a job."
         if start_two is None

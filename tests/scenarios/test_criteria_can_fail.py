@@ -83,6 +83,7 @@ async def test_no_group_with_one_runner_fails_on_order_not_on_overlap_when_the_s
     assert crit(v, ScenarioId.CONCURRENCY, "second-started-after") is False
     assert crit(v, ScenarioId.CONCURRENCY, "no-overlap") is True
     assert s.measurements["overlap_s"] == 0
+    assert "The runs overlapped: the second started " in (s.reason or ""), s.reason
 
 
 async def test_cancel_in_progress_fails_none_cancelled(tmp_path: Path) -> None:
