@@ -107,6 +107,7 @@ class Store:
         self._db = db
         self._pending_deliveries: list[tuple[tuple[str, str, str | None, int | None, str], asyncio.Future[bool]]] = []
         self._delivery_writer: asyncio.Task[None] | None = None
+        self._durable_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str) -> Store:
@@ -116,6 +117,11 @@ class Store:
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA busy_timeout=5000")
+            # NORMAL: in WAL mode a commit no longer waits for the disk; a crash of the bot loses nothing, a power
+            # cut may lose the last commits (SQLite: "Atomic Commit", "WAL"). Syncing each delivery's commit made
+            # one acknowledgement in a hundred wait 20-150 ms on a virtual disk at 200 deliveries/s. The undo
+            # journal, which must outlive a power cut too, is written with FULL (`_durable`).
+            await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA foreign_keys=ON")
             await _migrate(db)
         except BaseException:
@@ -236,24 +242,36 @@ class Store:
         return [(str(r[0]), json.loads(r[1])) for r in rows]
 
     # ------------------------------------------------------------------------------------------ undo journal
+    async def _durable(self, sql: str, parameters: tuple[object, ...]) -> int | None:
+        """One write synced to the disk before it returns (synchronous=FULL for its commit); its row id.
+
+        The lock keeps two durable writes from interleaving their pragmas; a delivery commit that slips in between
+        is merely synced too.
+        """
+        async with self._durable_lock:
+            await self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                async with self._db.execute(sql, parameters) as cur:
+                    return cur.lastrowid
+            finally:
+                await self._db.execute("PRAGMA synchronous=NORMAL")
+
     async def journal_add(self, *, verification_id: str, host: str, fault: str, undo: list[str]) -> int:
-        """Write the undo action BEFORE the fault is injected; returns the entry id."""
-        cur = await self._db.execute(
+        """Write the undo action BEFORE the fault is injected, durably; returns the entry id."""
+        entry_id = await self._durable(
             "INSERT INTO journal (verification_id, host, fault, undo, created_at) VALUES (?, ?, ?, ?, ?)",
             (verification_id, host, fault, json.dumps(list(undo)), _now()),
         )
-        entry_id = cur.lastrowid
-        await cur.close()
         assert entry_id is not None
         return entry_id
 
     async def journal_mark_injected(self, entry_id: int) -> None:
-        await self._db.execute("UPDATE journal SET injected_at = ? WHERE id = ?", (_now(), entry_id))
+        await self._durable("UPDATE journal SET injected_at = ? WHERE id = ?", (_now(), entry_id))
 
     async def journal_mark_restored(
         self, entry_id: int, *, ok: bool, error: str | None = None, after_restart: bool = False
     ) -> None:
-        await self._db.execute(
+        await self._durable(
             "UPDATE journal SET restored_at = ?, ok = ?, error = ?, after_restart = ? WHERE id = ?",
             (_now(), int(ok), error, int(after_restart), entry_id),
         )

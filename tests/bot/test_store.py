@@ -154,3 +154,39 @@ async def test_concurrent_writers_keep_every_row(tmp_path: Path) -> None:
         assert await store.delivery_count() == 50
     finally:
         await store.close()
+
+
+async def test_journal_writes_are_synced_to_disk_and_deliveries_are_not(tmp_path: Path) -> None:
+    # Deliveries commit with synchronous=NORMAL (a crash loses nothing; not syncing keeps acknowledgements fast);
+    # the undo journal must survive a power cut too, so each of its writes commits with synchronous=FULL, even when
+    # journal writes and deliveries interleave.
+    store = await Store.open(str(tmp_path / "bot.db"))
+    statements: list[str] = []
+    try:
+        await store._db.set_trace_callback(statements.append)
+        entries = await asyncio.gather(
+            *(store.journal_add(verification_id="v", host=f"h{i}", fault="stop", undo=["start"]) for i in range(5)),
+            *(
+                store.record_delivery(delivery_id=f"d{i}", event="x", action=None, installation_id=None)
+                for i in range(20)
+            ),
+        )
+        await asyncio.gather(*(store.journal_mark_restored(int(e), ok=True) for e in entries[:5]))
+        await store.record_delivery(delivery_id="later", event="x", action=None, installation_id=None)
+        async with store._db.execute("PRAGMA synchronous") as cur:
+            assert await cur.fetchone() == (1,)  # back to NORMAL
+    finally:
+        await store.close()
+
+    mode = "NORMAL"
+    in_force: dict[str, list[str]] = {"journal": [], "deliveries": []}
+    for sql in statements:
+        if sql.startswith("PRAGMA synchronous="):
+            mode = sql.removeprefix("PRAGMA synchronous=")
+        elif "INTO journal" in sql or sql.startswith("UPDATE journal"):
+            in_force["journal"].append(mode)
+        elif "INTO deliveries" in sql:
+            in_force["deliveries"].append(mode)
+    assert in_force["journal"] == ["FULL"] * 10
+    # A delivery batch that slips in between a journal write's pragmas is synced too; one on its own is not.
+    assert in_force["deliveries"][-1] == "NORMAL"
