@@ -65,7 +65,7 @@ async def scenario_engine(
     # ---- start-up recovery: undo any fault a previous run injected and did not restore ----
     await scenarios.recover(settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock)
     # ---- the scenario engine ----
-    return scenarios.build_engine(
+    return scenarios.ScenarioEngine(
         settings=settings,
         store=store,
         github=github,

@@ -90,7 +90,10 @@ def scenario_budget(env: EnvironmentSettings) -> float:
 
 
 class ScenarioEngine:
-    """bot.ports.Engine: one verification at a time per environment, each in its own background task."""
+    """bot.ports.Engine: one verification at a time per environment, each in its own background task.
+
+    At start-up, run `scenarios.recover()` before building it, so faults a previous process left are undone first.
+    """
 
     def __init__(
         self,

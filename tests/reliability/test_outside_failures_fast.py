@@ -22,7 +22,7 @@ from bot.reporting import build_reporter
 from bot.settings import SSHHost
 from bot.ssh import AsyncSSH
 from bot.texts.reports import VERIFICATION_HEADLINE
-from scenarios import build_engine
+from scenarios import ScenarioEngine
 from scenarios.context import MonitoringFactory
 from scenarios.journal import start_argv, stop_argv
 from tests.e2e.harness import free_port
@@ -100,7 +100,7 @@ def rewire(
     if jira is not None:
         settings = replace(settings, jira=replace(settings.jira, issue=ISSUE))
         reporter = build_reporter(settings=settings, github=w.app, jira=jira, clock=w.clock, extra=(w.reporter,))
-    w.engine = build_engine(
+    w.engine = ScenarioEngine(
         settings=settings, store=w.store, github=w.app, ssh=ssh or w.ssh, probe=w.probe,
         monitoring=monitoring or factory(w.prom, w.am, w.grafana), reporter=reporter, clock=w.clock,
     )  # fmt: skip

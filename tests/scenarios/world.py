@@ -36,7 +36,7 @@ from bot.settings import (
     WorkflowSettings,
 )
 from bot.store import Store
-from scenarios import ScenarioEngine, build_engine
+from scenarios import ScenarioEngine
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
 from tests.fakes.monitoring import FakeAlertmanager, FakeGrafana, FakePrometheus, factory, rule
@@ -320,7 +320,7 @@ async def world(
     w.probe.set(FRONT, status=200, body="<html>paws360</html>")
     repo.listeners.append(w.deliver)
     ssh.on_change.append(w.unit_changed)
-    w.engine = build_engine(
+    w.engine = ScenarioEngine(
         settings=w.settings, store=store, github=app, ssh=ssh, probe=w.probe, monitoring=factory(prom, am, grafana),
         reporter=w.reporter, clock=clock,
     )  # fmt: skip
