@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -21,6 +22,16 @@ from bot.model import ScenarioId
 from bot.settings import Settings, SettingsError, load_settings_from_process
 
 EXIT_CANNOT_RUN = 2
+
+#: The lab's stand-in services need Flask, which only the `lab` extra installs (the App's image carries neither).
+LAB_NOT_INSTALLED = (
+    "the local lab is not part of this installation; install it with `pip install 'verify-staging[lab]'` "
+    "(or run from a checkout: `bash scripts/dev.sh demo`)."
+)
+
+
+def lab_installed() -> bool:
+    return importlib.util.find_spec("lab") is not None and importlib.util.find_spec("flask") is not None
 
 
 def scenario_list(text: str) -> list[ScenarioId]:
@@ -97,14 +108,14 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("lab", "demo") and not lab_installed():
+        print(f"verify-staging: {LAB_NOT_INSTALLED}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if args.command == "lab":
         return run_lab(args)
     if args.command == "demo":
-        try:
-            from bot.demo import run_demo
-        except ImportError:
-            print("verify-staging: the demo is not part of this installation.", file=sys.stderr)
-            return EXIT_CANNOT_RUN
+        from bot.demo import run_demo
+
         result: int = run_demo(args)
         return result
     try:

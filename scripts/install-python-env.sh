@@ -15,4 +15,4 @@ else
   fi
   uv=.uv/bin/uv
 fi
-"$uv" sync -q --locked --python 3.11
+"$uv" sync -q --locked --extra lab --python 3.11

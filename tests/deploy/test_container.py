@@ -110,6 +110,14 @@ def test_build_stage_commands_work_in_a_clean_environment(tmp_path: Path) -> Non
         result = run(executable, *args, cwd=tmp_path, env=env)
         assert result.returncode == 0, output(result)
         assert "usage" in result.stdout.lower()
+    # The App's image carries neither the lab nor Flask (its stand-in services): `lab` and `demo` say so.
+    python = tmp_path / "venv" / "bin" / "python"
+    for module in ("flask", "lab"):
+        probe = run(python, "-c", f"import importlib.util as u; print(u.find_spec({module!r}) is None)", cwd=tmp_path)
+        assert probe.stdout.strip() == "True", f"{module} is installed in the image: {output(probe)}"
+    result = run(executable, "lab", cwd=tmp_path, env=env)
+    assert result.returncode == 2, output(result)
+    assert "verify-staging[lab]" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     # Installed, not linked to the build directory: the runtime stage copies only the environment.
     shutil.rmtree(context)
     result = run(executable, "--help", cwd=tmp_path, env=env)
