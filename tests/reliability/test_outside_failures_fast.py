@@ -68,10 +68,12 @@ class HostRoutedSSH:
     def __init__(self, *, real: AsyncSSH, real_hosts: set[str], fake: SSHPort, clock: FakeClock) -> None:
         self._real, self._real_hosts, self._fake, self._clock = real, real_hosts, fake, clock
 
-    async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
+    async def run(
+        self, host: str, argv: Sequence[str], *, timeout: float | None = None, fresh: bool = False
+    ) -> CommandResult:
         if host in self._real_hosts:
-            return await held(self._clock, self._real.run(host, argv, timeout=timeout))
-        return await self._fake.run(host, argv, timeout=timeout)
+            return await held(self._clock, self._real.run(host, argv, timeout=timeout, fresh=fresh))
+        return await self._fake.run(host, argv, timeout=timeout, fresh=fresh)
 
 
 class HeldPrometheus:
