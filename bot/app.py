@@ -45,6 +45,7 @@ class EngineFactory(Protocol):
         reporter: Reporter,
         clock: Clock,
         session: aiohttp.ClientSession,
+        metrics: Metrics,
     ) -> Engine: ...
 
 
@@ -56,8 +57,10 @@ async def scenario_engine(
     reporter: Reporter,
     clock: Clock,
     session: aiohttp.ClientSession,
+    metrics: Metrics,
 ) -> Engine:
-    """The production engine: adapters for SSH, HTTP probes and monitoring, start-up recovery, then the engine."""
+    """The production engine: adapters for SSH, HTTP probes and monitoring, start-up recovery, then the engine,
+    whose undo keeper retries every undo that still fails for as long as the bot runs."""
     import scenarios
     from bot.adapters import build_adapters  # the SSH, probe and monitoring adapters, wired in one place
 
@@ -65,7 +68,8 @@ async def scenario_engine(
     # ---- start-up recovery: undo any fault a previous run injected and did not restore ----
     await scenarios.recover(settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock)
     # ---- the scenario engine ----
-    return scenarios.ScenarioEngine(
+    hosts = list(settings.ssh.hosts)
+    engine = scenarios.ScenarioEngine(
         settings=settings,
         store=store,
         github=github,
@@ -74,7 +78,10 @@ async def scenario_engine(
         monitoring=adapters.monitoring,
         reporter=reporter,
         clock=clock,
+        on_undo_pending=lambda counts: metrics.undos_pending(counts, hosts=hosts),
     )
+    engine.start_undo_keeper()
+    return engine
 
 
 @dataclass
@@ -154,6 +161,7 @@ async def start_runtime(
             api_version=settings.github.api_version,
         )
         metrics = Metrics()
+        metrics.undos_pending({}, hosts=settings.ssh.hosts)
         jira = jira_port(settings)
         reporter = build_reporter(
             settings=settings,
@@ -163,8 +171,9 @@ async def start_runtime(
             extra=(MetricsReporter(metrics), *extra_reporters),
         )
         engine = await engine_factory(
-            settings=settings, store=store, github=github, reporter=reporter, clock=clock, session=session
-        )
+            settings=settings, store=store, github=github, reporter=reporter, clock=clock, session=session,
+            metrics=metrics,
+        )  # fmt: skip
         poller = RunnerPoller(
             github=github,
             metrics=metrics,

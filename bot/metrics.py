@@ -8,6 +8,7 @@ label reads `other`, so a repository with generated job names cannot blow up Pro
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -84,6 +85,12 @@ class Metrics:
         self.runner_busy = Gauge(
             "verify_staging_runner_busy", "1 while the runner runs a job.", ["runner"], registry=self.registry
         )
+        self.undo_pending = Gauge(
+            "verify_staging_undo_pending",
+            "Undos (units the bot stopped) not yet restored, by SSH host; retried every ssh.undo_retry_interval.",
+            ["host"],
+            registry=self.registry,
+        )
         self._events = _Cap(max_label_values)
         self._repositories = _Cap(max_label_values)
         self._jobs = _Cap(max_label_values)
@@ -131,6 +138,11 @@ class Metrics:
             queued = _seconds(job.created_at, job.started_at)
             if queued is not None:
                 self.job_queue.labels(**labels).observe(queued)
+
+    def undos_pending(self, counts: Mapping[str, int], *, hosts: Iterable[str] = ()) -> None:
+        """Pending undos by host; every host in `hosts` (the configured ones) reads 0 when it has none."""
+        for host in {*hosts, *counts}:
+            self.undo_pending.labels(host=host).set(counts.get(host, 0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

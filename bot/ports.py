@@ -117,7 +117,11 @@ class GitHubApp(Protocol):
 
 # --------------------------------------------------------------------------------------------------- SSH
 class SSHError(Exception):
-    """The command could not be carried out: `kind` is unreachable | host-key | auth | timeout | other."""
+    """The command could not be carried out: `kind` is unreachable | host-key | auth | timeout | lost | other.
+
+    unreachable, host-key and auth mean the command was never sent; timeout and lost (the connection broke while
+    the command ran) mean it may have run.
+    """
 
     def __init__(self, message: str, *, host: str, kind: str) -> None:
         super().__init__(message)
@@ -133,8 +137,13 @@ class CommandResult:
 
 
 class SSHPort(Protocol):
-    async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
-        """Run argv (quoted with shlex.join, never a string from a comment) on a host named in settings."""
+    async def run(
+        self, host: str, argv: Sequence[str], *, timeout: float | None = None, fresh: bool = False
+    ) -> CommandResult:
+        """Run argv (quoted with shlex.join, never a string from a comment) on a host named in settings.
+
+        fresh: open a new connection for it (an undo must not ride on a connection that may be half dead).
+        """
         ...
 
 

@@ -35,6 +35,8 @@ from bot.settings_model import (
     WorkflowJobs,
     WorkflowSettings,
 )
+from bot.texts.safety import UNIT_SETTING_INVALID
+from bot.unit_names import unit_name_problem
 from bot.yaml_fields import Node, SettingsError, shown
 
 __all__ = [
@@ -172,7 +174,10 @@ def _jira(node: Node) -> JiraSettings:
 
 
 def _ssh(node: Node) -> SSHSettings:
-    node.only(["user", "hosts", "connect_timeout", "command_timeout"])
+    node.only(
+        ["user", "hosts", "connect_timeout", "command_timeout", "max_units_per_pattern", "undo_retry_interval",
+         "keepalive_interval"]
+    )  # fmt: skip
     hosts: dict[str, SSHHost] = {}
     for name, host in node.children("hosts", expected="a host name"):
         host.only(["address", "port"])
@@ -185,7 +190,26 @@ def _ssh(node: Node) -> SSHSettings:
         hosts=hosts,
         connect_timeout=node.seconds("connect_timeout", defaults.connect_timeout),
         command_timeout=node.seconds("command_timeout", defaults.command_timeout),
+        max_units_per_pattern=_count(node, "max_units_per_pattern", defaults.max_units_per_pattern),
+        undo_retry_interval=node.seconds("undo_retry_interval", defaults.undo_retry_interval),
+        keepalive_interval=node.seconds("keepalive_interval", defaults.keepalive_interval),
     )
+
+
+def _count(node: Node, key: str, default: int) -> int:
+    value = node.data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SettingsError(f"{node.key_path(key)} must be a whole number of at least 1, got {shown(value)}.")
+    return value
+
+
+def _unit(node: Node, key: str, *, expected: str) -> str:
+    """A systemd unit name or pattern the bot may stop (issue 12: never an option, never sshd)."""
+    value = node.string(key, expected=expected)
+    problem = unit_name_problem(value)
+    if problem is not None:
+        raise SettingsError(UNIT_SETTING_INVALID.format(path=node.key_path(key), problem=problem, value=value))
+    return value
 
 
 def _ssh_host(node: Node, key: str, ssh: SSHSettings) -> str:
@@ -213,7 +237,7 @@ def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings
         runners=runners,
         backend=BackendSettings(
             host=_ssh_host(backend, "host", ssh),
-            service=backend.string("service", expected="a systemd unit name"),
+            service=_unit(backend, "service", expected="a systemd unit name"),
             health_url=backend.url("health_url"),
             info_url=backend.url("info_url"),
             required_components=backend.strings("required_components", ("db", "redis"), allow_empty=True),
@@ -232,7 +256,7 @@ def _runner(node: Node, ssh: SSHSettings) -> RunnerSettings:
         role=RunnerRole(node.choice("role", [r.value for r in RunnerRole])),
         labels=node.strings("labels"),
         host=_ssh_host(node, "host", ssh),
-        service=node.string("service", expected="a systemd unit name (a glob is allowed)"),
+        service=_unit(node, "service", expected="a systemd unit name (a glob is allowed)"),
     )
 
 

@@ -22,7 +22,7 @@ class RunnerSettings:
     role: RunnerRole
     labels: tuple[str, ...]
     host: str  # a key of ssh.hosts
-    service: str  # systemd unit (glob allowed, e.g. actions.runner.*.service)
+    service: str  # systemd unit (glob allowed, e.g. actions.runner.*.service; expanded before a stop)
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,11 @@ class SSHSettings:
     hosts: dict[str, SSHHost]
     connect_timeout: float = 10
     command_timeout: float = 30
+    # issue 12: a glob may expand to at most this many units; failed undos are retried this often (seconds);
+    # SSH keepalives find a dead connection before a command waits on it (seconds).
+    max_units_per_pattern: int = 5
+    undo_retry_interval: float = 30
+    keepalive_interval: float = 15
 
 
 @dataclass(frozen=True)

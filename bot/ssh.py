@@ -1,7 +1,9 @@
 """Running the few commands the scenarios need (systemctl stop/start) on staging hosts over SSH (bot.ports.SSHPort).
 
 Host addresses come from settings (`ssh.hosts`), the key and known_hosts from SSH_KEY_PATH / SSH_KNOWN_HOSTS.
-Host keys are always verified against known_hosts. One connection per host is kept and reused.
+Host keys are always verified against known_hosts. One connection per host is kept and reused, with SSH
+keepalives; a connection that timed out or failed in any way is closed and forgotten, so the next command opens a
+new one. `fresh=True` (every undo attempt) always opens a new connection.
 """
 
 from __future__ import annotations
@@ -35,35 +37,65 @@ class AsyncSSH:
             raise SettingsError("SSH_KNOWN_HOSTS is not set: host keys of the staging hosts must be verified.")
         return cls(ssh=settings.ssh, key_path=key, known_hosts=known)
 
-    async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
+    async def run(
+        self, host: str, argv: Sequence[str], *, timeout: float | None = None, fresh: bool = False
+    ) -> CommandResult:
         command = shlex.join(argv)
         limit = timeout if timeout is not None else self._settings.command_timeout
+        if fresh:
+            await self._evict(host)
+        maybe_sent = False
         for attempt in range(2):
-            conn = await self._connection(host)
+            try:
+                conn = await self._connection(host)
+            except SSHError as exc:
+                if maybe_sent:
+                    # The first attempt may have run the command: "never sent" would be a lie an undo relies on.
+                    raise SSHError(f"{host}: connection lost, then {exc}", host=host, kind="lost") from exc
+                raise
             try:
                 result = await asyncio.wait_for(conn.run(command, check=False), limit)
             except TimeoutError as exc:
+                # A command that hangs may sit on a dead connection: never hand that connection out again.
+                await self._evict(host, conn)
                 raise SSHError(
                     f"{host}: `{command}` did not finish within {limit:g} s", host=host, kind="timeout"
                 ) from exc
-            except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError) as exc:
-                # A reused connection the host closed meanwhile: reconnect once.
-                self._conns.pop(host, None)
+            except asyncssh.ChannelOpenError as exc:
+                # The session was refused before the command was sent: safe to try once more on a new connection.
+                await self._evict(host, conn)
                 if attempt:
-                    raise SSHError(f"{host}: connection lost ({exc})", host=host, kind="unreachable") from exc
+                    kind = "lost" if maybe_sent else "unreachable"
+                    raise SSHError(f"{host}: no session could be opened ({exc})", host=host, kind=kind) from exc
+                continue
+            except (asyncssh.Error, OSError) as exc:
+                # ConnectionLost, DisconnectError, BrokenPipe...: the command may or may not have run. A reused
+                # connection the host closed meanwhile is the usual cause: reconnect once.
+                await self._evict(host, conn)
+                maybe_sent = True
+                if attempt:
+                    raise SSHError(f"{host}: connection lost ({exc})", host=host, kind="lost") from exc
                 continue
             return CommandResult(
                 exit_status=result.exit_status if result.exit_status is not None else -1,
                 stdout=_text(result.stdout),
                 stderr=_text(result.stderr),
             )
-        raise SSHError(f"{host}: connection lost", host=host, kind="unreachable")  # pragma: no cover
+        raise SSHError(f"{host}: connection lost", host=host, kind="lost")  # pragma: no cover
 
     async def close(self) -> None:
         for conn in self._conns.values():
             conn.close()
         await asyncio.gather(*(c.wait_closed() for c in self._conns.values()), return_exceptions=True)
         self._conns.clear()
+
+    async def _evict(self, host: str, conn: asyncssh.SSHClientConnection | None = None) -> None:
+        """Forget the host's cached connection (only `conn`, when given, so a newer one is kept) and close it."""
+        victim = conn if conn is not None else self._conns.get(host)
+        if victim is not None and self._conns.get(host) is victim:
+            del self._conns[host]
+        if victim is not None:
+            victim.close()
 
     async def _connection(self, host: str) -> asyncssh.SSHClientConnection:
         lock = self._locks.setdefault(host, asyncio.Lock())
@@ -87,6 +119,8 @@ class AsyncSSH:
                 client_keys=[self._key_path],
                 known_hosts=self._known_hosts,
                 connect_timeout=self._settings.connect_timeout,
+                keepalive_interval=self._settings.keepalive_interval,
+                keepalive_count_max=3,
             )
         except asyncssh.HostKeyNotVerifiable as exc:
             raise SSHError(

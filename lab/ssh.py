@@ -1,7 +1,9 @@
 """The lab's SSH hosts: one asyncssh server per host, each with its own host key, that understand `systemctl`.
 
-Accepted: `[sudo [-n]] systemctl stop|start|restart|is-active|status UNIT...` with shell-style globs, parsed with
-shlex and never run by a shell; they act on the lab's unit table. Anything else exits 127 with a message. Every
+Accepted: `[sudo [-n]] systemctl stop|start|restart|is-active|status UNIT...` with shell-style globs, and
+`systemctl list-units [--all] [--plain] [--no-legend] [PATTERN...]`, parsed with shlex and never run by a shell;
+they act on the lab's unit table. As systemd does, a glob matches loaded units only (the table) and a glob that
+matches nothing is silently nothing: `start` exits 0 and starts nothing. Anything else exits 127 with a message. Every
 command is recorded in lab-truth.jsonl as `ssh_command`. `write_client_files` writes the client key and the
 known_hosts file the bot uses.
 """
@@ -17,7 +19,8 @@ import asyncssh
 from lab.truth import Truth
 from lab.units import Unit, UnitTable, unit_name
 
-ACTIONS = ("stop", "start", "restart", "is-active", "status")
+ACTIONS = ("stop", "start", "restart", "is-active", "status", "list-units")
+LIST_UNITS_OPTIONS = ("--all", "--plain", "--no-legend")
 NOT_FOUND = 127
 
 
@@ -41,7 +44,9 @@ class SSHHostServer:
 
 
 def _status_text(unit: Unit) -> str:
-    state = "active (running)" if unit.is_active() else "inactive (dead)"
+    state = (
+        "active (running)" if unit.is_active() else ("failed (Result: exit-code)" if unit.failed else "inactive (dead)")
+    )
     main_pid = f"\n   Main PID: {unit.pid}" if unit.pid is not None else ""
     return f"● {unit.name}\n     Loaded: loaded\n     Active: {state}{main_pid}\n"
 
@@ -51,6 +56,8 @@ async def run_systemctl(units: UnitTable, host: str, argv: list[str]) -> Command
     if len(argv) < 3 or argv[1] not in ACTIONS:
         return CommandResult(1, stderr=f"systemctl: unsupported arguments: {' '.join(argv[1:])}\n")
     action, patterns = argv[1], argv[2:]
+    if action == "list-units":
+        return _list_units(units, host, patterns)
     matched: list[Unit] = []
     for pattern in patterns:
         found = units.match(host, pattern)
@@ -64,7 +71,7 @@ async def run_systemctl(units: UnitTable, host: str, argv: list[str]) -> Command
             return CommandResult(5, stderr=f"Failed to {action} {missing}: Unit {missing} not loaded.\n")
         matched.extend(found)
     if action == "is-active":
-        lines = "".join("active\n" if u.is_active() else "inactive\n" for u in matched)
+        lines = "".join(f"{u.active_state}\n" for u in matched)
         return CommandResult(0 if matched and all(u.is_active() for u in matched) else 3, stdout=lines)
     if action == "status":
         text = "\n".join(_status_text(u) for u in matched)
@@ -75,6 +82,24 @@ async def run_systemctl(units: UnitTable, host: str, argv: list[str]) -> Command
         if action in ("start", "restart"):
             await unit.start(units.truth)
     return CommandResult(0)
+
+
+def _list_units(units: UnitTable, host: str, args: list[str]) -> CommandResult:
+    """`systemctl list-units --all --plain --no-legend [PATTERN...]`: one line per loaded unit that matches, in
+    systemd's columns (UNIT LOAD ACTIVE SUB DESCRIPTION); no match is an empty answer with exit 0."""
+    options = [a for a in args if a.startswith("-")]
+    unknown = [o for o in options if o not in LIST_UNITS_OPTIONS]
+    if unknown:
+        return CommandResult(1, stderr=f"systemctl: unrecognized option '{unknown[0]}'\n")
+    patterns = [a for a in args if not a.startswith("-")]
+    listed = units.on_host(host) if not patterns else [u for p in patterns for u in units.match(host, p)]
+    if "--all" not in options:
+        listed = [u for u in listed if u.is_active() or u.failed]
+    lines = []
+    for unit in {u.name: u for u in listed}.values():
+        sub = "running" if unit.is_active() else ("failed" if unit.failed else "dead")
+        lines.append(f"{unit.name} loaded {unit.active_state} {sub} {unit.subject}\n")
+    return CommandResult(0, stdout="".join(lines))
 
 
 async def run_command(units: UnitTable, host: str, command: str) -> CommandResult:

@@ -107,9 +107,20 @@ class Unit:
     ready_url: str | None = None  # `start` returns once this answers, as a Type=notify unit would
     pid_file: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    #: A lab setting: the unit's process dies at once on start (a broken binary or config). As with a Type=simple
+    #: unit, `systemctl start` still exits 0; the unit is then `failed`.
+    fails_to_start: bool = False
+    failed: bool = False
 
     def is_active(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def active_state(self) -> str:
+        """systemctl is-active's word: active, failed or inactive."""
+        if self.is_active():
+            return "active"
+        return "failed" if self.failed else "inactive"
 
     @property
     def pid(self) -> int | None:
@@ -121,6 +132,11 @@ class Unit:
     async def start(self, truth: Truth) -> None:
         if self.is_active():
             return
+        if self.fails_to_start:
+            self.failed = True
+            truth.record(f"{self.kind.value}_start_failed", **self._truth_fields())
+            return
+        self.failed = False
         self.proc = spawn(self.spec)
         if self.pid_file is not None:
             self.pid_file.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +146,7 @@ class Unit:
             await wait_http(self.ready_url, timeout=READY_TIMEOUT, proc=self.proc)
 
     async def stop(self, truth: Truth) -> None:
+        self.failed = False
         if self.proc is None or not self.is_active():
             return
         await terminate(self.proc)

@@ -4,7 +4,9 @@ harmed, and tells the reporters; webhooks about runs and jobs are fed to it for 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import fnmatch
+import shlex
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,10 +39,13 @@ from bot.ports import (
     VerificationRequest,
 )
 from bot.settings import EnvironmentSettings, Settings
+from bot.texts import safety as safety_texts
+from bot.unit_names import is_glob
 from scenarios import concurrency, failover, monitoring, normal_deploy, rollback
 from scenarios.context import MonitoringFactory, ScenarioContext, ScenarioError
 from scenarios.correlation import Aborted, Correlator, WaitTimeout, first_of
-from scenarios.journal import InjectionError, Journal, JournalStore
+from scenarios.journal import InjectionError, Journal
+from scenarios.undo_keeper import KeeperStore, UndoKeeper
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +62,7 @@ SCENARIOS: dict[ScenarioId, ScenarioFn] = {
 SHUTDOWN_REASON = "The bot shut down while the verification ran; everything it had stopped was started again."
 
 
-class EngineStore(JournalStore, Protocol):
+class EngineStore(KeeperStore, Protocol):
     """The part of bot/store.py the engine uses."""
 
     async def save_verification(self, v: Verification) -> None: ...
@@ -65,8 +70,9 @@ class EngineStore(JournalStore, Protocol):
     async def record_event(self, *, verification_id: str, kind: str, data: dict[str, object]) -> None: ...
 
 
-class EngineBusy(Exception):
-    """A verification is already running in that environment."""
+class EngineBusy(RuntimeError):
+    """A verification is already running in that environment, another one uses the same host and unit, or an undo
+    on one of its hosts is still pending; the message says which."""
 
 
 @dataclass
@@ -107,6 +113,7 @@ class ScenarioEngine:
         reporter: Reporter,
         clock: Clock,
         scenarios: dict[ScenarioId, ScenarioFn] | None = None,
+        on_undo_pending: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
         self._settings, self._store, self._github = settings, store, github
         self._ssh, self._probe, self._monitoring = ssh, probe, monitoring
@@ -114,14 +121,25 @@ class ScenarioEngine:
         self._scenarios = scenarios or SCENARIOS
         self._active: dict[str, _Active] = {}
         self._correlators: dict[str, Correlator] = {}
+        self._keeper = UndoKeeper(
+            store=store,
+            ssh=ssh,
+            clock=clock,
+            interval=settings.ssh.undo_retry_interval,
+            command_timeout=settings.ssh.command_timeout,
+            live=self._live,
+            on_pending=on_undo_pending or _count_nothing,
+        )
 
     # ------------------------------------------------------------------------------------------- Engine port
     async def start(self, request: VerificationRequest) -> None:
         env = self._settings.environments.get(request.environment)
         if env is None:
             raise ValueError(f"unknown environment {request.environment!r}")
+        await self._refuse_pending_undo(env)
         if self.running(env.name) is not None:
             raise EngineBusy(f"a verification is already running in {env.name}")
+        self._refuse_shared_units(env)
         selected = [ScenarioResult(id=s) for s in SCENARIO_ORDER if s in request.scenarios]
         v = Verification(
             verification_id=request.verification_id,
@@ -171,6 +189,50 @@ class ScenarioEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._keeper.stop()
+
+    # ------------------------------------------------------------------------------------------- safety (issue 12)
+    def start_undo_keeper(self) -> None:
+        """Retry failed undos every `ssh.undo_retry_interval` until `stop()` (the runtime calls this at start-up)."""
+        self._keeper.start()
+
+    async def retry_undos(self) -> int:
+        """One pass over the pending undos now; how many are still pending."""
+        return len(await self._keeper.retry_once())
+
+    def _live(self, verification_id: str) -> Verification | None:
+        active = self._active.get(verification_id)
+        return active.verification if active is not None else None
+
+    async def _refuse_pending_undo(self, env: EnvironmentSettings) -> None:
+        """No new fault on a host staging has not been restored on."""
+        hosts = {host for host, _ in _units_of(env)}
+        pending = await self._keeper.pending()
+        self._keeper.report(pending)
+        for entry in pending:
+            if entry.host in hosts:
+                raise EngineBusy(
+                    safety_texts.UNDO_PENDING_REFUSED.format(
+                        undo=shlex.join(entry.undo),
+                        host=entry.host,
+                        verification_id=entry.verification_id,
+                        error=entry.error or "not carried out yet",
+                        interval=self._settings.ssh.undo_retry_interval,
+                    )
+                )
+
+    def _refuse_shared_units(self, env: EnvironmentSettings) -> None:
+        """One fault at a time per (host, unit), across environments: another environment's undo would restart
+        the unit in the middle of this verification's measurement."""
+        mine = _units_of(env)
+        for vid, other in self._active.items():
+            for host, unit in _units_of(other.env):
+                if any(host == h and _may_overlap(unit, u) for h, u in mine):
+                    raise EngineBusy(
+                        safety_texts.UNIT_BUSY_REFUSED.format(
+                            other=vid, environment=other.env.name, unit=unit, host=host
+                        )
+                    )
 
     def _correlator(self, *, installation_id: int, repository: str) -> Correlator:
         key = repository.lower()
@@ -245,6 +307,7 @@ class ScenarioEngine:
                 verification_id=v.verification_id,
                 restorations=v.restorations,
                 command_timeout=self._settings.ssh.command_timeout,
+                max_units=self._settings.ssh.max_units_per_pattern,
             ),
             abort=active.abort,
             on_step=lambda step: self._step(v, result, step),
@@ -314,3 +377,25 @@ class ScenarioEngine:
 def _conclude(result: ScenarioResult, conclusion: ScenarioConclusion, reason: str | None) -> None:
     result.conclusion, result.reason = conclusion, reason
     result.status = ScenarioStatus.COMPLETED
+
+
+def _count_nothing(counts: Mapping[str, int]) -> None:
+    return None
+
+
+def _units_of(env: EnvironmentSettings) -> set[tuple[str, str]]:
+    """Every (host, unit) a verification in `env` may stop or depends on: its runners and its backend."""
+    return {(r.host, r.service) for r in env.runners} | {(env.backend.host, env.backend.service)}
+
+
+def _may_overlap(a: str, b: str) -> bool:
+    """Whether two unit names or patterns on one host may name the same unit (two globs: assume they may)."""
+    if is_glob(a) and is_glob(b):
+        return True
+    a, b = _with_suffix(a), _with_suffix(b)
+    return a == b or fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a)
+
+
+def _with_suffix(name: str) -> str:
+    """systemd's rule: a unit named without a type suffix is a .service."""
+    return name if is_glob(name) or "." in name else f"{name}.service"

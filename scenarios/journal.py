@@ -1,8 +1,11 @@
 """The undo journal: every service the bot stops is written down with its undo before it is stopped.
 
-`Journal.stopped()` writes the undo to the store, stops the service, and starts it again when the block ends,
-whatever happens inside (failure, abort, cancellation). If the bot dies in between, `recover()` finds the entry
-at start-up and carries out the undo. Commands come only from settings (host and unit names), never from a comment.
+`Journal.stopped()` expands a configured glob into the concrete units loaded on the host (refusing sshd, names that
+look like options, and more units than `ssh.max_units_per_pattern`), writes one undo per unit to the store, stops
+them, and starts them again when the block ends, whatever happens inside (failure, abort, cancellation). A start
+counts only once `systemctl is-active` says the unit is active. If the bot dies in between, `recover()` finds the
+entries at start-up; an undo that still fails is retried by the UndoKeeper. Commands come only from settings (host
+and unit names), never from a comment.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import shlex
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.model import Restoration
 from bot.ports import Clock, SSHError, SSHPort
+from bot.texts import safety as texts
+from bot.unit_names import is_glob, parse_list_units, unit_name_problem
 
 
 class JournalEntry(Protocol):
@@ -39,6 +44,12 @@ class JournalEntry(Protocol):
 
     @property
     def injected_at(self) -> datetime | None: ...
+
+    @property
+    def ok(self) -> bool | None: ...
+
+    @property
+    def error(self) -> str | None: ...
 
 
 class JournalStore(Protocol):
@@ -65,6 +76,24 @@ def start_argv(unit: str) -> list[str]:
     return ["sudo", "systemctl", "start", unit]
 
 
+def is_active_argv(unit: str) -> list[str]:
+    return ["systemctl", "is-active", unit]
+
+
+def list_units_argv(pattern: str) -> list[str]:
+    return ["systemctl", "list-units", "--all", "--plain", "--no-legend", pattern]
+
+
+def started_unit(undo: Sequence[str]) -> str | None:
+    """The unit an undo starts (`[sudo] systemctl start UNIT`), whose state must then be confirmed."""
+    words = list(undo)
+    if words[:1] == ["sudo"]:
+        words = words[1:]
+    if len(words) == 3 and words[0] == "systemctl" and words[1] == "start":
+        return words[2]
+    return None
+
+
 #: SSH failures that happen before a command is sent (a timeout may come after the command already ran).
 NEVER_SENT = frozenset({"unreachable", "host-key", "auth"})
 
@@ -82,10 +111,54 @@ class Journal:
     verification_id: str
     restorations: list[Restoration]
     command_timeout: float
+    max_units: int = 5
 
     @asynccontextmanager
     async def stopped(self, *, host: str, unit: str) -> AsyncIterator[Restoration]:
-        """Stop `unit` on `host` for the duration of the block; start it again afterwards, always."""
+        """Stop `unit` (a name or a glob) on `host` for the duration of the block; start it again afterwards, always.
+
+        A glob stops every concrete unit it expands to, each journaled on its own; the restoration yielded is the
+        last unit's, stopped when the whole fault is in place.
+        """
+        units = await self.expand(host, unit)
+        async with AsyncExitStack() as stack:
+            last: Restoration | None = None
+            for name in units:
+                last = await stack.enter_async_context(self._stopped_one(host=host, unit=name))
+            assert last is not None
+            yield last
+
+    async def expand(self, host: str, pattern: str) -> list[str]:
+        """The concrete units `pattern` names on `host` (systemctl list-units), each one allowed to be stopped."""
+        problem = unit_name_problem(pattern)
+        if problem is not None:
+            raise InjectionError(f"`{pattern}` {problem}.")
+        if not is_glob(pattern):
+            return [pattern]
+        argv = list_units_argv(pattern)
+        result = await self.ssh.run(host, argv, timeout=self.command_timeout)
+        if result.exit_status != 0:
+            raise InjectionError(
+                texts.PATTERN_EXPANSION_FAILED.format(
+                    command=shlex.join(argv), host=host, status=result.exit_status, stderr=result.stderr.strip()[:200]
+                )
+            )
+        units = list(dict.fromkeys(parse_list_units(result.stdout)))
+        if not units:
+            raise InjectionError(texts.PATTERN_MATCHED_NOTHING.format(pattern=pattern, host=host))
+        for name in units:
+            if unit_name_problem(name) is not None:
+                raise InjectionError(texts.PATTERN_MATCHED_PROTECTED.format(pattern=pattern, unit=name, host=host))
+        if len(units) > self.max_units:
+            raise InjectionError(
+                texts.PATTERN_MATCHED_TOO_MANY.format(
+                    pattern=pattern, count=len(units), host=host, units=", ".join(units), maximum=self.max_units
+                )
+            )
+        return units
+
+    @asynccontextmanager
+    async def _stopped_one(self, *, host: str, unit: str) -> AsyncIterator[Restoration]:
         fault, undo = stop_argv(unit), start_argv(unit)
         entry_id = await self.store.journal_add(
             verification_id=self.verification_id, host=host, fault=shlex.join(fault), undo=undo
@@ -118,19 +191,35 @@ class Journal:
 
 
 async def run_undo(
-    ssh: SSHPort, clock: Clock, host: str, undo: Sequence[str], *, timeout: float
+    ssh: SSHPort, clock: Clock, host: str, undo: Sequence[str], *, timeout: float, attempts: int = UNDO_ATTEMPTS
 ) -> tuple[bool, str | None]:
     """Carry out an undo command with a few retries; (ok, error message)."""
     error: str | None = None
-    for attempt in range(UNDO_ATTEMPTS):
+    for attempt in range(attempts):
         if attempt:
             await clock.sleep(2.0 * attempt)
-        try:
-            result = await ssh.run(host, undo, timeout=timeout)
-        except SSHError as exc:
-            error = str(exc)
-            continue
-        if result.exit_status == 0:
+        ok, error = await undo_once(ssh, host, undo, timeout=timeout)
+        if ok:
             return True, None
-        error = f"`{shlex.join(undo)}` on {host} exited {result.exit_status}: {result.stderr.strip()[:200]}"
     return False, error
+
+
+async def undo_once(ssh: SSHPort, host: str, undo: Sequence[str], *, timeout: float) -> tuple[bool, str | None]:
+    """One undo attempt on a new connection, confirmed with `systemctl is-active`: systemctl exits 0 for a glob
+    that matched nothing, and a unit whose process dies at once was still "started"."""
+    command = shlex.join(undo)
+    unit = started_unit(undo)
+    try:
+        result = await ssh.run(host, undo, timeout=timeout, fresh=True)
+        if result.exit_status != 0:
+            stderr = result.stderr.strip()[:200]
+            return False, texts.UNDO_EXITED.format(command=command, host=host, status=result.exit_status, stderr=stderr)
+        if unit is None:
+            return True, None
+        check = await ssh.run(host, is_active_argv(unit), timeout=timeout)
+    except SSHError as exc:
+        return False, str(exc)
+    state = check.stdout.strip() or "unknown"
+    if check.exit_status != 0 or state != "active":
+        return False, texts.UNDO_NOT_ACTIVE.format(command=command, host=host, unit=unit, state=state)
+    return True, None

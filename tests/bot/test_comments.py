@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.model import SCENARIO_ORDER, ScenarioId
 from bot.texts import commands as texts
+from bot.texts import safety
+from scenarios import EngineBusy
 from tests.bot.conftest import Bot, pr_comment
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY
 
@@ -107,3 +109,17 @@ async def test_status_and_abort(bot: Bot) -> None:
     await comment(bot, "/verify-staging abort")
     assert bot.engine.aborted == [("vs-running", "alice-admin")]
     assert replies(bot)[-1] == texts.ABORT_REQUESTED.format(user="alice-admin", verification_id="vs-running")
+
+
+async def test_an_engine_refusal_is_replied_with_its_reason(bot: Bot) -> None:
+    """issue 12: a pending undo (or another environment's verification on the same host) refuses the start, and the
+    person who asked is told why instead of hearing nothing."""
+    reason = safety.UNDO_PENDING_REFUSED.format(
+        undo="sudo systemctl start paws360-backend", host="staging-backend-host", verification_id="v-old",
+        error="staging-backend-host: connection refused", interval=30,
+    )  # fmt: skip
+    bot.engine.refusal = EngineBusy(reason)
+    await comment(bot, "/verify-staging rollback")
+    assert bot.engine.started == []
+    [reply] = replies(bot)
+    assert reply.startswith("@alice-admin verification `") and reply.endswith(f"could not be started: {reason}")

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.settings import RunnerRole, SettingsError, load_settings
+from bot.texts import safety as texts
 from tests.bot.conftest import EXAMPLE_SETTINGS, ROOT, write_settings
 
 
@@ -126,3 +127,43 @@ def test_serve_exits_2_naming_an_invalid_setting(tmp_path: Path, secret_env: dic
     assert result.stderr.strip() == (
         "verify-staging: environments.staging.thresholds.failover must be a positive number of seconds, got 'fast'."
     )
+
+
+@pytest.mark.parametrize(
+    ("service", "problem"),
+    [
+        ("*", texts.UNIT_PROTECTED),
+        ("sshd.service", texts.UNIT_PROTECTED),
+        ("s*", texts.UNIT_PROTECTED),
+        ("-x", texts.UNIT_LOOKS_LIKE_OPTION),
+        ("--now", texts.UNIT_LOOKS_LIKE_OPTION),
+        ("runner; reboot", texts.UNIT_BAD_CHARACTERS),
+    ],
+)
+def test_a_unit_that_could_stop_sshd_or_reach_systemctl_as_an_option_stops_start_up(
+    tmp_path: Path, secret_env: dict[str, str], service: str, problem: str
+) -> None:
+    """issue 12: `service: "*"` would stop sshd itself, and `-x` would reach systemctl as an option."""
+    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+    broken(raw, "environments.staging.runners", [dict(raw["environments"]["staging"]["runners"][0], service=service),
+                                                 raw["environments"]["staging"]["runners"][1]])  # fmt: skip
+    path = tmp_path / "settings.yml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SettingsError) as caught:
+        load_settings(str(path), secret_env)
+    path_name = "environments.staging.runners[0].service"
+    assert str(caught.value) == texts.UNIT_SETTING_INVALID.format(path=path_name, problem=problem, value=service)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_backend_unit_is_checked_too_and_ssh_safety_settings_have_defaults(
+    tmp_path: Path, secret_env: dict[str, str]
+) -> None:
+    settings = load_settings(str(EXAMPLE_SETTINGS), secret_env)
+    assert (settings.ssh.max_units_per_pattern, settings.ssh.undo_retry_interval) == (5, 30)
+    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+    broken(raw, "environments.staging.backend.service", "ssh")
+    path = tmp_path / "settings.yml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SettingsError, match=r"^environments\.staging\.backend\.service must not match ssh\*"):
+        load_settings(str(path), secret_env)

@@ -28,6 +28,7 @@ BOT_METRICS = {
     "verify_staging_runner_online",
     "verify_staging_runner_busy",
     "verify_staging_workflow_jobs_total",
+    "verify_staging_undo_pending",
 }
 SEED_ALERTS = {"RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh", "JobQueueTimeHigh"}
 
@@ -80,8 +81,9 @@ def test_every_alert_is_shown_firing_and_silent_by_the_unit_tests() -> None:
         ("runners.yml", ("        for: 5m\n", "")),  # RunnerOffline without its 5 minutes
         ("deployments.yml", ('le=~"600|600\\\\.0"', 'le=~"300|300\\\\.0"')),  # DeploymentDurationHigh at 300 s
         ("deployments.yml", ('job=~"deploy.*", conclusion="failure"', 'job=~".*", conclusion="failure"')),
+        ("bot.yml", ("(verify_staging_undo_pending) > 0", "(verify_staging_undo_pending) > 1")),
     ],
-    ids=["runner-offline-without-for", "duration-threshold-300", "deployment-failed-any-job"],
+    ids=["runner-offline-without-for", "duration-threshold-300", "deployment-failed-any-job", "undo-pending-above-1"],
 )
 def test_unit_tests_catch_a_broken_rule(tmp_path: Path, test_file: str, mutation: tuple[str, str]) -> None:
     original = ALERTS.read_text()

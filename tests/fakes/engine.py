@@ -1,5 +1,5 @@
 """An Engine stand-in (bot.ports.Engine): records requests, observed runs/jobs and aborts; `busy` marks an
-environment as running a verification."""
+environment as running a verification; `refusal` makes start() refuse."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ class FakeEngine:
     aborted: list[tuple[str, str]] = field(default_factory=list)
     busy: dict[str, str] = field(default_factory=dict)  # environment -> verification id
     stopped: bool = False
+    #: Raised by the next start, as the engine refuses (e.g. scenarios.EngineBusy: an undo pending on a host).
+    refusal: Exception | None = None
 
     async def start(self, request: VerificationRequest) -> None:
+        if self.refusal is not None:
+            raise self.refusal
         self.started.append(request)
         self.busy[request.environment] = request.verification_id
 

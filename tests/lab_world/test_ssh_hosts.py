@@ -127,3 +127,40 @@ async def test_an_unknown_client_key_or_user_is_refused(lab: Lab) -> None:
     with pytest.raises(asyncssh.PermissionDenied):
         async with lab.connect(username="root"):
             pass
+
+
+# --- issue 12: systemctl as the bot relies on it -------------------------------------------------------------------
+
+
+async def test_list_units_expands_a_glob_into_loaded_units_in_systemds_columns(lab: Lab) -> None:
+    listed = await lab.run("systemctl list-units --all --plain --no-legend 'paws360-*'")
+    assert listed.exit_status == 0
+    assert str(listed.stdout).splitlines() == ["paws360-backend.service loaded active running paws360-backend"]
+    nothing = await lab.run("systemctl list-units --all --plain --no-legend 'actions.runner.*.service'")
+    assert (nothing.exit_status, nothing.stdout) == (0, "")
+    await lab.run("sudo systemctl stop paws360-backend")
+    stopped = await lab.run("systemctl list-units --all --plain --no-legend 'paws360-*'")
+    assert str(stopped.stdout).split()[:4] == ["paws360-backend.service", "loaded", "inactive", "dead"]
+
+
+async def test_a_glob_matching_no_loaded_unit_starts_nothing_and_still_exits_0(lab: Lab) -> None:
+    await lab.run("sudo systemctl stop paws360-backend")
+    started = await lab.run("sudo systemctl start 'paws360-backend-*'")
+    assert started.exit_status == 0
+    inactive = await lab.run("systemctl is-active paws360-backend.service")
+    assert (inactive.exit_status, inactive.stdout) == (3, "inactive\n")
+
+
+async def test_a_unit_set_to_fail_exits_0_on_start_but_is_active_says_failed(lab: Lab) -> None:
+    await lab.run("sudo systemctl stop paws360-backend")
+    lab.units.get(HOST, "paws360-backend").fails_to_start = True
+    started = await lab.run("sudo systemctl start paws360-backend")
+    assert started.exit_status == 0
+    state = await lab.run("systemctl is-active paws360-backend")
+    assert (state.exit_status, state.stdout) == (3, "failed\n")
+    lab.units.get(HOST, "paws360-backend").fails_to_start = False
+    assert (await lab.run("sudo systemctl start paws360-backend")).exit_status == 0
+    active = await lab.run("systemctl is-active paws360-backend")
+    assert (active.exit_status, active.stdout) == (0, "active\n")
+    events = [e.event for e in Truth(lab.tmp / "lab-truth.jsonl").events()]
+    assert "service_start_failed" in events

@@ -24,12 +24,12 @@ from bot.ssh import AsyncSSH
 from bot.texts.reports import VERIFICATION_HEADLINE
 from scenarios import ScenarioEngine
 from scenarios.context import MonitoringFactory
-from scenarios.journal import start_argv, stop_argv
+from scenarios.journal import is_active_argv, list_units_argv, start_argv, stop_argv
 from tests.e2e.harness import free_port
 from tests.fakes.clock import FakeClock
 from tests.fakes.jira import FakeJira
 from tests.fakes.monitoring import factory
-from tests.scenarios.world import BACKEND, PRIMARY, SECONDARY, World, world
+from tests.scenarios.world import BACKEND, PRIMARY, SECONDARY, UNIT, World, world
 
 T = TypeVar("T")
 ISSUE = "INFRA-473"
@@ -68,10 +68,12 @@ class HostRoutedSSH:
     def __init__(self, *, real: AsyncSSH, real_hosts: set[str], fake: SSHPort, clock: FakeClock) -> None:
         self._real, self._real_hosts, self._fake, self._clock = real, real_hosts, fake, clock
 
-    async def run(self, host: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
+    async def run(
+        self, host: str, argv: Sequence[str], *, timeout: float | None = None, fresh: bool = False
+    ) -> CommandResult:
         if host in self._real_hosts:
-            return await held(self._clock, self._real.run(host, argv, timeout=timeout))
-        return await self._fake.run(host, argv, timeout=timeout)
+            return await held(self._clock, self._real.run(host, argv, timeout=timeout, fresh=fresh))
+        return await self._fake.run(host, argv, timeout=timeout, fresh=fresh)
 
 
 class HeldPrometheus:
@@ -195,10 +197,17 @@ async def test_an_unreachable_host_is_an_error_naming_it_and_only_its_scenario_i
     assert v.scenario(ScenarioId.NORMAL_DEPLOY).conclusion is ScenarioConclusion.PASSED
     assert v.scenario(ScenarioId.FAILOVER).conclusion is ScenarioConclusion.PASSED
     assert v.conclusion is VerificationConclusion.ERROR
-    # Nothing else was harmed: the only commands on reachable hosts are failover's stop and start of the primary
-    # runner; rollback tried no other host, and nothing is left stopped.
+    # Nothing else was harmed: the only commands on reachable hosts are failover's expansion of the runner glob, the
+    # stop and start of the one unit it names, and the check that it is active again; rollback tried no other host,
+    # and nothing is left stopped.
     primary = next(r for r in w.settings.environments["staging"].runners if r.name == PRIMARY)
-    assert w.ssh.calls == [(PRIMARY, tuple(stop_argv(primary.service))), (PRIMARY, tuple(start_argv(primary.service)))]
+    unit = UNIT.format(PRIMARY)
+    assert w.ssh.calls == [
+        (PRIMARY, tuple(list_units_argv(primary.service))),
+        (PRIMARY, tuple(stop_argv(unit))),
+        (PRIMARY, tuple(start_argv(unit))),
+        (PRIMARY, tuple(is_active_argv(unit))),
+    ]
     assert staging_untouched(w)
     assert w.repo.runners[PRIMARY].status == "online" and w.repo.runners[SECONDARY].status == "online"
     # The stop never reached the backend host, so the report lists no restoration for it (none was needed).
