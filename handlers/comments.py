@@ -220,6 +220,12 @@ async def _already_running(
 
 async def _abort(ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComment, env: EnvironmentSettings) -> None:
     running = ctx.engine.running(env.name)
+    if running is not None and not await _started_from(ctx, running, repository=comment.repository):
+        # Two repositories may share an environment: an admin of one must not stop the other's verification.
+        log.info("abort refused", reason="other repository", verification=running)
+        reply = texts.ABORT_OTHER_REPOSITORY.format(user=comment.user, environment=env.name)
+        await repo.create_comment(comment.issue_number, reply)
+        return
     if running is None or not await ctx.engine.abort(running, by=comment.user):
         await repo.create_comment(
             comment.issue_number, texts.ABORT_NOTHING.format(user=comment.user, environment=env.name)
@@ -228,6 +234,12 @@ async def _abort(ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComm
     await repo.create_comment(
         comment.issue_number, texts.ABORT_REQUESTED.format(user=comment.user, verification_id=running)
     )
+
+
+async def _started_from(ctx: HandlerContext, verification_id: str, *, repository: str) -> bool:
+    """Whether the verification (the engine stores it before it starts) was asked for on `repository`."""
+    verification = await ctx.store.load_verification(verification_id)
+    return verification is not None and verification.repository.lower() == repository.lower()
 
 
 async def _status(ctx: HandlerContext, comment: PullRequestComment) -> str:
