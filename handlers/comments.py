@@ -22,6 +22,7 @@ from bot.texts import commands as texts
 from bot.texts.reports import SCENARIO_VERDICT
 from handlers.command import Command, CommandKind, parse_command
 from handlers.context import HandlerContext
+from handlers.cooldown import Admission
 from handlers.plan import render_plan
 
 router = routing.Router()
@@ -131,6 +132,15 @@ async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     assert comment.installation_id is not None
     repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    # Abort is never held back: stopping a verification that harms staging must always get through.
+    if ctx.cooldown is not None and command.kind is not CommandKind.ABORT:
+        admission = ctx.cooldown.admit(repository=comment.repository, user=comment.user)
+        if admission is not Admission.HANDLE:
+            log.info("command ignored", reason="cooldown", user=comment.user, replied=admission is Admission.TELL)
+            if admission is Admission.TELL:
+                reply = texts.COMMAND_COOLDOWN.format(user=comment.user, seconds=ctx.cooldown.seconds)
+                await repo.create_comment(comment.issue_number, reply)
+            return
     # Everything from here on is on behalf of the verification this comment may start: count it.
     open_tally()
     await repo.add_reaction(comment.comment_id, "eyes")

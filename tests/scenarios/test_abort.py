@@ -86,3 +86,23 @@ async def test_abort_during_a_correlation_wait(tmp_path: Path) -> None:
     async with world(tmp_path, "slow-deploy", thresholds=LONG) as w:
         v, _ = await abort_during(w, ScenarioId.NORMAL_DEPLOY, "observe run", after=3)
     assert v.restorations == []
+
+
+async def test_shutdown_waits_for_a_slow_undo_to_finish(tmp_path: Path) -> None:
+    """SIGTERM ends in `engine.stop()`: it must return only once the stopped runner is running again."""
+    async with world(tmp_path, thresholds=LONG) as w:
+        assert w.engine is not None
+        w.runner_offline_after = None
+
+        async def slow_start(host: str, argv: tuple[str, ...]) -> None:
+            if "start" in argv:
+                await w.clock.sleep(20)  # an undo that needs a reconnect and a retry
+
+        w.ssh.before = slow_start
+        await w.engine.start(request("v-stop", (ScenarioId.FAILOVER,)))
+        await until_progress(w, "failover: wait for primary offline started")
+        await w.engine.stop()
+        assert w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
+        v = await w.store.load_verification("v-stop")
+    assert v is not None and v.conclusion is VerificationConclusion.CANCELLED
+    assert [(r.host, r.ok) for r in v.restorations] == [(PRIMARY, True)]
