@@ -123,6 +123,11 @@ class WebhookIngress:
         """Accepted deliveries not yet processed (queued or being processed)."""
         return sum(lane.queue.qsize() + lane.busy for lane in self._lanes())
 
+    @property
+    def receiving(self) -> int:
+        """Deliveries whose request is being received or checked right now (at most `max_requests`)."""
+        return self._receiving
+
     def _lanes(self) -> tuple[_Lane, _Lane]:
         return self._events, self._commands
 
@@ -156,9 +161,7 @@ class WebhookIngress:
         except TimeoutError:
             self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
             log.warning("delivery rejected", reason="body too slow", seconds=self._body_timeout)
-            # Close the connection after answering instead of lingering to read the rest of a trickle.
-            request.protocol.force_close()
-            return web.json_response({"error": "request body too slow"}, status=408)
+            return await _answer_and_close(request, web.json_response({"error": "request body too slow"}, status=408))
         if not signature_valid(secret=self._secret, body=body, header=request.headers.get("X-Hub-Signature-256")):
             self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
             log.warning("delivery rejected", reason="signature")
@@ -255,6 +258,15 @@ class WebhookIngress:
                 lane.queue.task_done()
                 log.warning("delivery not processed", **fields)
                 await self._store.forget_delivery(str(event.delivery_id))
+
+
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send `response`, then drop the connection: aiohttp would otherwise linger to read the rest of a slow body."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
 
 
 def build_web_app(ingress: WebhookIngress, metrics: Metrics, *, max_body: int = MAX_BODY_BYTES) -> web.Application:

@@ -125,3 +125,23 @@ async def test_abort_from_another_repository_sharing_the_environment_is_refused(
     await comment(bot, "/verify-staging abort")
     assert bot.engine.aborted == []
     assert replies(bot) == [texts.ABORT_OTHER_REPOSITORY.format(user="alice-admin", environment="staging")]
+
+
+async def test_commands_faster_than_the_cooldown_get_one_reply_then_silence(bot: Bot) -> None:
+    await comment(bot, "/verify-staging status")
+    first_requests = len(bot.command_requests())
+    await comment(bot, "/verify-staging status")
+    await comment(bot, "/verify-staging help")
+    await comment(bot, "/verify-staging")
+    cooldown = texts.COMMAND_COOLDOWN.format(user="alice-admin", seconds=10)
+    assert replies(bot) == [texts.STATUS_NONE, cooldown]
+    # The ignored ones cost nothing: no reaction, no permission check; only the one reply.
+    assert bot.command_requests()[first_requests:] == [REPLY]
+    assert bot.engine.started == []
+    # Someone else is not held back, and an abort always gets through.
+    await comment(bot, "/verify-staging status", user="bob-reader")
+    await comment(bot, "/verify-staging abort")
+    assert replies(bot)[2:] == [
+        texts.STATUS_NONE,
+        texts.ABORT_NOTHING.format(user="alice-admin", environment="staging"),
+    ]
