@@ -34,4 +34,6 @@ WORKDIR /var/lib/verify-staging
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status != 200)"]
+# On SIGTERM the bot lets a running verification restore what it stopped before it exits (up to ~150 s): give it
+# that long (`docker stop -t 180`, compose `stop_grace_period: 180s`; the Kubernetes manifest sets 180 s).
 CMD ["verify-staging", "serve", "--host", "0.0.0.0", "--port", "8080"]

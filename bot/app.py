@@ -6,9 +6,11 @@ composition root: the one module that knows every concrete class.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 import aiohttp
@@ -29,8 +31,12 @@ from bot.store import Store
 from bot.web import Filter, WebhookIngress, build_web_app
 from handlers import build_router, handled_events
 from handlers.context import HandlerContext
+from handlers.cooldown import CommandCooldown
 
 log = structlog.get_logger("bot.app")
+
+#: How often delivery ids older than `server.retention_days` are forgotten (also once at start-up).
+PRUNE_INTERVAL = 24 * 3600.0
 
 
 class EngineFactory(Protocol):
@@ -97,13 +103,21 @@ class Runtime:
     ingress: WebhookIngress
     _runner: web.AppRunner
     _session: aiohttp.ClientSession
+    _housekeeping: asyncio.Task[None] | None = None
 
     async def stop(self, *, drain_timeout: float = 5.0) -> None:
-        """Stop taking deliveries, let in-flight ones finish (bounded), then stop everything in reverse order."""
+        """Stop taking deliveries, let in-flight ones finish (bounded), then stop everything in reverse order.
+
+        The engine's stop lets a running verification restore what it stopped before it returns (the deploy files
+        give the process 180 s after SIGTERM for that).
+        """
         with contextlib.suppress(Exception):
             await self._runner.shutdown()
         await self.ingress.drain(drain_timeout)
         await self.ingress.close()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
         await self.poller.stop()
         stop = getattr(self.engine, "stop", None)
         if stop is not None:
@@ -111,6 +125,17 @@ class Runtime:
         await self._runner.cleanup()
         await self._session.close()
         await self.store.close()
+
+
+async def prune_deliveries(store: Store, *, retention_days: int, clock: Clock) -> None:
+    """Forget delivery ids older than the retention, at start-up and then daily, so the table stays bounded."""
+    while True:
+        try:
+            removed = await store.prune_deliveries(older_than=clock.now() - timedelta(days=retention_days))
+            log.info("deliveries pruned", removed=removed, retention_days=retention_days)
+        except Exception as exc:  # a locked or full disk must not stop the bot; the next day tries again
+            log.warning("deliveries not pruned", error=str(exc))
+        await clock.sleep(PRUNE_INTERVAL)
 
 
 def jira_port(settings: Settings) -> JiraPort | None:
@@ -152,6 +177,7 @@ async def start_runtime(
     clock = clock or SystemClock()
     store = await Store.open(settings.database)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    ingress: WebhookIngress | None = None
     try:
         github = GitHubAppClient(
             session,
@@ -182,7 +208,15 @@ async def start_runtime(
             interval=settings.github.runner_poll_interval,
         )
         router = build_router()
-        ctx = HandlerContext(settings=settings, github=github, engine=engine, store=store, metrics=metrics, jira=jira)
+        ctx = HandlerContext(
+            settings=settings,
+            github=github,
+            engine=engine,
+            store=store,
+            metrics=metrics,
+            jira=jira,
+            cooldown=CommandCooldown(seconds=settings.authorization.command_cooldown, clock=clock),
+        )
 
         async def process(event: sansio.Event) -> None:
             installation = event.data.get("installation") or {}
@@ -197,18 +231,25 @@ async def start_runtime(
             metrics=metrics,
             accepts=delivery_filter(settings, handled_events(router)),
             process=process,
+            limits=settings.server,
         )
+        ingress.start()
         runner = web.AppRunner(build_web_app(ingress, metrics), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
     except BaseException:
+        if ingress is not None:
+            await ingress.close()
         await session.close()
         await store.close()
         raise
     bound = runner.addresses[0]
     url = f"http://{bound[0]}:{bound[1]}"
     poller.start()
+    housekeeping = asyncio.create_task(
+        prune_deliveries(store, retention_days=settings.server.retention_days, clock=clock), name="prune deliveries"
+    )
     log.info("bot listening", url=url, repositories=list(settings.github.repositories))
     return Runtime(
         url=url,
@@ -220,4 +261,5 @@ async def start_runtime(
         ingress=ingress,
         _runner=runner,
         _session=session,
+        _housekeeping=housekeeping,
     )

@@ -28,6 +28,7 @@ from bot.settings_model import (
     RunnerRole,
     RunnerSettings,
     Secrets,
+    ServerSettings,
     Settings,
     SSHHost,
     SSHSettings,
@@ -54,6 +55,7 @@ __all__ = [
     "SSHHost",
     "SSHSettings",
     "Secrets",
+    "ServerSettings",
     "Settings",
     "SettingsError",
     "Thresholds",
@@ -105,7 +107,7 @@ def load_settings(path: str | None, env: Mapping[str, str]) -> Settings:
 
 
 def _parse(root: Node, *, secrets: Secrets) -> Settings:
-    root.only(["database", "github", "authorization", "jira", "ssh", "environments"])
+    root.only(["database", "github", "authorization", "jira", "ssh", "environments", "server"])
     ssh = _ssh(root.child("ssh"))
     environments = {
         name: _environment(name, node, ssh)
@@ -119,6 +121,7 @@ def _parse(root: Node, *, secrets: Secrets) -> Settings:
         ssh=ssh,
         environments=environments,
         secrets=secrets,
+        server=_server(root.child("server", required=False)),
     )
 
 
@@ -141,7 +144,7 @@ def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitH
 
 
 def _authorization(node: Node) -> AuthorizationSettings:
-    node.only(["minimum_permission", "scenario_teams", "signoff_team"])
+    node.only(["minimum_permission", "scenario_teams", "signoff_team", "command_cooldown"])
     teams: dict[ScenarioId, str] = {}
     for scenario, _ in node.child("scenario_teams", required=False).data.items():
         if scenario not in [s.value for s in ScenarioId]:
@@ -156,6 +159,21 @@ def _authorization(node: Node) -> AuthorizationSettings:
         minimum_permission=node.choice("minimum_permission", PERMISSIONS, default="admin"),
         scenario_teams=teams,
         signoff_team=node.matching("signoff_team", _TEAM, expected="a team as org/team-slug or null", optional=True),
+        command_cooldown=node.seconds("command_cooldown", AuthorizationSettings().command_cooldown),
+    )
+
+
+def _server(node: Node) -> ServerSettings:
+    defaults = ServerSettings()
+    node.only([f.name for f in dataclasses.fields(ServerSettings)])
+    return ServerSettings(
+        body_timeout=node.seconds("body_timeout", defaults.body_timeout),
+        max_requests=node.count("max_requests", defaults.max_requests),
+        event_queue=node.count("event_queue", defaults.event_queue),
+        command_queue=node.count("command_queue", defaults.command_queue),
+        event_workers=node.count("event_workers", defaults.event_workers),
+        command_workers=node.count("command_workers", defaults.command_workers),
+        retention_days=node.count("retention_days", defaults.retention_days),
     )
 
 

@@ -135,6 +135,8 @@ class AuthorizationSettings:
     minimum_permission: str = "admin"
     scenario_teams: dict[ScenarioId, str] = field(default_factory=dict)  # scenario -> org/team
     signoff_team: str | None = None  # org/team
+    #: Issue 12 §7: seconds a person waits between `/verify-staging` commands on one repository (abort excepted).
+    command_cooldown: float = 10
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,20 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """The webhook server's limits (issue 12 §7), so a flood of deliveries can neither exhaust memory nor delay job
+    tracking behind comments."""
+
+    body_timeout: float = 10  # seconds to receive a delivery's body (GitHub itself gives up after 10 s)
+    max_requests: int = 32  # deliveries being received at once; more are answered 503 (each body is <= 5 MiB)
+    event_queue: int = 1000  # accepted workflow_run/workflow_job/check_*/pull_request deliveries awaiting processing
+    command_queue: int = 100  # accepted issue_comment deliveries awaiting processing
+    event_workers: int = 4
+    command_workers: int = 2
+    retention_days: int = 30  # delivery ids are remembered (for deduplication) this long
+
+
+@dataclass(frozen=True)
 class Settings:
     database: str
     github: GitHubSettings
@@ -176,6 +192,7 @@ class Settings:
     ssh: SSHSettings
     environments: dict[str, EnvironmentSettings]
     secrets: Secrets
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     def environment_for(self, repository: str) -> EnvironmentSettings | None:
         for name, repo in self.github.repositories.items():

@@ -141,7 +141,13 @@ class Store:
 
     # ------------------------------------------------------------------------------------------ deliveries
     async def record_delivery(
-        self, *, delivery_id: str, event: str, action: str | None, installation_id: int | None
+        self,
+        *,
+        delivery_id: str,
+        event: str,
+        action: str | None,
+        installation_id: int | None,
+        received_at: datetime | None = None,
     ) -> bool:
         """Remember a delivery; False when this delivery id was seen before (a redelivery keeps its id).
 
@@ -149,7 +155,8 @@ class Store:
         commit): each commit waits for the disk, so one commit per delivery would cap ingest at the disk's rate.
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending_deliveries.append(((delivery_id, event, action, installation_id, _now()), future))
+        received = received_at.astimezone(UTC).isoformat() if received_at is not None else _now()
+        self._pending_deliveries.append(((delivery_id, event, action, installation_id, received), future))
         if self._delivery_writer is None or self._delivery_writer.done():
             self._delivery_writer = asyncio.create_task(self._write_deliveries())
         return await future
@@ -175,6 +182,18 @@ class Store:
                 fresh.discard(row[0])  # a repeat within the batch is a duplicate of the first
                 if not future.done():
                     future.set_result(is_fresh)
+
+    async def forget_delivery(self, delivery_id: str) -> None:
+        """Forget a recorded delivery that was never processed, so its redelivery is (the bot is shutting down)."""
+        await self._db.execute("DELETE FROM deliveries WHERE delivery_id = ?", (delivery_id,))
+
+    async def prune_deliveries(self, *, older_than: datetime) -> int:
+        """Forget deliveries received before `older_than` (GitHub redelivers only recent ones); how many went."""
+        # received_at is written by _now() as UTC isoformat, so the text order is the time order.
+        cursor = await self._db.execute(
+            "DELETE FROM deliveries WHERE received_at < ?", (older_than.astimezone(UTC).isoformat(),)
+        )
+        return cursor.rowcount
 
     async def delivery_count(self) -> int:
         async with self._db.execute("SELECT COUNT(*) FROM deliveries") as cur:

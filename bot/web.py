@@ -1,10 +1,12 @@
 """The bot's HTTP face: `POST /webhooks` (GitHub deliveries), `GET /healthz`, `GET /metrics`.
 
-A delivery is checked in this order: body size (413), `X-Hub-Signature-256` over the raw bytes in constant time
-(401 — nothing is parsed, stored or logged beyond the rejection), a JSON object whose shared fields have GitHub's
-types (400), then whether any feature handles it (200, ignored), then the delivery id against the store (200,
-duplicate). Accepted deliveries are answered 202 at once and processed in a bounded set of background tasks, because
-GitHub gives up on a delivery after 10 s. A signed payload a handler cannot read is logged and dropped.
+A delivery is checked in this order: room to receive it (503), body size (413) and time to receive it (408),
+`X-Hub-Signature-256` over the raw bytes in constant time (401 — nothing is parsed, stored or logged beyond the
+rejection), a JSON object whose shared fields have GitHub's types (400), then whether any feature handles it (200,
+ignored), room in its queue (503, not recorded), then the delivery id against the store (200, duplicate). Accepted
+deliveries are recorded, queued and answered 202 at once, because GitHub gives up on a delivery after 10 s; workers
+process them from two bounded queues, commands (`issue_comment`) apart from job tracking, so a flood of comments
+never delays a `workflow_job`. A signed payload a handler cannot read is logged and dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -22,6 +25,7 @@ from gidgethub import sansio
 
 from bot.github_models import PayloadError
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.settings_model import ServerSettings
 from bot.store import Store
 
 #: GitHub caps payloads at 25 MB; the events this App handles are a few KB (an issue comment is at most 65,536
@@ -58,8 +62,39 @@ def envelope_valid(data: Mapping[str, Any]) -> bool:
     return True
 
 
+#: Deliveries that are people's commands; everything else (workflow_run, workflow_job, check_*, pull_request) is
+#: job tracking, processed from its own queue so a flood of comments never delays it.
+COMMAND_EVENTS = frozenset({"issue_comment"})
+
+
+@dataclass
+class _Lane:
+    """One bounded queue of accepted deliveries and the workers that process it."""
+
+    name: str
+    capacity: int
+    workers: int
+    queue: asyncio.Queue[tuple[sansio.Event, Mapping[str, object]]] = field(init=False)
+    #: Slots promised to deliveries being recorded in the store (between the capacity check and the put).
+    reserved: int = 0
+    #: Deliveries taken from the queue and being processed.
+    busy: int = 0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=self.capacity)
+
+    def full(self) -> bool:
+        return self.queue.qsize() + self.reserved >= self.capacity
+
+
 class WebhookIngress:
-    """Verifies, deduplicates and acknowledges deliveries; hands accepted ones to `process` in the background."""
+    """Verifies, deduplicates and acknowledges deliveries; hands accepted ones to `process` from two bounded queues.
+
+    At most `limits.max_requests` deliveries are received at once, each body within `limits.body_timeout`, so slow or
+    many senders cannot make the bot buffer unbounded unverified bytes. A delivery is recorded (deduplicated) only
+    once its queue has room for it: a 503 leaves it unrecorded, so GitHub's redelivery is processed later.
+    """
 
     def __init__(
         self,
@@ -69,29 +104,64 @@ class WebhookIngress:
         metrics: Metrics,
         accepts: Filter,
         process: Processor,
-        max_pending: int = 256,
-        max_concurrency: int = 8,
+        limits: ServerSettings | None = None,
     ) -> None:
+        limits = limits or ServerSettings()
         self._secret = secret
         self._store = store
         self._metrics = metrics
         self._accepts = accepts
         self._process = process
-        self._max_pending = max_pending
-        self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._body_timeout = limits.body_timeout
+        self._receiving = 0
+        self._max_requests = limits.max_requests
+        self._events = _Lane("events", limits.event_queue, limits.event_workers)
+        self._commands = _Lane("commands", limits.command_queue, limits.command_workers)
 
     @property
     def pending(self) -> int:
-        return len(self._tasks)
+        """Accepted deliveries not yet processed (queued or being processed)."""
+        return sum(lane.queue.qsize() + lane.busy for lane in self._lanes())
+
+    @property
+    def receiving(self) -> int:
+        """Deliveries whose request is being received or checked right now (at most `max_requests`)."""
+        return self._receiving
+
+    def _lanes(self) -> tuple[_Lane, _Lane]:
+        return self._events, self._commands
+
+    def start(self) -> None:
+        """Start the workers (in the running event loop)."""
+        for lane in self._lanes():
+            while len(lane.tasks) < lane.workers:
+                name = f"{lane.name} worker {len(lane.tasks) + 1}"
+                lane.tasks.append(asyncio.create_task(self._work(lane), name=name))
 
     async def handle(self, request: web.Request) -> web.Response:
+        if self._receiving >= self._max_requests:
+            # Counted before the body is read: a crowd of open uploads is refused before it costs memory.
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="deferred")
+            log.warning("delivery deferred", reason="too many requests")
+            return web.json_response({"error": "busy, redeliver later"}, status=503)
+        self._receiving += 1
         try:
-            body = await request.read()
+            return await self._handle(request)
+        finally:
+            self._receiving -= 1
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
             log.warning("delivery rejected", reason="too large")
             return web.json_response({"error": "payload too large"}, status=413)
+        except TimeoutError:
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
+            log.warning("delivery rejected", reason="body too slow", seconds=self._body_timeout)
+            return await _answer_and_close(request, web.json_response({"error": "request body too slow"}, status=408))
         if not signature_valid(secret=self._secret, body=body, header=request.headers.get("X-Hub-Signature-256")):
             self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
             log.warning("delivery rejected", reason="signature")
@@ -119,52 +189,84 @@ class WebhookIngress:
             self._metrics.delivery(event=event_name, outcome="ignored")
             log.info("delivery ignored", **fields)
             return web.json_response({"outcome": "ignored"}, status=200)
-        if len(self._tasks) >= self._max_pending:
+        lane = self._commands if event_name in COMMAND_EVENTS else self._events
+        if lane.full():
             # Not recorded, so a redelivery of this id is processed once the backlog has drained.
-            log.warning("delivery deferred", reason="backlog", **fields)
+            self._metrics.delivery(event=event_name, outcome="deferred")
+            log.warning("delivery deferred", reason="backlog", queue=lane.name, **fields)
             return web.json_response({"error": "busy, redeliver later"}, status=503)
-        fresh = await self._store.record_delivery(
-            delivery_id=delivery_id,
-            event=event_name,
-            action=action,
-            installation_id=installation_id if isinstance(installation_id, int) else None,
-        )
+        lane.reserved += 1
+        try:
+            fresh = await self._store.record_delivery(
+                delivery_id=delivery_id,
+                event=event_name,
+                action=action,
+                installation_id=installation_id if isinstance(installation_id, int) else None,
+            )
+        finally:
+            lane.reserved -= 1
         if not fresh:
             self._metrics.delivery(event=event_name, outcome="duplicate")
             log.info("delivery duplicate", **fields)
             return web.json_response({"outcome": "duplicate"}, status=200)
+        # The slot reserved above is still free (nothing awaited since): this never raises QueueFull.
+        lane.queue.put_nowait((sansio.Event(data, event=event_name, delivery_id=delivery_id), fields))
         self._metrics.delivery(event=event_name, outcome="accepted")
-        log.info("delivery accepted", **fields)
-        event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
-        task = asyncio.create_task(self._run(event, fields))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        log.info("delivery accepted", queue=lane.name, **fields)
         return web.json_response({"outcome": "accepted"}, status=202)
 
+    async def _work(self, lane: _Lane) -> None:
+        while True:
+            event, fields = await lane.queue.get()
+            lane.busy += 1
+            try:
+                await self._run(event, fields)
+            finally:
+                lane.busy -= 1
+                lane.queue.task_done()
+
     async def _run(self, event: sansio.Event, fields: Mapping[str, object]) -> None:
-        async with self._semaphore:
-            with structlog.contextvars.bound_contextvars(
-                delivery=fields["delivery"], github_event=fields["github_event"], installation=fields["installation"]
-            ):
-                try:
-                    await self._process(event)
-                except PayloadError as exc:
-                    # Signed, so it came from GitHub (or whoever holds the secret), but not in a shape we read.
-                    log.warning("delivery malformed", error=str(exc))
-                except Exception as exc:
-                    log.exception("delivery failed", error_type=type(exc).__name__)
+        with structlog.contextvars.bound_contextvars(
+            delivery=fields["delivery"], github_event=fields["github_event"], installation=fields["installation"]
+        ):
+            try:
+                await self._process(event)
+            except PayloadError as exc:
+                # Signed, so it came from GitHub (or whoever holds the secret), but not in a shape we read.
+                log.warning("delivery malformed", error=str(exc))
+            except Exception as exc:
+                log.exception("delivery failed", error_type=type(exc).__name__)
 
     async def drain(self, timeout: float) -> bool:
-        """Wait (bounded) for background work to finish; True when nothing is left."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
-        return not self._tasks
+        """Wait (bounded) for every accepted delivery to be processed; True when nothing is left."""
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(lane.queue.join() for lane in self._lanes()))
+        except TimeoutError:
+            pass
+        return self.pending == 0
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Stop the workers. Deliveries still queued are forgotten by the store, so a redelivery is processed."""
+        for lane in self._lanes():
+            for task in lane.tasks:
+                task.cancel()
+            await asyncio.gather(*lane.tasks, return_exceptions=True)
+            lane.tasks.clear()
+            while not lane.queue.empty():
+                event, fields = lane.queue.get_nowait()
+                lane.queue.task_done()
+                log.warning("delivery not processed", **fields)
+                await self._store.forget_delivery(str(event.delivery_id))
+
+
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send `response`, then drop the connection: aiohttp would otherwise linger to read the rest of a slow body."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
 
 
 def build_web_app(ingress: WebhookIngress, metrics: Metrics, *, max_body: int = MAX_BODY_BYTES) -> web.Application:

@@ -157,3 +157,10 @@ class Node:
                 )
             result[name] = value
         return result
+
+    def count(self, key: str, default: int) -> int:
+        """A positive whole number (a size, a number of workers or days)."""
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{self.key_path(key)} must be a positive whole number, got {shown(value)}.")
+        return value

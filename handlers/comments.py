@@ -22,6 +22,7 @@ from bot.texts import commands as texts
 from bot.texts.reports import SCENARIO_VERDICT
 from handlers.command import Command, CommandKind, parse_command
 from handlers.context import HandlerContext
+from handlers.cooldown import Admission
 from handlers.plan import render_plan
 
 router = routing.Router()
@@ -131,6 +132,15 @@ async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     assert comment.installation_id is not None
     repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    # Abort is never held back: stopping a verification that harms staging must always get through.
+    if ctx.cooldown is not None and command.kind is not CommandKind.ABORT:
+        admission = ctx.cooldown.admit(repository=comment.repository, user=comment.user)
+        if admission is not Admission.HANDLE:
+            log.info("command ignored", reason="cooldown", user=comment.user, replied=admission is Admission.TELL)
+            if admission is Admission.TELL:
+                reply = texts.COMMAND_COOLDOWN.format(user=comment.user, seconds=ctx.cooldown.seconds)
+                await repo.create_comment(comment.issue_number, reply)
+            return
     # Everything from here on is on behalf of the verification this comment may start: count it.
     open_tally()
     await repo.add_reaction(comment.comment_id, "eyes")
@@ -220,6 +230,12 @@ async def _already_running(
 
 async def _abort(ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComment, env: EnvironmentSettings) -> None:
     running = ctx.engine.running(env.name)
+    if running is not None and not await _started_from(ctx, running, repository=comment.repository):
+        # Two repositories may share an environment: an admin of one must not stop the other's verification.
+        log.info("abort refused", reason="other repository", verification=running)
+        reply = texts.ABORT_OTHER_REPOSITORY.format(user=comment.user, environment=env.name)
+        await repo.create_comment(comment.issue_number, reply)
+        return
     if running is None or not await ctx.engine.abort(running, by=comment.user):
         await repo.create_comment(
             comment.issue_number, texts.ABORT_NOTHING.format(user=comment.user, environment=env.name)
@@ -228,6 +244,12 @@ async def _abort(ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComm
     await repo.create_comment(
         comment.issue_number, texts.ABORT_REQUESTED.format(user=comment.user, verification_id=running)
     )
+
+
+async def _started_from(ctx: HandlerContext, verification_id: str, *, repository: str) -> bool:
+    """Whether the verification (the engine stores it before it starts) was asked for on `repository`."""
+    verification = await ctx.store.load_verification(verification_id)
+    return verification is not None and verification.repository.lower() == repository.lower()
 
 
 async def _status(ctx: HandlerContext, comment: PullRequestComment) -> str:

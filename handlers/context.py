@@ -13,6 +13,7 @@ from bot.metrics import Metrics
 from bot.ports import Engine, GitHubApp, JiraPort
 from bot.settings import Settings
 from bot.store import Store
+from handlers.cooldown import CommandCooldown
 
 
 def new_verification_id() -> str:
@@ -28,3 +29,5 @@ class HandlerContext:
     metrics: Metrics
     new_id: Callable[[], str] = field(default=new_verification_id)
     jira: JiraPort | None = None
+    #: Issue 12 §7: None means no cooldown (tests that build a context by hand).
+    cooldown: CommandCooldown | None = None

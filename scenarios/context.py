@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.github_models import Runner
 from bot.model import Criterion, ScenarioResult, Step, StepOutcome
@@ -27,6 +27,8 @@ from bot.ports import (
 from bot.settings import EnvironmentSettings, RunnerRole, RunnerSettings
 from scenarios.correlation import Aborted, Correlator, Dispatch, RunTrack, new_test_id, poll
 from scenarios.journal import Journal
+
+T = TypeVar("T")
 
 #: Seconds an HTTP health probe may take.
 PROBE_TIMEOUT = 5.0
@@ -95,6 +97,24 @@ class ScenarioContext:
     def check_abort(self) -> None:
         if self.abort.is_set():
             raise Aborted("abort requested")
+
+    async def poll(
+        self,
+        probe: Callable[[], Awaitable[T | None]],
+        *,
+        timeout: float,
+        first_interval: float = 1.0,
+        max_interval: float = 10.0,
+    ) -> T | None:
+        """`correlation.poll` bound to this verification's abort event: an abort ends the wait at once."""
+        return await poll(
+            probe,
+            clock=self.clock,
+            timeout=timeout,
+            first_interval=first_interval,
+            max_interval=max_interval,
+            abort=self.abort,
+        )
 
     def criterion(
         self,
@@ -173,7 +193,7 @@ class ScenarioContext:
             seen = state is not None and state.online
             return self.clock.monotonic() - began if seen == online else None
 
-        return await poll(check, clock=self.clock, timeout=timeout, first_interval=0.5, abort=self.abort)
+        return await self.poll(check, timeout=timeout, first_interval=0.5)
 
     async def require_runners_online(self, *roles: RunnerRole) -> None:
         runners = {r.name: r for r in await self.repo.list_runners()}
@@ -217,5 +237,5 @@ class ScenarioContext:
             health = await self.backend_health()
             return health if health.answered and health.status == like.status else None
 
-        found = await poll(check, clock=self.clock, timeout=timeout, first_interval=0.5, max_interval=3)
+        found = await self.poll(check, timeout=timeout, first_interval=0.5, max_interval=3)
         return found or await self.backend_health()

@@ -267,7 +267,7 @@ class Correlator:
                 raise WaitTimeout(what)
             if now - quiet_since >= patience:
                 try:
-                    await self.reconcile(dispatch)
+                    await until_aborted(self.reconcile(dispatch), abort, what=what)
                 except GitHubError:
                     pass  # GitHub is flaky: the next quiet period tries again, the deadline still holds
                 quiet_since = self._clock.monotonic()
@@ -298,26 +298,52 @@ async def first_of(awaitables: list[Awaitable[object]]) -> int:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def until_aborted(awaitable: Awaitable[T], abort: asyncio.Event | None, *, what: str) -> T:
+    """`awaitable`'s value, or Aborted(what) the moment `abort` is set (the awaitable is then cancelled).
+
+    Every wait of a scenario goes through this, so `/verify-staging abort` never waits for a poll interval, a
+    slow probe or a timeout to run out (the undo journal restores what was stopped as soon as Aborted propagates).
+    """
+    task = asyncio.ensure_future(awaitable)
+    if abort is None:
+        return await task
+    waiter = asyncio.ensure_future(abort.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (task, waiter):
+            t.cancel()
+        await asyncio.gather(task, waiter, return_exceptions=True)
+    if abort.is_set():
+        raise Aborted(what)
+    return task.result()
+
+
 async def poll(
     probe: Callable[[], Awaitable[T | None]],
     *,
     clock: Clock,
     timeout: float,
+    abort: asyncio.Event | None,
     first_interval: float = 1.0,
     max_interval: float = 10.0,
-    abort: asyncio.Event | None = None,
+    what: str = "poll",
 ) -> T | None:
-    """Ask `probe` with backoff until it gives a value or `timeout` passes (None). For states no webhook reports."""
+    """Ask `probe` with backoff until it gives a value or `timeout` passes (None). For states no webhook reports.
+
+    `abort` is required (None only where nobody can abort): both the probe and the pause between probes give way
+    to it at once, raising Aborted.
+    """
     deadline = clock.monotonic() + timeout
     interval = first_interval
     while True:
         if abort is not None and abort.is_set():
-            raise Aborted("poll")
-        value = await probe()
+            raise Aborted(what)
+        value = await until_aborted(probe(), abort, what=what)
         if value is not None:
             return value
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
             return None
-        await clock.sleep(min(interval, remaining))
+        await until_aborted(clock.sleep(min(interval, remaining)), abort, what=what)
         interval = min(interval * 1.5, max_interval)

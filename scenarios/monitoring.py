@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from bot.ports import AlertmanagerPort, MonitoringError, PromAlert, PrometheusPort
 from bot.settings import RunnerRole
 from scenarios.context import ScenarioContext, ScenarioError
-from scenarios.correlation import poll
 from scenarios.timing import between, fmt
 
 #: Alertmanager's `integration` label of the on-call receiver's notifications.
@@ -112,7 +111,7 @@ async def _wait_firing(ctx: ScenarioContext, prom: PrometheusPort, for_seconds: 
         return alert.active_at + timedelta(seconds=for_seconds)
 
     limit = ctx.env.thresholds.alert_fire * 1.5
-    return await poll(check, clock=ctx.clock, timeout=limit, first_interval=POLL_SECONDS, max_interval=POLL_SECONDS)
+    return await ctx.poll(check, timeout=limit, first_interval=POLL_SECONDS, max_interval=POLL_SECONDS)
 
 
 async def _notification(
@@ -128,8 +127,8 @@ async def _notification(
         count = (await am.notifications_sent()).get(INTEGRATION, 0.0)
         return ctx.clock.now() if count > sent_before else None
 
-    receivers = await poll(
-        routed, clock=ctx.clock, timeout=limits.notification, first_interval=POLL_SECONDS, max_interval=POLL_SECONDS
+    receivers = await ctx.poll(
+        routed, timeout=limits.notification, first_interval=POLL_SECONDS, max_interval=POLL_SECONDS
     )
     ctx.criterion(
         "routed-to-oncall",
@@ -139,9 +138,7 @@ async def _notification(
         threshold=mon.oncall_receiver,
         reason=f"Alertmanager did not route {mon.runner_offline_alert} to {mon.oncall_receiver}.",
     )
-    at = await poll(
-        sent, clock=ctx.clock, timeout=limits.notification, first_interval=POLL_SECONDS, max_interval=POLL_SECONDS
-    )
+    at = await ctx.poll(sent, timeout=limits.notification, first_interval=POLL_SECONDS, max_interval=POLL_SECONDS)
     failed = (await am.notifications_failed()).get(INTEGRATION, 0.0) - failed_before
     seconds = ctx.measure("notification_s", max(0.0, between(fired, at) or 0.0) if at else None)
     ctx.criterion(
@@ -164,4 +161,4 @@ async def _wait_resolved(ctx: ScenarioContext, prom: PrometheusPort) -> bool:
         return True if all(a.name != name for a in await prom.alerts()) else None
 
     limit = ctx.env.thresholds.alert_fire
-    return bool(await poll(check, clock=ctx.clock, timeout=limit, first_interval=POLL_SECONDS, max_interval=5))
+    return bool(await ctx.poll(check, timeout=limit, first_interval=POLL_SECONDS, max_interval=5))

@@ -61,3 +61,15 @@ STATE_FINISHED = "finished: {conclusion}"
 
 ABORT_REQUESTED = "@{user} asked verification `{verification_id}` to stop; everything it changed will be restored."
 ABORT_NOTHING = "@{user} no verification is running in `{environment}`."
+
+# Issue 12 §4: an abort acts only on the verification of the repository it was asked from.
+ABORT_OTHER_REPOSITORY = (
+    "@{user} the verification running in `{environment}` was started from another repository; "
+    "only a comment there (or its check run's Abort button) can stop it."
+)
+
+# Issue 12 §7: a person who sends commands faster than the cooldown is told once, then not answered until it ends.
+COMMAND_COOLDOWN = (
+    "@{user} please wait {seconds:g} s between `/verify-staging` commands; "
+    "commands sent before then are ignored without a reply."
+)

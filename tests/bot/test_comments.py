@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.model import SCENARIO_ORDER, ScenarioId
+from bot.model import SCENARIO_ORDER, ScenarioId, Verification
 from bot.texts import commands as texts
 from bot.texts import safety
 from scenarios import EngineBusy
@@ -100,12 +100,23 @@ async def test_dry_run_replies_with_the_plan_and_starts_nothing(bot: Bot) -> Non
     assert bot.engine.started == []
 
 
+async def running_in_staging(bot: Bot, *, repository: str, verification_id: str = "vs-running") -> None:
+    """A verification running in `staging`, stored as the engine stores it before it starts."""
+    await bot.runtime.store.save_verification(
+        Verification(
+            verification_id=verification_id, installation_id=1001, repository=repository, pull_request=7,
+            head_sha="b" * 40, ref="main", environment="staging", requested_by="carol-admin", scenarios=[],
+        )
+    )  # fmt: skip
+    bot.engine.busy["staging"] = verification_id
+
+
 async def test_status_and_abort(bot: Bot) -> None:
     await comment(bot, "/verify-staging status")
     assert replies(bot) == [texts.STATUS_NONE]
     await comment(bot, "/verify-staging abort")
     assert replies(bot)[-1] == texts.ABORT_NOTHING.format(user="alice-admin", environment="staging")
-    bot.engine.busy["staging"] = "vs-running"
+    await running_in_staging(bot, repository=REPOSITORY.upper())  # GitHub's names are case-insensitive
     await comment(bot, "/verify-staging abort")
     assert bot.engine.aborted == [("vs-running", "alice-admin")]
     assert replies(bot)[-1] == texts.ABORT_REQUESTED.format(user="alice-admin", verification_id="vs-running")
@@ -123,3 +134,30 @@ async def test_an_engine_refusal_is_replied_with_its_reason(bot: Bot) -> None:
     assert bot.engine.started == []
     [reply] = replies(bot)
     assert reply.startswith("@alice-admin verification `") and reply.endswith(f"could not be started: {reason}")
+
+
+async def test_abort_from_another_repository_sharing_the_environment_is_refused(bot: Bot) -> None:
+    await running_in_staging(bot, repository="paws360/other-service")
+    await comment(bot, "/verify-staging abort")
+    assert bot.engine.aborted == []
+    assert replies(bot) == [texts.ABORT_OTHER_REPOSITORY.format(user="alice-admin", environment="staging")]
+
+
+async def test_commands_faster_than_the_cooldown_get_one_reply_then_silence(bot: Bot) -> None:
+    await comment(bot, "/verify-staging status")
+    first_requests = len(bot.command_requests())
+    await comment(bot, "/verify-staging status")
+    await comment(bot, "/verify-staging help")
+    await comment(bot, "/verify-staging")
+    cooldown = texts.COMMAND_COOLDOWN.format(user="alice-admin", seconds=10)
+    assert replies(bot) == [texts.STATUS_NONE, cooldown]
+    # The ignored ones cost nothing: no reaction, no permission check; only the one reply.
+    assert bot.command_requests()[first_requests:] == [REPLY]
+    assert bot.engine.started == []
+    # Someone else is not held back, and an abort always gets through.
+    await comment(bot, "/verify-staging status", user="bob-reader")
+    await comment(bot, "/verify-staging abort")
+    assert replies(bot)[2:] == [
+        texts.STATUS_NONE,
+        texts.ABORT_NOTHING.format(user="alice-admin", environment="staging"),
+    ]

@@ -23,6 +23,22 @@ def test_example_settings_are_complete_and_valid(secret_env: dict[str, str]) -> 
     assert settings.authorization.minimum_permission == "admin"
     assert settings.secrets.api_url == "https://api.github.com"
     assert secret_env["GITHUB_WEBHOOK_SECRET"] not in repr(settings)
+    assert settings.server.retention_days == 30 and settings.server.body_timeout == 10
+    assert settings.authorization.command_cooldown == 10
+
+
+def test_server_limits_and_cooldown_have_defaults_when_left_out(tmp_path: Path, secret_env: dict[str, str]) -> None:
+    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+    del raw["server"], raw["authorization"]["command_cooldown"]
+    path = tmp_path / "settings.yml"
+    path.write_text(yaml.safe_dump(raw))
+    settings = load_settings(str(path), secret_env)
+    assert (settings.server.retention_days, settings.server.event_queue, settings.server.command_queue) == (
+        30,
+        1000,
+        100,
+    )
+    assert settings.authorization.command_cooldown == 10
 
 
 def test_settings_path_comes_from_the_environment(tmp_path: Path, secret_env: dict[str, str]) -> None:
@@ -65,6 +81,9 @@ def broken(raw: dict[str, object], dotted: str, value: object) -> None:
         ("environments.staging.frontend.url", "staging", "environments.staging.frontend.url must be an http(s) URL"),
         ("jira.issue", "infra 473", "jira.issue must be a JIRA issue key such as INFRA-473, or null, got 'infra 473'."),
         ("databse", "x.db", "databse is not a known setting"),
+        ("server.command_queue", 0, "server.command_queue must be a positive whole number, got 0."),
+        ("server.retention_days", "30d", "server.retention_days must be a positive whole number, got '30d'."),
+        ("authorization.command_cooldown", -1, "authorization.command_cooldown must be a positive number of seconds"),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_the_key(

@@ -190,3 +190,25 @@ async def test_journal_writes_are_synced_to_disk_and_deliveries_are_not(tmp_path
     assert in_force["journal"] == ["FULL"] * 10
     # A delivery batch that slips in between a journal write's pragmas is synced too; one on its own is not.
     assert in_force["deliveries"][-1] == "NORMAL"
+
+
+async def test_pruning_forgets_only_deliveries_older_than_the_retention(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "bot.db"))
+    now = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+    ages = {"d-40-days": 40, "d-30-days-and-a-second": 30, "d-29-days": 29, "d-today": 0}
+    try:
+        for delivery_id, days in ages.items():
+            extra = timedelta(seconds=1) if delivery_id == "d-30-days-and-a-second" else timedelta()
+            assert await store.record_delivery(
+                delivery_id=delivery_id, event="workflow_job", action="queued", installation_id=1,
+                received_at=now - timedelta(days=days) - extra,
+            )  # fmt: skip
+        assert await store.prune_deliveries(older_than=now - timedelta(days=30)) == 2
+        assert await store.delivery_count() == 2
+        # The kept ones still deduplicate; a pruned id is new again (GitHub no longer redelivers it anyway).
+        for delivery_id, fresh in (("d-29-days", False), ("d-today", False), ("d-40-days", True)):
+            got = await store.record_delivery(delivery_id=delivery_id, event="workflow_job", action=None,
+                                              installation_id=1)  # fmt: skip
+            assert got is fresh, delivery_id
+    finally:
+        await store.close()

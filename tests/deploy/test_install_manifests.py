@@ -117,3 +117,22 @@ def test_systemd_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
     assert exposure, output(result)
     # systemd rates exposure from 0 (locked down) to 10 (unprotected); 2 or less is rated OK.
     assert float(exposure.group(1)) <= 2.0, result.stdout
+
+
+#: The longest a shutdown may take to restore what a running verification stopped (issue 12 §7): an undo over SSH
+#: retries for up to ~100 s; SIGKILL must not come sooner than this.
+STOP_GRACE_SECONDS = 150
+
+
+def test_kubernetes_lets_a_running_undo_finish_and_keeps_one_writer_on_the_volume() -> None:
+    pod = load("deployment.yml")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] >= STOP_GRACE_SECONDS
+    assert load("pvc.yml")["spec"]["accessModes"] == ["ReadWriteOncePod"]
+
+
+def test_systemd_unit_lets_a_running_undo_finish_and_caps_memory() -> None:
+    service = {key: value for section, key, value in unit_entries() if section == "Service"}
+    assert int(service["TimeoutStopSec"]) >= STOP_GRACE_SECONDS
+    memory_max = re.fullmatch(r"(\d+)([KMG])", service["MemoryMax"])
+    assert memory_max, service["MemoryMax"]
+    assert int(memory_max.group(1)) * {"K": 2**10, "M": 2**20, "G": 2**30}[memory_max.group(2)] <= 2**30
