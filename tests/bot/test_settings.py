@@ -64,6 +64,7 @@ def broken(raw: dict[str, object], dotted: str, value: object) -> None:
         ("environments.staging.frontend.url", "staging", "environments.staging.frontend.url must be an http(s) URL"),
         ("jira.issue", "infra 473", "jira.issue must be a JIRA issue key such as INFRA-473, or null, got 'infra 473'."),
         ("databse", "x.db", "databse is not a known setting"),
+        ("jira.projects", ["INFRA", "sec"], "jira.projects must list JIRA project keys such as INFRA, got 'sec'."),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_the_key(
