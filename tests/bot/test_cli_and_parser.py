@@ -57,7 +57,8 @@ def test_commands_in_code_quotes_and_html_comments_do_not_count(body: str) -> No
 
 
 def test_a_real_command_after_a_fence_a_quote_or_a_comment_counts() -> None:
-    body = "```\n/verify-staging abort\n```\n> /verify-staging status\n<!-- /verify-staging -->\n/verify-staging failover"
+    body = "```\n/verify-staging abort\n```\n> /verify-staging status\n<!-- /verify-staging -->\n"
+    body += "/verify-staging failover"
     assert parse_command(body) == Command(CommandKind.RUN, (ScenarioId.FAILOVER,))
     assert parse_command("``` not a fence ``` \n/verify-staging status") == Command(CommandKind.STATUS)
     signoff = parse_signoff("<!-- /sre-signoff approve -->\n> /sre-signoff approve\n/sre-signoff reject broken\nlogs")

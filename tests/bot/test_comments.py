@@ -6,8 +6,8 @@ from bot.github_models import PullRequest
 from bot.model import SCENARIO_ORDER, ScenarioId
 from bot.settings import JiraSettings
 from bot.texts import commands as texts
-from tests.bot.conftest import Bot, pr_comment
 from handlers.comments import jira_issue_for
+from tests.bot.conftest import Bot, pr_comment
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY
 
 REACTION = f"POST /repos/{REPOSITORY}/issues/comments/555/reactions"

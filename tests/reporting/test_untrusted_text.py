@@ -110,7 +110,8 @@ async def test_the_sre_comment_cannot_leave_the_form_on_the_pull_request_or_in_j
     fence = lines[opening]
     # A line of only backticks, at least as many as the opening fence, would close it (CommonMark 4.5): only the
     # form's own last line may; every line of the SRE's text stays inside the block.
-    closing = [i for i, line in enumerate(lines[opening + 1 :], opening + 1) if re.fullmatch(f" {{0,3}}{fence}`*", line)]
+    closes = re.compile(f" {{0,3}}{fence}`*")
+    closing = [i for i, line in enumerate(lines[opening + 1 :], opening + 1) if closes.fullmatch(line)]
     assert closing == [len(lines) - 1]
     assert "[approved](https://evil.example) @org/sre" in body  # shown as written, inside the code block
     [(_, jira)] = w.jira.comments
