@@ -16,8 +16,10 @@ ZWJ = "\u200d"
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # GitHub (and Jira) turn bare `scheme://` and `www.` into links, and GitHub `@login`, `#123` into references.
 _AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)|(?<=#)(?=\w)", re.IGNORECASE)
-# Markdown punctuation that could start a link, image, HTML, code span, table cell, emphasis, strike or math.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
+# Markdown punctuation that could start a link, image, HTML, table cell, emphasis, strike or math. Backticks stay:
+# a code span shows its content as code (no link, mention or HTML inside), and our own reasons use them
+# (`incident`), which escaping here would turn into literal backticks.
+_MD_SPECIAL = re.compile(r"([\\*_\[\]<>|~$])")
 # Jira wiki: links/mentions `[...]`, macros `{...}`, tables `|`, images `!...!`, and emphasis marks.
 _JIRA_SPECIAL = re.compile(r"([\[\]{}|!*_+^~])")
 # `{noformat}` (with or without parameters) ends a noformat block whatever it holds.
