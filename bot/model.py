@@ -194,6 +194,8 @@ class Verification:
     comment_id: int | None = None
     overall_check_run_id: int | None = None
     dry_run: bool = False
+    #: The pull request's title when the verification was asked for (its author's text: escape it to show it).
+    title: str | None = None
 
     def scenario(self, scenario_id: ScenarioId) -> ScenarioResult:
         for s in self.scenarios:

@@ -281,6 +281,7 @@ class VerificationRequest:
     scenarios: tuple[ScenarioId, ...]
     jira_issue: str | None = None
     comment_id: int | None = None  # the comment that asked
+    title: str | None = None  # the pull request's title (its author's text)
 
 
 @dataclass

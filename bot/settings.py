@@ -70,6 +70,7 @@ __all__ = [
 SETTINGS_PATH_VARIABLE = "VERIFY_STAGING_SETTINGS"
 PERMISSIONS: tuple[str, ...] = ("admin", "maintain", "write", "triage", "read")
 JIRA_KEY = re.compile(r"[A-Z][A-Z0-9]+-\d+")
+JIRA_PROJECT = re.compile(r"[A-Z][A-Z0-9]+")
 _TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
 _REPOSITORY = _TEAM
 
@@ -178,7 +179,7 @@ def _server(node: Node) -> ServerSettings:
 
 
 def _jira(node: Node) -> JiraSettings:
-    node.only(["issue", "statuses"])
+    node.only(["issue", "statuses", "projects"])
     statuses = node.child("statuses", required=False)
     defaults = JiraStatuses()
     names = [f.name for f in dataclasses.fields(JiraStatuses)]
@@ -188,7 +189,17 @@ def _jira(node: Node) -> JiraSettings:
         statuses=JiraStatuses(
             **{n: statuses.string(n, getattr(defaults, n), expected="a JIRA status name") for n in names}
         ),
+        projects=_jira_projects(node),
     )
+
+
+def _jira_projects(node: Node) -> tuple[str, ...]:
+    projects = node.strings("projects", (), allow_empty=True)
+    for project in projects:
+        if not JIRA_PROJECT.fullmatch(project):
+            where = node.key_path("projects")
+            raise SettingsError(f"{where} must list JIRA project keys such as INFRA, got {shown(project)}.")
+    return projects
 
 
 def _ssh(node: Node) -> SSHSettings:

@@ -151,6 +151,15 @@ class JiraStatuses:
 class JiraSettings:
     issue: str | None
     statuses: JiraStatuses = field(default_factory=JiraStatuses)
+    #: JIRA projects whose keys a PR title or branch may name (empty: the project of `issue`). PR authors write
+    #: titles, so a key of any other project (`SEC-4711 cleanup`) is never touched.
+    projects: tuple[str, ...] = ()
+
+    @property
+    def allowed_projects(self) -> frozenset[str]:
+        if self.projects:
+            return frozenset(self.projects)
+        return frozenset({self.issue.rsplit("-", 1)[0]}) if self.issue else frozenset()
 
 
 @dataclass(frozen=True)

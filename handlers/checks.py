@@ -18,6 +18,7 @@ from bot.github_models import parses
 from bot.model import ScenarioConclusion, ScenarioId, Verification
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import parse_external_id
+from bot.reporting.escape import md_text
 from bot.texts import commands as command_texts
 from bot.texts import reports as texts
 from handlers.comments import authorize, jira_issue_for
@@ -169,12 +170,13 @@ async def rerun(
         environment=env.name,
         requested_by=user,
         scenarios=scenarios,
-        jira_issue=jira_issue_for(pull, ctx.settings.jira.issue),
+        jira_issue=jira_issue_for(pull, ctx.settings.jira),
+        title=pull.title,
     )
     try:
         await ctx.engine.start(request)
     except (GitHubError, OSError, RuntimeError, ValueError) as exc:
         log.error("re-run not started", error=str(exc))
-        await repo.create_comment(number, texts.CHECKS_START_FAILED.format(user=user, error=exc))
+        await repo.create_comment(number, texts.CHECKS_START_FAILED.format(user=user, error=md_text(exc)))
         return
     log.info("re-run accepted", verification=request.verification_id, scenarios=[s.value for s in scenarios])

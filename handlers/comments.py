@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,8 @@ from bot.github_models import PullRequest, parses
 from bot.model import SCENARIO_ORDER, ScenarioId
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import html_base
-from bot.settings import JIRA_KEY, AuthorizationSettings, EnvironmentSettings
+from bot.reporting.escape import md_text
+from bot.settings import JIRA_KEY, AuthorizationSettings, EnvironmentSettings, JiraSettings
 from bot.texts import commands as texts
 from bot.texts.reports import SCENARIO_VERDICT
 from handlers.command import Command, CommandKind, parse_command
@@ -103,13 +105,21 @@ async def authorize(
     return None
 
 
-def jira_issue_for(pull: PullRequest, default: str | None) -> str | None:
-    """A JIRA key in the PR title, else in the branch name, else the configured issue."""
+#: A key anywhere in a title or branch, not glued to a longer word or number (`XINFRA-1`, `INFRA-12a`).
+_KEY_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9])(?:{JIRA_KEY.pattern})(?![A-Za-z0-9])")
+
+
+def jira_issue_for(pull: PullRequest, jira: JiraSettings) -> str | None:
+    """The first key of a configured project in the PR title, else in the branch name, else the configured issue.
+
+    The PR's author writes its title and branch: a key of another project is ignored, never commented on.
+    """
+    allowed = jira.allowed_projects
     for text in (pull.title, pull.head_ref):
-        match = JIRA_KEY.search(text)
-        if match:
-            return match.group(0)
-    return default
+        for match in _KEY_IN_TEXT.finditer(text):
+            if match.group(0).rsplit("-", 1)[0] in allowed:
+                return match.group(0)
+    return jira.issue
 
 
 def help_text(auth: AuthorizationSettings, problem: str | None = None) -> str:
@@ -200,15 +210,18 @@ async def _guarded(
         environment=env.name,
         requested_by=comment.user,
         scenarios=command.scenarios,
-        jira_issue=jira_issue_for(pull, ctx.settings.jira.issue),
+        jira_issue=jira_issue_for(pull, ctx.settings.jira),
         comment_id=comment.comment_id,
+        title=pull.title,
     )
     structlog.contextvars.bind_contextvars(verification=request.verification_id)
     try:
         await ctx.engine.start(request)
     except (GitHubError, OSError, RuntimeError, ValueError) as exc:
         log.error("verification not started", error=str(exc))
-        reply = texts.START_FAILED.format(user=comment.user, verification_id=request.verification_id, error=exc)
+        reply = texts.START_FAILED.format(
+            user=comment.user, verification_id=request.verification_id, error=md_text(exc)
+        )
         await repo.create_comment(comment.issue_number, reply)
         return
     log.info("verification accepted", scenarios=[s.value for s in command.scenarios])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 
 from bot.model import SCENARIO_TITLES, ScenarioId
+from bot.reporting.escape import md_code
 from bot.settings import EnvironmentSettings, RunnerRole, Settings
 from bot.texts import commands as texts
 from scenarios.journal import start_argv, stop_argv
@@ -29,7 +30,7 @@ def render_plan(
 def _steps(settings: Settings, env: EnvironmentSettings, scenario: ScenarioId, ref: str) -> list[str]:
     workflow = env.workflow
     inputs = ", ".join(f"`{k}={v}`" for k, v in {**workflow.inputs, workflow.test_id_input: "<unique id>"}.items())
-    dispatch = texts.PLAN_DISPATCH.format(workflow=workflow.file, ref=ref, inputs=inputs)
+    dispatch = texts.PLAN_DISPATCH.format(workflow=workflow.file, ref=md_code(ref), inputs=inputs)
     health = texts.PLAN_HEALTH.format(
         urls=", ".join(f"`{u}`" for u in (env.backend.health_url, env.frontend.url)),
         components=", ".join(f"`{c}`" for c in env.backend.required_components) or "none",

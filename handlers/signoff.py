@@ -17,8 +17,10 @@ from gidgethub import routing, sansio
 from bot.model import utcnow
 from bot.ports import GitHubRepo, JiraError
 from bot.reporting import transition_to
+from bot.reporting.escape import jira_noformat, md_fence, md_text
 from bot.reporting.signoff_form import SignOff, not_passed, render_form
 from bot.texts import reports as texts
+from handlers.command import find_command
 from handlers.comments import PullRequestComment, should_handle_comment
 from handlers.context import HandlerContext
 
@@ -45,14 +47,15 @@ class SignoffCommand:
 
 
 def parse_signoff(body: str) -> SignoffCommand | None:
-    """The command on the comment's first line (plus any following lines as its text); None when it is not one."""
-    first = body.strip().splitlines()[0] if body.strip() else ""
-    words = first.split(maxsplit=2)
-    if not words or words[0] != COMMAND:
+    """The first /sre-signoff line a reader sees (not in code, a quote or an HTML comment), plus the lines after
+    it as its text; None when the comment holds none."""
+    found = find_command(body, COMMAND, case_sensitive=True)
+    if found is None:
         return None
+    words = found.line.split(maxsplit=2)
     verb = words[1].lower() if len(words) > 1 else ""
     text = words[2].strip() if len(words) > 2 else ""
-    rest = "\n".join(body.strip().splitlines()[1:]).strip()
+    rest = "\n".join(found.rest).strip()
     text = f"{text}\n{rest}".strip() if rest else text
     if verb == "approve":
         return SignoffCommand(Decision.APPROVE, text)
@@ -110,12 +113,12 @@ async def _refusal(
     form = render_form(latest, signoff)
     status = texts.SIGNOFF_APPROVED if command.approve else texts.SIGNOFF_REJECTED
     body = texts.SIGNOFF_COMMENT.format(
-        status=status, verification_id=latest.verification_id, sha=latest.head_sha[:7], form=form
+        status=status, verification_id=latest.verification_id, sha=latest.head_sha[:7], form=form, fence=md_fence(form)
     )
     issue = latest.jira.issue if latest.jira is not None else ctx.settings.jira.issue
     jira_error = await _record_in_jira(ctx, issue, status=status, form=form, approved=command.approve)
     if jira_error:
-        body += texts.SIGNOFF_JIRA_FAILED.format(error=jira_error)
+        body += texts.SIGNOFF_JIRA_FAILED.format(error=md_text(jira_error))
     await repo.create_comment(comment.issue_number, body)
     log.info("signed off", user=user, approved=command.approve, verification=latest.verification_id)
     return None
@@ -129,7 +132,7 @@ async def _record_in_jira(
         return None
     statuses = ctx.settings.jira.statuses
     try:
-        await ctx.jira.add_comment(issue, texts.SIGNOFF_JIRA.format(status=status, form=form))
+        await ctx.jira.add_comment(issue, texts.SIGNOFF_JIRA.format(status=status, form=jira_noformat(form)))
         await transition_to(ctx.jira, issue, statuses.done if approved else statuses.rejected)
     except JiraError as exc:
         log.warning("sign-off not recorded in jira", issue=issue, error=str(exc))

@@ -43,11 +43,14 @@ class PipelineParams:
     rollback: bool = True
     incident_label: str = "incident"
     required_components: tuple[str, ...] = ("db", "redis")
+    #: Step kind -> step name, replacing ours (the workflow on a PR's branch names its steps as it likes).
+    step_names: tuple[tuple[str, str], ...] = ()
 
 
 def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
     """The `Deploy` workflow as data (what `yaml.safe_load` of ci.yml would give)."""
     labels = ["self-hosted", "production", "${{ needs.select-runner.outputs.role }}"]
+    names = dict(params.step_names)
     jobs: dict[str, Any] = {
         "select-runner": {
             "runs-on": "ubuntu-latest",
@@ -55,7 +58,7 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
             "steps": [
                 {
                     "id": "pick",
-                    "name": "Pick the production runner",
+                    "name": names.get("select_runner", "Pick the production runner"),
                     "uses": "lab.pipeline:select_runner",
                     "with": {"primary": params.primary_runner, "failover_seconds": str(params.failover_seconds)},
                 }
@@ -68,7 +71,7 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
             "steps": [
                 {
                     "id": "install",
-                    "name": "Deploy backend and frontend",
+                    "name": names.get("deploy", "Deploy backend and frontend"),
                     "uses": "lab.pipeline:deploy",
                     "with": {"version": "${{ inputs.test_id || github.sha }}", "seconds": str(params.deploy_seconds)},
                 }
@@ -79,7 +82,7 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
             "runs-on": labels,
             "steps": [
                 {
-                    "name": "Health checks",
+                    "name": names.get("health_check", "Health checks"),
                     "uses": "lab.pipeline:health_check",
                     "with": {
                         "timeout": str(params.health_check_timeout),
@@ -97,7 +100,7 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
             "runs-on": labels,
             "steps": [
                 {
-                    "name": "Roll back to the previous version",
+                    "name": names.get("rollback", "Roll back to the previous version"),
                     "uses": "lab.pipeline:rollback",
                     "with": {"environment": "${{ inputs.environment }}", "label": params.incident_label},
                 }

@@ -81,6 +81,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         failover_seconds=timing.slow_failover_seconds if Fault.SLOW_FAILOVER in faults else 0.0,
         concurrency=Fault.NO_CONCURRENCY not in faults,
         rollback=Fault.NO_ROLLBACK not in faults,
+        step_names=tuple(topo.step_names.items()),
     )
     workflow = deploy_workflow(params)
     manifest = app_manifest(world.options.manifest_path)

@@ -56,6 +56,8 @@ class BackendTopo:
     unit: str
     frontend_unit: str
     initial_version: str
+    #: More health components (name -> status) the backend reports, as an app's own health indicators would.
+    extra_components: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class Topology:
     dashboard_uid: str
     timing: LabTiming
     thresholds: BotThresholds
+    #: Step kind (select_runner, deploy, health_check, rollback) -> the step's name in the pipeline, if not ours.
+    step_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -186,6 +190,7 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
                 unit=str(backend["unit"]),
                 frontend_unit=str(backend.get("frontend_unit", "paws360-frontend")),
                 initial_version=str(backend.get("initial_version", "1.0.0")),
+                extra_components=tuple((str(k), str(v)) for k, v in (backend.get("extra_components") or {}).items()),
             ),
             jira=JiraTopo(
                 issue=str(jira["issue"]),
@@ -197,6 +202,7 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
             dashboard_uid=str((raw.get("grafana") or {}).get("dashboard_uid", "verify-staging-runners")),
             timing=_floats(raw, LabTiming, "timing"),
             thresholds=_floats(raw, BotThresholds, "thresholds"),
+            step_names={str(k): str(v) for k, v in ((raw.get("pipeline") or {}).get("step_names") or {}).items()},
         )
     except KeyError as error:
         raise TopologyError(f"topology key {error.args[0]!r} is missing") from error

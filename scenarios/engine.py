@@ -153,6 +153,7 @@ class ScenarioEngine:
             scenarios=selected,
             started_at=self._clock.now(),
             jira=_jira_report(request.jira_issue or self._settings.jira.issue),
+            title=request.title,
         )
         active = _Active(verification=v, env=env)
         self._active[v.verification_id] = active

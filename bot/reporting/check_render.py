@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.model import ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification, VerificationConclusion
 from bot.ports import CheckRunAction, CheckRunOutput
+from bot.reporting.escape import md_text, one_line
 from bot.reporting.format import cell, clip, clip_short, fmt_time, fmt_value
 from bot.texts import reports as t
 
@@ -57,8 +58,8 @@ def criteria_table(scenario: ScenarioResult) -> str:
     rows = [
         t.CRITERIA_ROW.format(
             description=cell(c.description),
-            observed=cell(fmt_value(c.observed, c.unit)),
-            threshold=cell(fmt_value(c.threshold, c.unit)),
+            observed=md_text(fmt_value(c.observed, c.unit)),
+            threshold=md_text(fmt_value(c.threshold, c.unit)),
             result=t.CRITERION_RESULT[c.passed],
         )
         for c in scenario.criteria
@@ -72,19 +73,19 @@ def timeline_and_jobs(scenario: ScenarioResult) -> str:
             name=cell(s.name),
             started=fmt_time(s.started_at),
             ended=fmt_time(s.completed_at),
-            outcome=cell(s.outcome.value if s.outcome else "running") + (f": {cell(s.error)}" if s.error else ""),
+            outcome=cell(s.outcome.value if s.outcome else "running") + (f": {md_text(s.error)}" if s.error else ""),
         )
         for s in scenario.steps
     ]
     jobs = [
         t.JOBS_ROW.format(
             run=f"[{r.run_id}]({r.html_url})" if r.html_url else str(r.run_id),
-            job=cell(j.name),
-            runner=cell(j.runner_name or "—"),
+            job=md_text(j.name),
+            runner=md_text(j.runner_name or "—"),
             created=fmt_time(j.created_at),
             started=fmt_time(j.started_at),
             completed=fmt_time(j.completed_at),
-            conclusion=cell(j.conclusion or j.status or "—"),
+            conclusion=md_text(j.conclusion or j.status or "—"),
         )
         for r in scenario.runs
         for j in r.jobs
@@ -98,7 +99,7 @@ def scenario_output(verification: Verification, scenario: ScenarioResult) -> Che
         return CheckRunOutput(
             title=t.CHECK_TITLE_NOT_RUN,
             summary=t.CHECK_SUMMARY_NOT_RUN.format(conclusion=verification.conclusion.value)
-            + (f"\n\n{t.CHECK_REASON.format(reason=verification.reason)}" if verification.reason else ""),
+            + (f"\n\n{t.CHECK_REASON.format(reason=md_text(verification.reason))}" if verification.reason else ""),
         )
     if scenario.status is ScenarioStatus.QUEUED:
         return CheckRunOutput(
@@ -109,10 +110,11 @@ def scenario_output(verification: Verification, scenario: ScenarioResult) -> Che
         title = t.CHECK_TITLE_DONE.format(verdict=t.SCENARIO_VERDICT[scenario.conclusion], title=scenario.title)
     else:
         current = scenario.steps[-1].name if scenario.steps else "starting"
-        title = t.CHECK_TITLE_RUNNING.format(step=current)
+        # A check run's title is plain text: only keep it on one line.
+        title = t.CHECK_TITLE_RUNNING.format(step=one_line(current))
     summary = criteria_table(scenario)
     if scenario.reason and scenario.conclusion is not ScenarioConclusion.PASSED:
-        summary = t.CHECK_REASON.format(reason=scenario.reason) + "\n\n" + summary
+        summary = t.CHECK_REASON.format(reason=md_text(scenario.reason)) + "\n\n" + summary
     return CheckRunOutput(
         title=clip_short(title, TITLE_LIMIT), summary=clip(summary), text=clip(timeline_and_jobs(scenario))
     )
@@ -128,7 +130,7 @@ def overall_output(verification: Verification) -> CheckRunOutput:
         title = t.CHECK_TITLE_OVERALL_DONE.format(passed=passed, total=total)
     rows = [
         f"| {s.title} | {t.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else s.status.value}"
-        f" | {cell(s.reason or '')} |"
+        f" | {md_text(s.reason or '')} |"
         for s in verification.scenarios
     ]
     summary = "\n".join(
@@ -141,7 +143,7 @@ def overall_output(verification: Verification) -> CheckRunOutput:
         ]
     )
     if verification.reason:
-        summary += "\n\n" + t.CHECK_REASON.format(reason=verification.reason)
+        summary += "\n\n" + t.CHECK_REASON.format(reason=md_text(verification.reason))
     detail = "\n\n".join(f"## {s.title}\n\n{criteria_table(s)}" for s in verification.scenarios)
     return CheckRunOutput(title=clip_short(title, TITLE_LIMIT), summary=clip(summary), text=clip(detail))
 

@@ -4,6 +4,7 @@ injected and their restoration, links to the check runs, and what to do next. re
 from __future__ import annotations
 
 from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification
+from bot.reporting.escape import md_code, md_text, one_line
 from bot.reporting.format import cell, clip, fmt_date, fmt_time, fmt_value
 from bot.reporting.mermaid import gantt
 from bot.texts import reports as t
@@ -50,13 +51,17 @@ def render_comment(verification: Verification, *, base_url: str, signoff_team: s
         t.COMMENT_MARKER.format(verification_id=v.verification_id),
         t.COMMENT_TITLE.format(environment=v.environment, verification_id=v.verification_id),
         t.COMMENT_INTRO.format(
-            headline=t.VERIFICATION_HEADLINE[v.conclusion], requested_by=v.requested_by, sha=v.head_sha[:7]
-        ),
+            headline=t.VERIFICATION_HEADLINE[v.conclusion], requested_by=md_text(v.requested_by), sha=v.head_sha[:7]
+        )
+        + t.COMMENT_BRANCH.format(ref=md_code(v.ref)),
     ]
     if v.reason:
-        parts.append(t.CHECK_REASON.format(reason=v.reason))
+        parts.append(t.CHECK_REASON.format(reason=md_text(v.reason)))
     parts.append(
-        t.COMMENT_FORM.format(date=fmt_date(v.started_at), requested_by=v.requested_by, results=results_form(v))
+        # Inside the form's code block nothing renders; one line keeps a login from closing the block.
+        t.COMMENT_FORM.format(
+            date=fmt_date(v.started_at), requested_by=one_line(v.requested_by), results=results_form(v)
+        )
     )
     parts.append(_scenario_table(v, base_url))
     failed = _failed(v)
@@ -69,7 +74,7 @@ def render_comment(verification: Verification, *, base_url: str, signoff_team: s
     parts.append(_restorations(v))
     if v.jira is not None:
         state = v.jira.error or (", ".join(f"→ {s}" for s in v.jira.transitions) or "commented")
-        parts.append(t.COMMENT_JIRA.format(issue=v.jira.issue, state=state))
+        parts.append(t.COMMENT_JIRA.format(issue=md_text(v.jira.issue), state=md_text(state)))
     if v.conclusion is None:
         parts.append(t.COMMENT_FOOTER_RUNNING)
     else:
@@ -88,7 +93,7 @@ def _scenario_table(v: Verification, base_url: str) -> str:
                 n=test_number(s),
                 title=cell(s.title),
                 verdict=verdict,
-                reason=cell(s.reason or ""),
+                reason=md_text(s.reason or ""),
                 link=f"[details]({url})" if url else "—",
             )
         )
@@ -100,8 +105,8 @@ def _failed(v: Verification) -> str | None:
         t.COMMENT_FAILED_ROW.format(
             scenario=s.id.value,
             description=c.description.rstrip("."),
-            observed=fmt_value(c.observed, c.unit),
-            threshold=fmt_value(c.threshold, c.unit),
+            observed=md_text(fmt_value(c.observed, c.unit)),
+            threshold=md_text(fmt_value(c.threshold, c.unit)),
         )
         for s in v.scenarios
         if s.conclusion in (ScenarioConclusion.FAILED, ScenarioConclusion.ERROR)
@@ -133,7 +138,7 @@ def _restorations(v: Verification) -> str:
             restored=fmt_time(r.restored_at),
             ok=("✅" if r.ok else "❌")
             + (" (after restart)" if r.after_restart else "")
-            + (f" {cell(r.error)}" if r.error else ""),
+            + (f" {md_text(r.error)}" if r.error else ""),
         )
         for r in v.restorations
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.reporting.escape import jira_text
 from bot.texts.reports import TRUNCATED_NOTE
 
 #: GitHub's limit for a check run's output.summary / output.text and for an issue comment body.
@@ -37,16 +38,13 @@ def fmt_date(ts: datetime) -> str:
 
 
 def cell(text: object) -> str:
-    """Make text safe inside one Markdown table cell."""
+    """Make our own text safe inside one Markdown table cell (untrusted text: `escape.md_text`)."""
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def jira_cell(text: object) -> str:
-    """Make text safe inside one Jira wiki-markup table cell (pipes, braces and brackets are markup)."""
-    out = str(text).replace("\r", " ").replace("\n", " ")
-    for ch in "|{}[]":
-        out = out.replace(ch, "\\" + ch)
-    return out or " "
+    """Make text safe inside one Jira wiki-markup table cell (pipes, braces, brackets and links are markup)."""
+    return jira_text(text) or " "
 
 
 def clip(text: str, limit: int = GITHUB_FIELD_LIMIT) -> str:

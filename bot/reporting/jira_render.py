@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Verification
 from bot.reporting.comment_render import test_number
+from bot.reporting.escape import jira_text
 from bot.reporting.format import fmt_value, jira_cell
 from bot.texts import reports as t
 
 
 def started_comment(v: Verification) -> str:
-    return t.JIRA_STARTED.format(
+    text = t.JIRA_STARTED.format(
         environment=v.environment,
         verification_id=v.verification_id,
-        repository=v.repository,
+        repository=jira_text(v.repository),
         pull_request=v.pull_request,
         sha=v.head_sha[:7],
-        requested_by=v.requested_by,
+        requested_by=jira_text(v.requested_by),
         scenarios=", ".join(s.id.value for s in v.scenarios),
     )
+    if v.title:
+        text += t.JIRA_STARTED_PULL.format(title=jira_text(v.title), ref=jira_text(v.ref))
+    return text
 
 
 def results_table(v: Verification) -> str:
@@ -56,9 +60,9 @@ def finished_comment(v: Verification, *, pull_request_url: str) -> str:
                 f"threshold {fmt_value(c.threshold, c.unit)}"
                 for c in s.failed_criteria()
             )
-            lines.append(t.JIRA_FAILED_ROW.format(scenario=s.id.value, reason=reason or "not concluded"))
+            lines.append(t.JIRA_FAILED_ROW.format(scenario=s.id.value, reason=jira_text(reason or "not concluded")))
         if v.reason:
-            lines.append(t.JIRA_FAILED_ROW.format(scenario="verification", reason=v.reason))
+            lines.append(t.JIRA_FAILED_ROW.format(scenario="verification", reason=jira_text(v.reason)))
         parts.append("\n".join(lines))
     else:
         parts.append(t.JIRA_ALL_PASSED)

@@ -6,19 +6,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from bot.model import JobRecord, Verification
+from bot.reporting.escape import mermaid_text
 
 #: dayjs format (Mermaid's parser) with seconds: jobs in staging last seconds to minutes.
 DATE_FORMAT = "YYYY-MM-DD HH:mm:ss"
 _PY_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-#: `:` ends a task name, `#` starts an entity, `;` ends a statement, `%%` starts a comment: none may appear in text.
-_UNSAFE = re.compile(r"[:#;%`<>\"{}\[\]\r\n]+")
-
-
-def mermaid_text(text: str) -> str:
-    cleaned = " ".join(_UNSAFE.sub(" ", text).split())
-    return cleaned or "unnamed"
-
+__all__ = ["gantt", "mermaid_text"]
 
 #: GitHub names its hosted runners "GitHub Actions N", one per job: one section for all of them reads better.
 _HOSTED = re.compile(r"^GitHub Actions \d+$")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioId, Verification
+from bot.reporting.escape import one_line
 from bot.reporting.format import fmt_date
 from bot.texts import reports as t
 
@@ -46,7 +47,7 @@ def render_form(verification: Verification, signoff: SignOff) -> str:
     ]
     return t.SIGNOFF_FORM.format(
         date=fmt_date(signoff.at),
-        engineer=signoff.engineer,
+        engineer=one_line(signoff.engineer),
         results="\n".join(lines),
         comments=signoff.comment or "—",
         approved="x" if signoff.approved else " ",

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from bot.model import ScenarioConclusion, ScenarioStatus, Verification
 from bot.ports import Clock, ProgressEvent
+from bot.reporting.escape import terminal_text
 from bot.reporting.format import fmt_value
 from bot.texts import reports as t
 
@@ -41,7 +42,8 @@ class TerminalReporter:
         s = event.verification.scenario(event.scenario)
         if s.status is ScenarioStatus.COMPLETED:
             verdict = t.SCENARIO_VERDICT[s.conclusion]
-            reason = f" — {s.reason}" if s.reason and s.conclusion is not ScenarioConclusion.PASSED else ""
+            failed = s.reason and s.conclusion is not ScenarioConclusion.PASSED
+            reason = f" — {terminal_text(s.reason)}" if failed else ""
             self._line(
                 t.TERMINAL_SCENARIO_DONE.format(elapsed=self._elapsed(), scenario=s.id.value, verdict=verdict) + reason
             )
@@ -55,7 +57,7 @@ class TerminalReporter:
             return
         outcome = step.outcome.value if step.outcome else "done"
         if step.error:
-            outcome = f"{outcome}: {step.error}"
+            outcome = f"{outcome}: {terminal_text(step.error)}"
         took = (step.completed_at - step.started_at).total_seconds()
         self._status(
             t.TERMINAL_STEP_DONE.format(
@@ -95,13 +97,13 @@ def results_table(verification: Verification) -> str:
     rows = [t.TERMINAL_TABLE_HEADER]
     for n, s in enumerate(verification.scenarios, start=1):
         verdict = t.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else "NOT RUN"
-        rows.append(f"  {n}  {s.id.value:<15} {verdict:<8} {s.reason or ''}".rstrip())
+        rows.append(f"  {n}  {s.id.value:<15} {verdict:<8} {terminal_text(s.reason or '')}".rstrip())
         for c in s.failed_criteria():
             rows.append(
                 t.TERMINAL_CRITERION.format(
                     description=c.description.rstrip("."),
-                    observed=fmt_value(c.observed, c.unit),
-                    threshold=fmt_value(c.threshold, c.unit),
+                    observed=terminal_text(fmt_value(c.observed, c.unit)),
+                    threshold=terminal_text(fmt_value(c.threshold, c.unit)),
                 )
             )
     conclusion = verification.conclusion or verification.decide_conclusion()

@@ -135,9 +135,9 @@ SIGNOFF_COMMENT = """## SRE sign-off: {status}
 
 Verification `{verification_id}` of head `{sha}`.
 
-```
+{fence}
 {form}
-```"""
+{fence}"""
 SIGNOFF_JIRA = "h3. SRE sign-off: {status}\n{{noformat}}\n{form}\n{{noformat}}"
 SIGNOFF_APPROVED = "APPROVED"
 SIGNOFF_REJECTED = "REJECTED"
@@ -180,3 +180,9 @@ TERMINAL_VERDICT = "\nverdict: {conclusion} ({calls} GitHub API calls for this v
 DEMO_CANNOT_START = "verify-staging demo: {what}; {mend}"
 DEMO_REPORT_WRITTEN = "report written to {directory} (verification.json, report.md, lab-truth.jsonl)"
 DEMO_PR = "pull request: {url}"
+
+# --------------------------------------------------------------------------------------------- pull request
+#: After COMMENT_INTRO: the branch that was verified ({ref} is an escaped code span).
+COMMENT_BRANCH = " · branch {ref}"
+#: After JIRA_STARTED: the pull request's title and branch (escaped Jira wiki text).
+JIRA_STARTED_PULL = " Pull request: {title} (branch {ref})."

@@ -20,6 +20,7 @@ class BackendConfig:
     release_dir: str
     redis_up: bool = True
     db_up: bool = True
+    extra_components: tuple[tuple[str, str], ...] = ()  # name -> status, reported as they are
 
 
 def read_version(release_dir: Path, name: str = "current") -> str:
@@ -48,12 +49,14 @@ def health_body(config: BackendConfig) -> dict[str, Any]:
             "details": {"error": "org.springframework.data.redis.RedisConnectionFailureException: Unable to connect"},
         },
     }
+    components.update({name: {"status": status} for name, status in config.extra_components})
     down = any(c["status"] == "DOWN" for c in components.values())
     return {"status": "DOWN" if down else "UP", "components": components}
 
 
 def create_app(raw: dict[str, Any]) -> Flask:
-    config = BackendConfig(**raw)
+    extra = tuple((str(k), str(v)) for k, v in raw.pop("extra_components", []))
+    config = BackendConfig(**raw, extra_components=extra)
     app = Flask("lab-backend")
 
     @app.get("/actuator/health")

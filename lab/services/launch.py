@@ -35,7 +35,12 @@ async def start_services(world: World) -> None:
     ports = {name: free_port() for name in ("backend", "frontend", "jira", "grafana", "oncall", "prometheus")}
     world.urls.update({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
     release = str(world.release_dir)
-    backend = {"port": ports["backend"], "release_dir": release, "redis_up": Fault.REDIS_DOWN not in faults}
+    backend = {
+        "port": ports["backend"],
+        "release_dir": release,
+        "redis_up": Fault.REDIS_DOWN not in faults,
+        "extra_components": [list(c) for c in topo.backend.extra_components],
+    }
     for name, unit, config in (
         ("backend", topo.backend.unit, backend),
         ("frontend", topo.backend.frontend_unit, {"port": ports["frontend"], "release_dir": release}),

@@ -9,6 +9,7 @@ import pytest
 from bot.__main__ import build_parser, lab_argv
 from bot.model import SCENARIO_ORDER, ScenarioId
 from handlers.command import Command, CommandKind, parse_command
+from handlers.signoff import Decision, SignoffCommand, parse_signoff
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,36 @@ from handlers.command import Command, CommandKind, parse_command
 )
 def test_parse_command(body: str, expected: Command | None) -> None:
     assert parse_command(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "```\n/verify-staging\n```",
+        "  ~~~ text\n/verify-staging abort\n  ~~~",
+        "````\n```\n/verify-staging\n```\n/verify-staging abort\n````",
+        "<!--\n/verify-staging\n-->",
+        "<!-- hidden -->\n<!--\nstill hidden\n/verify-staging abort -->",
+        "   > /verify-staging",
+        ">quoted\n> /verify-staging",
+        "    /verify-staging",
+        "an unclosed fence\n```\n/verify-staging",
+        "> ```\n> /verify-staging\n> ```",
+    ],
+)
+def test_commands_in_code_quotes_and_html_comments_do_not_count(body: str) -> None:
+    """Issue 12 §6: an example, a quote of someone else or a hidden comment never runs or aborts anything."""
+    assert parse_command(body) is None
+    assert parse_signoff(body.replace("/verify-staging", "/sre-signoff approve")) is None
+
+
+def test_a_real_command_after_a_fence_a_quote_or_a_comment_counts() -> None:
+    body = "```\n/verify-staging abort\n```\n> /verify-staging status\n<!-- /verify-staging -->\n"
+    body += "/verify-staging failover"
+    assert parse_command(body) == Command(CommandKind.RUN, (ScenarioId.FAILOVER,))
+    assert parse_command("``` not a fence ``` \n/verify-staging status") == Command(CommandKind.STATUS)
+    signoff = parse_signoff("<!-- /sre-signoff approve -->\n> /sre-signoff approve\n/sre-signoff reject broken\nlogs")
+    assert signoff == SignoffCommand(Decision.REJECT, "broken\nlogs")
 
 
 def test_lab_passes_its_flags_through_to_python_m_lab() -> None:

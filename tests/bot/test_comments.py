@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from bot.github_models import PullRequest
 from bot.model import SCENARIO_ORDER, ScenarioId, Verification
+from bot.settings import JiraSettings
 from bot.texts import commands as texts
 from bot.texts import safety
+from handlers.comments import jira_issue_for
 from scenarios import EngineBusy
 from tests.bot.conftest import Bot, pr_comment
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY
@@ -161,3 +164,25 @@ async def test_commands_faster_than_the_cooldown_get_one_reply_then_silence(bot:
         texts.STATUS_NONE,
         texts.ABORT_NOTHING.format(user="alice-admin", environment="staging"),
     ]
+
+
+async def test_a_jira_key_of_another_project_in_the_title_is_never_touched(bot: Bot) -> None:
+    """Issue 12 §6: the PR's author writes its title; `SEC-4711 cleanup` must not reach SEC-4711."""
+    bot.github_api.pr_title = "SEC-4711 cleanup"
+    await comment(bot, "/verify-staging normal-deploy")
+    [request] = bot.engine.started
+    assert request.jira_issue == "INFRA-473"
+    assert request.title == "SEC-4711 cleanup"
+
+
+def test_only_keys_of_the_configured_projects_are_taken() -> None:
+    def pull(title: str, branch: str = "main") -> PullRequest:
+        return PullRequest(42, title, "open", "a" * 40, branch, REPOSITORY, REPOSITORY, None)
+
+    default = JiraSettings(issue="INFRA-473")
+    assert jira_issue_for(pull("SEC-4711 and INFRA-12: fix"), default) == "INFRA-12"
+    assert jira_issue_for(pull("XINFRA-12 tidy", "sec-1"), default) == "INFRA-473"
+    assert jira_issue_for(pull("tidy", "feature/INFRA-99-runners"), default) == "INFRA-99"
+    ops = JiraSettings(issue="INFRA-473", projects=("OPS",))
+    assert jira_issue_for(pull("INFRA-12 OPS-7"), ops) == "OPS-7"
+    assert jira_issue_for(pull("nothing"), JiraSettings(issue=None)) is None

@@ -84,6 +84,7 @@ def broken(raw: dict[str, object], dotted: str, value: object) -> None:
         ("server.command_queue", 0, "server.command_queue must be a positive whole number, got 0."),
         ("server.retention_days", "30d", "server.retention_days must be a positive whole number, got '30d'."),
         ("authorization.command_cooldown", -1, "authorization.command_cooldown must be a positive number of seconds"),
+        ("jira.projects", ["INFRA", "sec"], "jira.projects must list JIRA project keys such as INFRA, got 'sec'."),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_the_key(

@@ -89,9 +89,10 @@ class Verdict:
 class World:
     """A running lab and bot. Construct through `running_world`."""
 
-    def __init__(self, workdir: Path, faults: Sequence[str]) -> None:
+    def __init__(self, workdir: Path, faults: Sequence[str], topology: Path | None = None) -> None:
         self.workdir = workdir
         self.faults = tuple(faults)
+        self.topology = topology
         self.port = free_port()
         self.state_file = workdir / "lab-state.json"
         self.lab_log = workdir / "lab.log"
@@ -116,6 +117,8 @@ class World:
         argv += ["--workdir", str(self.workdir / "lab")]
         for fault in self.faults:
             argv += ["--fault", fault]
+        if self.topology is not None:
+            argv += ["--topology", str(self.topology)]
         began = time.monotonic()
         with self.lab_log.open("ab") as log:
             self.lab = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
@@ -302,10 +305,13 @@ class World:
 
 
 @contextlib.contextmanager
-def running_world(workdir: Path, *, faults: Sequence[str] = (), bot: bool = True) -> Iterator[World]:
-    """Starts the lab with `faults` and (unless `bot=False`) the bot; stops both when the block ends."""
+def running_world(
+    workdir: Path, *, faults: Sequence[str] = (), bot: bool = True, topology: Path | None = None
+) -> Iterator[World]:
+    """Starts the lab with `faults` (and another `topology` file) and, unless `bot=False`, the bot; stops both
+    when the block ends."""
     workdir.mkdir(parents=True, exist_ok=True)
-    world = World(workdir, faults)
+    world = World(workdir, faults, topology)
     try:
         world.start_lab()
         if bot:

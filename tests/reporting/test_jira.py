@@ -8,6 +8,7 @@ import pytest
 from bot.model import JiraReport, ScenarioConclusion, ScenarioId
 from bot.ports import JiraTransition
 from bot.reporting import transition_to
+from bot.reporting.escape import md_text
 from bot.reporting.jira import TransitionUnavailable
 from bot.settings import Settings
 from tests.fakes.clock import FakeClock
@@ -80,7 +81,8 @@ async def test_jira_down_is_reported_and_does_not_stop_github_reports(
     # Bounded: three attempts for each of the four steps (start comment, in progress, results, in review).
     assert jira.calls == 12
     assert v.comment_id is not None
-    assert "JIRA: INFRA-473 (start comment: JIRA at http://jira.invalid" in app.repo_.body(v.comment_id)
+    # JIRA's error is outside text: shown escaped (its URL is not a link).
+    assert "JIRA: INFRA-473 (" + md_text("start comment: JIRA at http://jira.invalid") in app.repo_.body(v.comment_id)
     assert v.to_report()["jira"]["error"] == v.jira.error
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.model import ScenarioConclusion, ScenarioId
+from bot.reporting.escape import md_text
 from handlers.signoff import router
 
 from .conftest import SHA, conclude, new_verification
@@ -100,7 +101,7 @@ async def test_jira_down_is_said_on_the_pull_request(tmp_path: Path) -> None:
     await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
     (body,) = replies(w)
     assert "Approval Status: [x] APPROVED" in body
-    assert body.endswith(
-        "_JIRA could not be updated: JIRA at http://jira.invalid could not be reached (ConnectionError)_"
-    )
+    # JIRA's error is outside text: shown escaped (its URL is not a link).
+    error = md_text("JIRA at http://jira.invalid could not be reached (ConnectionError)")
+    assert body.endswith(f"_JIRA could not be updated: {error}_")
     await w.store.close()
