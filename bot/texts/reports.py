@@ -180,3 +180,20 @@ TERMINAL_VERDICT = "\nverdict: {conclusion} ({calls} GitHub API calls for this v
 DEMO_CANNOT_START = "verify-staging demo: {what}; {mend}"
 DEMO_REPORT_WRITTEN = "report written to {directory} (verification.json, report.md, lab-truth.jsonl)"
 DEMO_PR = "pull request: {url}"
+
+# --------------------------------------------------------------------------------------------- the verified commit
+TESTED_COMMIT_DESCRIPTION = "The workflow run and its jobs tested the requested commit."
+TESTED_COMMIT_WRONG = (
+    "Run {run_id} tested commit `{observed}`, not the requested `{expected}` (the branch moved): "
+    "it is not evidence for this pull request's commit."
+)
+HEAD_MOVED_REASON = "{user} pushed `{sha}` to the pull request while it was being verified"
+PULL_CLOSED_REASON = "{user} closed the pull request (head `{sha}`) while it was being verified"
+SIGNOFF_RUN_OTHER_COMMIT = (
+    "@{user} sign-off is refused: run {run_id} of verification `{verification_id}` tested `{observed}`, "
+    "not the pull request's head `{head}`. Run `/verify-staging` again."
+)
+SIGNOFF_SELF = (
+    "@{user} you opened this pull request, so you may not sign it off "
+    "(`authorization.allow_self_signoff` is off): ask another member of `{team}`."
+)
