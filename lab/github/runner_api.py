@@ -9,9 +9,9 @@ A `404` on any session call means the session is gone (the agent opens a new one
 
 Control: `POST /_lab/check-runs/{id}/requested-action {identifier, user}` plays a user clicking a check-run action
 button; `POST /_lab/pulls/{number}/push {user}` plays that user pushing a new commit to the pull request's head
-branch (`push` and `pull_request` `synchronize` webhooks follow); `GET /_lab/deliveries` lists the webhooks built so far (`?payloads=1` adds each one's JSON `payload`);
-`GET /_lab/installation-tokens` lists every installation token issued so far (read-only; for tests that scan the
-bot's outputs for leaked credentials).
+branch (`push` and `pull_request` `synchronize` webhooks follow); `GET /_lab/deliveries` lists the webhooks built
+so far (`?payloads=1` adds each one's JSON `payload`); `GET /_lab/installation-tokens` lists every installation
+token issued so far (read-only; for tests that scan the bot's outputs for leaked credentials).
 """
 
 from __future__ import annotations
