@@ -139,7 +139,7 @@ def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitH
 
 
 def _authorization(node: Node) -> AuthorizationSettings:
-    node.only(["minimum_permission", "scenario_teams", "signoff_team"])
+    node.only(["minimum_permission", "scenario_teams", "signoff_team", "allow_self_signoff"])
     teams: dict[ScenarioId, str] = {}
     for scenario, _ in node.child("scenario_teams", required=False).data.items():
         if scenario not in [s.value for s in ScenarioId]:
@@ -154,7 +154,17 @@ def _authorization(node: Node) -> AuthorizationSettings:
         minimum_permission=node.choice("minimum_permission", PERMISSIONS, default="admin"),
         scenario_teams=teams,
         signoff_team=node.matching("signoff_team", _TEAM, expected="a team as org/team-slug or null", optional=True),
+        allow_self_signoff=_flag(node, "allow_self_signoff"),
     )
+
+
+def _flag(node: Node, key: str, default: bool = False) -> bool:
+    if not node.has(key):
+        return default
+    value = node.raw(key, expected="true or false")
+    if not isinstance(value, bool):
+        raise SettingsError(f"{node.key_path(key)} is {shown(value)}; expected true or false.")
+    return value
 
 
 def _jira(node: Node) -> JiraSettings:

@@ -130,6 +130,7 @@ class AuthorizationSettings:
     minimum_permission: str = "admin"
     scenario_teams: dict[ScenarioId, str] = field(default_factory=dict)  # scenario -> org/team
     signoff_team: str | None = None  # org/team
+    allow_self_signoff: bool = False  # may an SRE sign off a pull request they opened
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,6 @@ SIGNOFF_RUN_OTHER_COMMIT = (
     "not the pull request's head `{head}`. Run `/verify-staging` again."
 )
 SIGNOFF_SELF = (
-    "@{user} you opened this pull request, so you may not sign it off "
+    "@{user} you opened this pull request, so you may not approve it "
     "(`authorization.allow_self_signoff` is off): ask another member of `{team}`."
 )
