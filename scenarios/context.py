@@ -162,7 +162,8 @@ class ScenarioContext:
         if wrong is None and not (complete and track.run.head_sha is None):
             return
         self.keep_run(track)  # kept for the audit trail: the record shows which commit it tested
-        reason = texts.TESTED_COMMIT_WRONG.format(run_id=track.run.id, observed=wrong, expected=expected)
+        shown = wrong or texts.NO_COMMIT
+        reason = texts.TESTED_COMMIT_WRONG.format(run_id=track.run.id, observed=shown, expected=expected)
         self.criterion(
             "tested-requested-commit",
             texts.TESTED_COMMIT_DESCRIPTION,

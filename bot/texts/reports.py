@@ -187,6 +187,7 @@ TESTED_COMMIT_WRONG = (
     "Run {run_id} tested commit `{observed}`, not the requested `{expected}` (the branch moved): "
     "it is not evidence for this pull request's commit."
 )
+NO_COMMIT = "no commit at all"
 HEAD_MOVED_REASON = "{user} pushed `{sha}` to the pull request while it was being verified"
 PULL_CLOSED_REASON = "{user} closed the pull request (head `{sha}`) while it was being verified"
 SIGNOFF_RUN_OTHER_COMMIT = (
