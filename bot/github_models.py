@@ -184,6 +184,7 @@ class PullRequest:
     head_repo: str | None  # owner/name of the head repository; differs from the base for a fork
     base_repo: str
     html_url: str | None
+    author: str = ""  # `user.login`: who opened the pull request
 
     @property
     def from_fork(self) -> bool:
@@ -202,4 +203,11 @@ class PullRequest:
             head_repo=head_repo["full_name"] if head_repo else None,
             base_repo=str(d["base"]["repo"]["full_name"]),
             html_url=d.get("html_url"),
+            author=str((d.get("user") or {}).get("login") or ""),
         )
+
+
+def branch_ref(name: str) -> str:
+    """The fully qualified ref of a branch: GitHub resolves a bare name to a tag first when both exist, so a tag
+    named like the pull request's branch would otherwise be what a dispatch runs."""
+    return name if name.startswith("refs/") else f"refs/heads/{name}"

@@ -115,6 +115,8 @@ class RunRecord:
     updated_at: datetime | None = None
     html_url: str | None = None
     jobs: list[JobRecord] = field(default_factory=list)
+    #: The commit the run tested (GitHub's `head_sha`); None only in records stored before it was kept.
+    head_sha: str | None = None
 
 
 @dataclass
@@ -263,6 +265,7 @@ def _scenario_json(s: ScenarioResult) -> dict[str, Any]:
         "runs": [
             {
                 "run_id": r.run_id,
+                "head_sha": r.head_sha,
                 "display_title": r.display_title,
                 "status": r.status,
                 "conclusion": r.conclusion,

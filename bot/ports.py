@@ -301,8 +301,9 @@ class Engine(Protocol):
         """Begin the verification in the background; returns once it is recorded."""
         ...
 
-    async def abort(self, verification_id: str, *, by: str) -> bool:
-        """Ask a running verification to stop at the next safe point and restore; False if none was running."""
+    async def abort(self, verification_id: str, *, by: str, reason: str | None = None) -> bool:
+        """Ask a running verification to stop at the next safe point and restore; False if none was running.
+        `reason` (a clause, e.g. the pull request's head moved) replaces "Aborted by <by>" in what is reported."""
         ...
 
     def observe_run(self, *, installation_id: int, repository: str, run: WorkflowRun) -> None: ...

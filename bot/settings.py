@@ -145,7 +145,7 @@ def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitH
 
 
 def _authorization(node: Node) -> AuthorizationSettings:
-    node.only(["minimum_permission", "scenario_teams", "signoff_team", "command_cooldown"])
+    node.only(["minimum_permission", "scenario_teams", "signoff_team", "command_cooldown", "allow_self_signoff"])
     teams: dict[ScenarioId, str] = {}
     for scenario, _ in node.child("scenario_teams", required=False).data.items():
         if scenario not in [s.value for s in ScenarioId]:
@@ -161,6 +161,7 @@ def _authorization(node: Node) -> AuthorizationSettings:
         scenario_teams=teams,
         signoff_team=node.matching("signoff_team", _TEAM, expected="a team as org/team-slug or null", optional=True),
         command_cooldown=node.seconds("command_cooldown", AuthorizationSettings().command_cooldown),
+        allow_self_signoff=_flag(node, "allow_self_signoff"),
     )
 
 
@@ -176,6 +177,15 @@ def _server(node: Node) -> ServerSettings:
         command_workers=node.count("command_workers", defaults.command_workers),
         retention_days=node.count("retention_days", defaults.retention_days),
     )
+
+
+def _flag(node: Node, key: str, default: bool = False) -> bool:
+    if not node.has(key):
+        return default
+    value = node.raw(key, expected="true or false")
+    if not isinstance(value, bool):
+        raise SettingsError(f"{node.key_path(key)} is {shown(value)}; expected true or false.")
+    return value
 
 
 def _jira(node: Node) -> JiraSettings:

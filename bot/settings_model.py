@@ -137,6 +137,7 @@ class AuthorizationSettings:
     signoff_team: str | None = None  # org/team
     #: Issue 12 §7: seconds a person waits between `/verify-staging` commands on one repository (abort excepted).
     command_cooldown: float = 10
+    allow_self_signoff: bool = False  # may an SRE sign off a pull request they opened
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from gidgethub import routing
 
-from handlers import checks, comments, signoff, workflows
+from handlers import checks, comments, pulls, signoff, workflows
 
 
 def build_router() -> routing.Router:
-    return routing.Router(comments.router, workflows.router, checks.router, signoff.router)
+    return routing.Router(comments.router, workflows.router, checks.router, signoff.router, pulls.router)
 
 
 def handled_events(router: routing.Router) -> frozenset[str]:

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from gidgethub import routing, sansio
 
-from bot.github_models import parses
+from bot.github_models import branch_ref, parses
 from bot.model import ScenarioConclusion, ScenarioId, Verification
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import parse_external_id
@@ -166,7 +166,7 @@ async def rerun(
         repository=previous.repository,
         pull_request=number,
         head_sha=pull.head_sha,
-        ref=env.workflow.ref or pull.head_ref,
+        ref=branch_ref(env.workflow.ref or pull.head_ref),
         environment=env.name,
         requested_by=user,
         scenarios=scenarios,

@@ -14,7 +14,7 @@ import structlog
 from gidgethub import routing, sansio
 
 from bot.accounting import open_tally
-from bot.github_models import PullRequest, parses
+from bot.github_models import PullRequest, branch_ref, parses
 from bot.model import SCENARIO_ORDER, ScenarioId
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import html_base
@@ -188,7 +188,7 @@ async def _guarded(
     if pull.state != "open":
         await repo.create_comment(comment.issue_number, texts.PR_CLOSED.format(user=comment.user, state=pull.state))
         return
-    ref = env.workflow.ref or pull.head_ref
+    ref = branch_ref(env.workflow.ref or pull.head_ref)
     if command.dry_run:
         plan = render_plan(
             settings=ctx.settings, environment=env, scenarios=command.scenarios, ref=ref, head_sha=pull.head_sha

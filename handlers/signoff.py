@@ -2,8 +2,9 @@
 for the pull request's latest verification; the form goes on the pull request and into JIRA (approve -> Done).
 
 Same rules as `/verify-staging` for which comments count (handlers/comments.py); only members of
-`authorization.signoff_team` may sign off, only a finished verification of the current head, and approve only
-when all five tests passed.
+`authorization.signoff_team` may sign off, only a finished verification of the current head whose every workflow
+run tested that head, and approve only when all five tests passed and (unless `authorization.allow_self_signoff`)
+the SRE did not open the pull request.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from enum import StrEnum
 import structlog
 from gidgethub import routing, sansio
 
-from bot.model import utcnow
+from bot.github_models import PullRequest
+from bot.model import Verification, utcnow
 from bot.ports import GitHubRepo, JiraError
 from bot.reporting import transition_to
 from bot.reporting.escape import jira_noformat, md_fence, md_text
@@ -104,6 +106,11 @@ async def _refusal(
         return texts.SIGNOFF_STALE.format(
             user=user, head=pull.head_sha[:7], verification_id=latest.verification_id, sha=latest.head_sha[:7]
         )
+    other_commit = _run_on_other_commit(latest, pull, user=user)
+    if other_commit is not None:
+        return other_commit
+    if command.approve and pull.author == user and not ctx.settings.authorization.allow_self_signoff:
+        return texts.SIGNOFF_SELF.format(user=user, team=team)
     failed = not_passed(latest)
     if command.approve and failed:
         return texts.SIGNOFF_NOT_ALL_PASSED.format(
@@ -121,6 +128,22 @@ async def _refusal(
         body += texts.SIGNOFF_JIRA_FAILED.format(error=md_text(jira_error))
     await repo.create_comment(comment.issue_number, body)
     log.info("signed off", user=user, approved=command.approve, verification=latest.verification_id)
+    return None
+
+
+def _run_on_other_commit(verification: Verification, pull: PullRequest, *, user: str) -> str | None:
+    """The refusal when a run of the verification did not test the pull request's head: a run without a recorded
+    commit proves nothing about it either."""
+    for scenario in verification.scenarios:
+        for run in scenario.runs:
+            if run.head_sha != pull.head_sha:
+                return texts.SIGNOFF_RUN_OTHER_COMMIT.format(
+                    user=user,
+                    run_id=run.run_id,
+                    verification_id=verification.verification_id,
+                    observed=run.head_sha or "no recorded commit",
+                    head=pull.head_sha,
+                )
     return None
 
 

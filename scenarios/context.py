@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.github_models import Runner
+from bot.github_models import Runner, branch_ref
 from bot.model import Criterion, ScenarioResult, Step, StepOutcome
 from bot.ports import (
     AlertmanagerPort,
@@ -25,6 +25,7 @@ from bot.ports import (
     VerificationRequest,
 )
 from bot.settings import EnvironmentSettings, RunnerRole, RunnerSettings
+from bot.texts import reports as texts
 from scenarios.correlation import Aborted, Correlator, Dispatch, RunTrack, new_test_id, poll
 from scenarios.journal import Journal
 
@@ -38,6 +39,11 @@ MonitoringFactory = Callable[[EnvironmentSettings], tuple[PrometheusPort, Alertm
 
 class ScenarioError(Exception):
     """The scenario could not be carried out; the message is the reason a person reads."""
+
+
+class WrongCommit(Exception):
+    """A run (or one of its jobs) tested another commit than the one asked for: the scenario fails, and nothing
+    that run showed counts as evidence. The message is the reason a person reads."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,7 @@ class ScenarioContext:
         inputs = {**wf.inputs, wf.test_id_input: test_id}
         dispatch = Dispatch(test_id=test_id, workflow=wf.file, dispatched_at=self.clock.now())
         dispatch.run_id = await self.repo.dispatch_workflow(
-            workflow=wf.file, ref=wf.ref or self.request.ref, inputs=inputs
+            workflow=wf.file, ref=branch_ref(wf.ref or self.request.ref), inputs=inputs
         )
         return dispatch
 
@@ -152,9 +158,39 @@ class ScenarioContext:
         def check(track: RunTrack) -> RunTrack | None:
             return track if condition(track) else None
 
-        return await self.correlator.wait_for(
-            dispatch, check, timeout=self.env.thresholds.run_timeout, what=what, abort=self.abort
+        return await self.wait_for(dispatch, check, timeout=self.env.thresholds.run_timeout, what=what)
+
+    async def wait_for(
+        self, dispatch: Dispatch, condition: Callable[[RunTrack], T | None], *, timeout: float, what: str
+    ) -> T:
+        """The correlator's wait, stopped by an abort and by a run that turns out to test another commit."""
+
+        def check(track: RunTrack) -> T | None:
+            self.require_commit(track, complete=False)
+            return condition(track)
+
+        return await self.correlator.wait_for(dispatch, check, timeout=timeout, what=what, abort=self.abort)
+
+    def require_commit(self, track: RunTrack, *, complete: bool) -> None:
+        """Raise WrongCommit when the run or a job carries a SHA other than the requested head; once the run is
+        `complete`, a run that names no SHA at all proves nothing either."""
+        expected = self.request.head_sha
+        shas = [track.run.head_sha, *(j.head_sha for j in track.jobs.values())]
+        wrong = next((sha for sha in shas if sha is not None and sha != expected), None)
+        if wrong is None and not (complete and track.run.head_sha is None):
+            return
+        self.keep_run(track)  # kept for the audit trail: the record shows which commit it tested
+        shown = wrong or texts.NO_COMMIT
+        reason = texts.TESTED_COMMIT_WRONG.format(run_id=track.run.id, observed=shown, expected=expected)
+        self.criterion(
+            "tested-requested-commit",
+            texts.TESTED_COMMIT_DESCRIPTION,
+            False,
+            observed=wrong,
+            threshold=expected,
+            reason=reason,
         )
+        raise WrongCommit(reason)
 
     async def wait_completed(self, dispatch: Dispatch) -> RunTrack:
         track = await self.wait_run(
@@ -166,6 +202,7 @@ class ScenarioContext:
             # delivery was lost is simply absent). Ask once.
             await self.correlator.reconcile(dispatch)
             track = self.correlator.find(dispatch) or track
+        self.require_commit(track, complete=True)
         self.keep_run(track)
         return track
 

@@ -109,6 +109,7 @@ class RunTrack:
     def record(self) -> RunRecord:
         return RunRecord(
             run_id=self.run.id,
+            head_sha=self.run.head_sha,
             display_title=self.run.display_title,
             status=self.run.status,
             conclusion=self.run.conclusion,

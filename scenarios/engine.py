@@ -42,7 +42,7 @@ from bot.settings import EnvironmentSettings, Settings
 from bot.texts import safety as safety_texts
 from bot.unit_names import is_glob
 from scenarios import concurrency, failover, monitoring, normal_deploy, rollback
-from scenarios.context import MonitoringFactory, ScenarioContext, ScenarioError
+from scenarios.context import MonitoringFactory, ScenarioContext, ScenarioError, WrongCommit
 from scenarios.correlation import Aborted, Correlator, WaitTimeout, first_of
 from scenarios.journal import InjectionError, Journal
 from scenarios.undo_keeper import KeeperStore, UndoKeeper
@@ -82,6 +82,8 @@ class _Active:
     abort: asyncio.Event = field(default_factory=asyncio.Event)
     aborted_by: str | None = None
     task: asyncio.Task[None] | None = None
+    #: Why it was aborted when not at a person's request (e.g. the pull request's head moved).
+    abort_reason: str | None = None
     tally: CallTally | None = None
 
 
@@ -160,11 +162,12 @@ class ScenarioEngine:
         await self._store.save_verification(v)
         active.task = asyncio.create_task(self._run(active, request), name=f"verification {v.verification_id}")
 
-    async def abort(self, verification_id: str, *, by: str) -> bool:
+    async def abort(self, verification_id: str, *, by: str, reason: str | None = None) -> bool:
         active = self._active.get(verification_id)
         if active is None:
             return False
-        active.aborted_by = active.aborted_by or by
+        if active.aborted_by is None:
+            active.aborted_by, active.abort_reason = by, reason
         active.abort.set()
         return True
 
@@ -256,12 +259,12 @@ class ScenarioEngine:
         try:
             for result in v.scenarios:
                 if active.abort.is_set():
-                    _conclude(result, ScenarioConclusion.SKIPPED, f"Not run: aborted by {active.aborted_by}.")
+                    _conclude(result, ScenarioConclusion.SKIPPED, f"Not run: {_why(active, lead='aborted by')}.")
                     continue
                 await self._scenario(active, request, repo, result)
             v.conclusion = VerificationConclusion.CANCELLED if active.abort.is_set() else v.decide_conclusion()
             if active.abort.is_set():
-                v.reason = f"Aborted by {active.aborted_by}; everything the bot had stopped was started again."
+                v.reason = f"{_why(active)}; everything the bot had stopped was started again."
         except asyncio.CancelledError:
             v.conclusion, v.reason = VerificationConclusion.CANCELLED, SHUTDOWN_REASON
             for result in v.scenarios:
@@ -336,7 +339,9 @@ class ScenarioEngine:
                 raise WaitTimeout(f"the scenario to finish within {scenario_budget(ctx.env):g} s")
             task.result()
         except Aborted:
-            return ScenarioConclusion.ERROR, f"Aborted by {active.aborted_by} before the scenario finished."
+            return ScenarioConclusion.ERROR, f"{_why(active)} before the scenario finished."
+        except WrongCommit as exc:
+            return ScenarioConclusion.FAILED, str(exc)
         except WaitTimeout as exc:
             return ScenarioConclusion.ERROR, f"Timed out waiting for {exc}."
         except (ScenarioError, InjectionError) as exc:
@@ -400,3 +405,8 @@ def _may_overlap(a: str, b: str) -> bool:
 def _with_suffix(name: str) -> str:
     """systemd's rule: a unit named without a type suffix is a .service."""
     return name if is_glob(name) or "." in name else f"{name}.service"
+
+
+def _why(active: _Active, *, lead: str = "Aborted by") -> str:
+    """The abort's reason as a clause: the given reason, else who asked."""
+    return active.abort_reason or f"{lead} {active.aborted_by}"

@@ -61,9 +61,7 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
         created = await ctx.wait_run(dispatch, "the run to be created", lambda t: t.run.created_at is not None)
         waited = limits.failover + failover_margin(limits.failover)
         try:
-            await ctx.correlator.wait_for(
-                dispatch, lambda t: _deploy_started(t, jobs.deploy), timeout=waited, what="a runner", abort=ctx.abort
-            )
+            await ctx.wait_for(dispatch, lambda t: _deploy_started(t, jobs.deploy), timeout=waited, what="a runner")
         except WaitTimeout:
             ctx.keep_run(created)
             ctx.criterion(

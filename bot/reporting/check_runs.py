@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.model import ScenarioId, ScenarioResult, ScenarioStatus, Verification, VerificationConclusion
+from bot.model import (
+    ScenarioConclusion,
+    ScenarioId,
+    ScenarioResult,
+    ScenarioStatus,
+    Verification,
+    VerificationConclusion,
+)
 from bot.ports import Clock, GitHubApp, GitHubRepo, ProgressEvent
 from bot.reporting import check_render as r
 from bot.reporting.throttle import Coalescer
@@ -38,6 +45,8 @@ class _Tracked:
     scenarios: dict[ScenarioId, Coalescer] = field(default_factory=dict)
     shown_status: dict[ScenarioId, ScenarioStatus] = field(default_factory=dict)
     overall: Coalescer | None = None
+    #: The conclusion each scenario's check run was completed with, so the verification's end can correct it.
+    concluded: dict[ScenarioId, str] = field(default_factory=dict)
 
 
 class CheckRunReporter:
@@ -103,6 +112,12 @@ class CheckRunReporter:
             self._wire(verification, tracked)
         for coalescer in tracked.scenarios.values():
             await coalescer.final()
+        for scenario in verification.scenarios:
+            shown = tracked.concluded.get(scenario.id)
+            if shown is not None and shown != _scenario_conclusion(verification, scenario):
+                # Concluded before the verification was cancelled (the scenario the abort interrupted): the
+                # verification's end decides what its check run says.
+                await self._send_scenario(tracked.repo, verification, scenario, tracked)
         if tracked.overall is not None:
             await tracked.overall.final()
 
@@ -119,7 +134,7 @@ class CheckRunReporter:
     def _wire(self, verification: Verification, tracked: _Tracked) -> None:
         for scenario in verification.scenarios:
             if scenario.check_run_id is not None and scenario.id not in tracked.scenarios:
-                tracked.scenarios[scenario.id] = self._scenario_coalescer(tracked.repo, verification, scenario)
+                tracked.scenarios[scenario.id] = self._scenario_coalescer(tracked, verification, scenario)
         if verification.overall_check_run_id is not None and tracked.overall is None:
             tracked.overall = Coalescer(
                 clock=self._clock,
@@ -128,23 +143,27 @@ class CheckRunReporter:
                 name=t.CHECK_NAME,
             )
 
-    def _scenario_coalescer(self, repo: GitHubRepo, verification: Verification, scenario: ScenarioResult) -> Coalescer:
+    def _scenario_coalescer(self, tracked: _Tracked, verification: Verification, scenario: ScenarioResult) -> Coalescer:
+        repo = tracked.repo
         return Coalescer(
             clock=self._clock,
             interval=self._interval,
-            send=lambda: self._send_scenario(repo, verification, scenario),
+            send=lambda: self._send_scenario(repo, verification, scenario, tracked),
             name=r.scenario_check_name(scenario),
         )
 
-    async def _send_scenario(self, repo: GitHubRepo, verification: Verification, scenario: ScenarioResult) -> None:
+    async def _send_scenario(
+        self, repo: GitHubRepo, verification: Verification, scenario: ScenarioResult, tracked: _Tracked
+    ) -> None:
         assert scenario.check_run_id is not None  # only wired once created
         output = r.scenario_output(verification, scenario)
         finished = verification.conclusion is not None
         if scenario.status is ScenarioStatus.COMPLETED or finished:
+            conclusion = tracked.concluded[scenario.id] = _scenario_conclusion(verification, scenario)
             await repo.update_check_run(
                 scenario.check_run_id,
                 status="completed",
-                conclusion=_scenario_conclusion(verification, scenario),
+                conclusion=conclusion,
                 output=output,
                 actions=r.actions(running=False, any_failed=r.any_failed(verification)),
                 completed_at=scenario.completed_at or verification.completed_at or self._clock.now(),
@@ -169,7 +188,13 @@ class CheckRunReporter:
 
 
 def _scenario_conclusion(verification: Verification, scenario: ScenarioResult) -> str:
-    if scenario.conclusion is not None:
-        return r.CHECK_CONCLUSION[scenario.conclusion]
-    # Never concluded: the verification ended around it (abort, crash, an earlier error).
-    return "cancelled" if verification.conclusion is VerificationConclusion.CANCELLED else "skipped"
+    cancelled = verification.conclusion is VerificationConclusion.CANCELLED
+    if scenario.conclusion is None:
+        # Never concluded: the verification ended around it (abort, crash, an earlier error).
+        return "cancelled" if cancelled else "skipped"
+    stopped = scenario.conclusion in (ScenarioConclusion.SKIPPED, ScenarioConclusion.ERROR)
+    if cancelled and stopped and all(x.ok for x in verification.restorations):
+        # Cut short by the cancellation, not judged; unlike `skipped`, `cancelled` still blocks a merge. A failed
+        # restoration keeps its `failure`: staging needs a person.
+        return "cancelled"
+    return r.CHECK_CONCLUSION[scenario.conclusion]

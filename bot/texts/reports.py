@@ -186,3 +186,21 @@ DEMO_PR = "pull request: {url}"
 COMMENT_BRANCH = " · branch {ref}"
 #: After JIRA_STARTED: the pull request's title and branch (escaped Jira wiki text).
 JIRA_STARTED_PULL = " Pull request: {title} (branch {ref})."
+
+# --------------------------------------------------------------------------------------------- the verified commit
+TESTED_COMMIT_DESCRIPTION = "The workflow run and its jobs tested the requested commit."
+TESTED_COMMIT_WRONG = (
+    "Run {run_id} tested commit `{observed}`, not the requested `{expected}` (the branch moved): "
+    "it is not evidence for this pull request's commit."
+)
+NO_COMMIT = "no commit at all"
+HEAD_MOVED_REASON = "{user} pushed `{sha}` to the pull request while it was being verified"
+PULL_CLOSED_REASON = "{user} closed the pull request (head `{sha}`) while it was being verified"
+SIGNOFF_RUN_OTHER_COMMIT = (
+    "@{user} sign-off is refused: run {run_id} of verification `{verification_id}` tested `{observed}`, "
+    "not the pull request's head `{head}`. Run `/verify-staging` again."
+)
+SIGNOFF_SELF = (
+    "@{user} you opened this pull request, so you may not approve it "
+    "(`authorization.allow_self_signoff` is off): ask another member of `{team}`."
+)

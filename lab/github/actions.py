@@ -10,6 +10,7 @@ from typing import Any
 from lab.github.concurrency import Groups, GroupSpec, Member
 from lab.github.config import SimConfig
 from lab.github.expressions import JobStatus, evaluate_condition, substitute, substitute_all
+from lab.github.pulls import Pulls
 from lab.github.runners import RoutingHooks, RunnerPool
 from lab.github.shapes import Shapes
 from lab.github.state import JobState, RunnerState, RunState, StepState, stable_id, utcnow
@@ -21,8 +22,9 @@ from lab.truth import Truth
 class Actions:
     """Runs, jobs and their life cycle. One instance per simulated repository."""
 
-    def __init__(self, config: SimConfig, shapes: Shapes, hub: WebhookHub, truth: Truth) -> None:
+    def __init__(self, config: SimConfig, shapes: Shapes, hub: WebhookHub, truth: Truth, *, pulls: Pulls) -> None:
         self.config = config
+        self.pulls = pulls
         self.shapes = shapes
         self.hub = hub
         self.truth = truth
@@ -51,7 +53,7 @@ class Actions:
         branch = ref.removeprefix("refs/heads/")
         if branch == self.config.default_branch:
             return self.config.head_sha
-        for pr in self.config.pull_requests:
+        for pr in self.pulls:
             if pr.head_ref == branch:
                 return pr.head_sha
         return None

@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from lab.github.config import SimConfig
+from lab.github.pulls import Pulls
 from lab.github.state import (
     stable_id,
 )
@@ -32,8 +33,9 @@ def node_id(kind: str, ident: int) -> str:
 class BaseShapes:
     """People, the App and the repository as GitHub JSON; `base` is the simulated GitHub's URL."""
 
-    def __init__(self, config: SimConfig, base: str) -> None:
+    def __init__(self, config: SimConfig, base: str, *, pulls: Pulls) -> None:
         self.config = config
+        self.pulls = pulls
         self.rebase(base)
         self.repo_id = stable_id("repo:" + config.repository)
         self.org_id = stable_id("org:" + config.owner)
@@ -218,7 +220,7 @@ class BaseShapes:
     def pull_refs(self, head_sha: str) -> list[dict[str, Any]]:
         """The `pull_requests` array of runs and suites: open PRs whose head is this commit (not from forks)."""
         out = []
-        for pr in self.config.pull_requests:
+        for pr in self.pulls:
             if pr.head_sha == head_sha and not pr.from_fork:
                 out.append(
                     {

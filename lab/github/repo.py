@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lab.github.config import Permission, SimConfig
+from lab.github.config import Permission, PullSpec, SimConfig
+from lab.github.pulls import Pulls
 from lab.github.shapes import Shapes
 from lab.github.state import CheckRunState, CheckSuiteState, CommentState, IssueState, utcnow
 from lab.github.webhooks import WebhookHub
@@ -40,8 +41,9 @@ def _parse_time(raw: Any) -> datetime | None:
 class Repo:
     """Issues, comments, reactions and check runs of the simulated repository."""
 
-    def __init__(self, config: SimConfig, shapes: Shapes, hub: WebhookHub, truth: Truth) -> None:
+    def __init__(self, config: SimConfig, shapes: Shapes, hub: WebhookHub, truth: Truth, *, pulls: Pulls) -> None:
         self.config = config
+        self.pulls = pulls
         self.shapes = shapes
         self.hub = hub
         self.truth = truth
@@ -131,12 +133,36 @@ class Repo:
         }
         self.hub.send("issue_comment", body, sender=user)
 
+    # ------------------------------------------------------------------------------------------ pushes
+    def push_to_pull(self, number: int, *, user: str) -> PullSpec:
+        """A new commit on the pull request's head branch, as `user` pushing it: GitHub sends `push` for the branch
+        and `pull_request` `synchronize` for the pull request. Raises KeyError for an unknown pull request."""
+        before, after = self.pulls.move_head(number)
+        issue = self.issues[number]
+        issue.updated_at = utcnow()
+        self.truth.record("pull_pushed", number=number, before=before.head_sha, after=after.head_sha, user=user)
+        self.hub.send(
+            "push",
+            self.shapes.push(before, after, pusher=user),
+            sender=user,
+            repository=self.shapes.push_repository(),
+        )
+        body = {
+            "action": "synchronize",
+            "number": number,
+            "before": before.head_sha,
+            "after": after.head_sha,
+            "pull_request": self.shapes.pull_request_hook(after, self.issue_json(issue)),
+        }
+        self.hub.send("pull_request", body, sender=user)
+        return after
+
     # ------------------------------------------------------------------------------------------ checks
     def suite_for(self, head_sha: str) -> CheckSuiteState:
         for suite in self.suites.values():
             if suite.head_sha == head_sha and suite.app_owned:
                 return suite
-        branch = next((p.head_ref for p in self.config.pull_requests if p.head_sha == head_sha), None)
+        branch = next((p.head_ref for p in self.pulls if p.head_sha == head_sha), None)
         suite = CheckSuiteState(next(self._ids), head_sha, branch or self.config.default_branch, app_owned=True)
         self.suites[suite.id] = suite
         return suite

@@ -76,7 +76,7 @@ async def rerequest_check_run(request: web.Request) -> web.Response:
 async def list_check_runs(request: web.Request) -> web.Response:
     sim = _sim(request)
     ref = request.match_info["ref"]
-    sha = next((p.head_sha for p in sim.config.pull_requests if p.head_ref == ref), ref)
+    sha = next((p.head_sha for p in sim.pulls if p.head_ref == ref), ref)
     if ref == sim.config.default_branch:
         sha = sim.config.head_sha
     runs = [r for r in sim.repo.check_runs.values() if r.head_sha == sha]
@@ -237,7 +237,7 @@ async def get_issue(request: web.Request) -> web.Response:
 async def get_pull(request: web.Request) -> web.Response:
     sim = _sim(request)
     number = int(request.match_info["number"])
-    spec = next((p for p in sim.config.pull_requests if p.number == number), None)
+    spec = sim.pulls.get(number)
     if spec is None:
         return error(404, "Not Found")
     return web.json_response(sim.shapes.pull_request(spec, sim.repo.issue_json(sim.repo.issues[number])))

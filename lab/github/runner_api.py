@@ -8,9 +8,10 @@ Runner protocol (JSON; `Authorization: Bearer <registration token>`):
 A `404` on any session call means the session is gone (the agent opens a new one).
 
 Control: `POST /_lab/check-runs/{id}/requested-action {identifier, user}` plays a user clicking a check-run action
-button; `GET /_lab/deliveries` lists the webhooks built so far (`?payloads=1` adds each one's JSON `payload`);
-`GET /_lab/installation-tokens` lists every installation token issued so far (read-only; for tests that scan the
-bot's outputs for leaked credentials).
+button; `POST /_lab/pulls/{number}/push {user}` plays that user pushing a new commit to the pull request's head
+branch (`push` and `pull_request` `synchronize` webhooks follow); `GET /_lab/deliveries` lists the webhooks built
+so far (`?payloads=1` adds each one's JSON `payload`); `GET /_lab/installation-tokens` lists every installation
+token issued so far (read-only; for tests that scan the bot's outputs for leaked credentials).
 """
 
 from __future__ import annotations
@@ -170,3 +171,18 @@ async def installation_tokens(request: web.Request) -> web.Response:
 async def requests_seen(request: web.Request) -> web.Response:
     """The authenticated REST requests so far: `at`, `method`, `route` (GitHub's path template), `status`, `kind`."""
     return web.json_response(list(request.app[SIM].requests))
+
+
+@routes.post("/_lab/pulls/{number}/push")
+async def push_to_pull(request: web.Request) -> web.Response:
+    """A lab user pushes a new commit to the pull request's head branch; answers the pull request's new head."""
+    sim = request.app[SIM]
+    body = await read_json(request)
+    user = str(body.get("user") or "")
+    if not user:
+        return error(422, "user is required")
+    try:
+        after = sim.repo.push_to_pull(int(request.match_info["number"]), user=user)
+    except KeyError:
+        return error(404, "Not Found")
+    return web.json_response({"number": after.number, "ref": after.head_ref, "head_sha": after.head_sha}, status=201)

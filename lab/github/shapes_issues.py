@@ -6,7 +6,7 @@ from typing import Any
 
 from lab.github.config import PullSpec
 from lab.github.objects import BaseShapes, node_id
-from lab.github.state import CommentState, IssueState, iso_s, stable_id
+from lab.github.state import CommentState, IssueState, iso_s, stable_id, utcnow
 
 _REACTIONS = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
 
@@ -154,3 +154,60 @@ class IssueShapes(BaseShapes):
             },
         )
         return pull
+
+    def pull_request_hook(self, spec: PullSpec, issue: dict[str, Any]) -> dict[str, Any]:
+        """The pull request as `pull_request` webhooks embed it: the REST object without the issue-only fields."""
+        pull = self.pull_request(spec, issue)
+        for key in ("reactions", "timeline_url", "performed_via_github_app", "state_reason"):
+            pull.pop(key, None)
+        return pull
+
+    # ------------------------------------------------------------------------------------------ pushes
+    def push(self, before: PullSpec, after: PullSpec, *, pusher: str) -> dict[str, Any]:
+        """The `push` webhook of one new commit on a pull request's head branch (no repository/sender: the hub adds
+        them)."""
+        commit = self.push_commit(after.head_sha, pusher)
+        return {
+            "ref": f"refs/heads/{after.head_ref}",
+            "before": before.head_sha,
+            "after": after.head_sha,
+            "created": False,
+            "deleted": False,
+            "forced": False,
+            "base_ref": None,
+            "compare": f"{self.repo_html}/compare/{before.head_sha[:12]}...{after.head_sha[:12]}",
+            "commits": [commit],
+            "head_commit": commit,
+            "pusher": {"name": pusher, "email": f"{pusher}@users.noreply.lab"},
+        }
+
+    def push_commit(self, sha: str, author: str) -> dict[str, Any]:
+        person = {"name": author, "email": f"{author}@users.noreply.lab", "username": author}
+        return {
+            "id": sha,
+            "tree_id": sha[::-1],
+            "distinct": True,
+            "message": "lab push",
+            "timestamp": iso_s(utcnow()),
+            "url": f"{self.repo_html}/commit/{sha}",
+            "author": person,
+            "committer": person,
+            "added": [],
+            "removed": [],
+            "modified": ["README.md"],
+        }
+
+    def push_repository(self) -> dict[str, Any]:
+        """`push` payloads show the repository in an older form: epoch-second times, an owner with name and email,
+        and `stargazers` / `master_branch`."""
+        repo = self.repository()
+        owner = dict(repo["owner"])
+        owner.update(name=owner["login"], email=None)
+        repo.update(
+            owner=owner,
+            created_at=1705309200,  # the lab's repository creation time (2024-01-15T09:00:00Z)
+            pushed_at=int(utcnow().timestamp()),
+            stargazers=repo["stargazers_count"],
+            master_branch=repo["default_branch"],
+        )
+        return repo

@@ -13,6 +13,7 @@ from aiohttp import web
 from lab.github.actions import Actions
 from lab.github.auth import Authority
 from lab.github.config import SimConfig
+from lab.github.pulls import Pulls
 from lab.github.repo import Repo
 from lab.github.shapes import Shapes
 from lab.github.webhooks import WebhookHub
@@ -43,10 +44,11 @@ class Sim:
 
     def __init__(self, config: SimConfig, base_url: str) -> None:
         self.config = config
-        self.shapes = Shapes(config, base_url)
+        self.pulls = Pulls(config.pull_requests)
+        self.shapes = Shapes(config, base_url, pulls=self.pulls)
         self.hub = WebhookHub(config, self.shapes, config.truth)
-        self.actions = Actions(config, self.shapes, self.hub, config.truth)
-        self.repo = Repo(config, self.shapes, self.hub, config.truth)
+        self.actions = Actions(config, self.shapes, self.hub, config.truth, pulls=self.pulls)
+        self.repo = Repo(config, self.shapes, self.hub, config.truth, pulls=self.pulls)
         self.authority = Authority(config, self.actions.job_tokens)
         self.rate = RateCounter()
         self.flaky = config.flaky

@@ -89,13 +89,16 @@ class WebhookHub:
             await self._session.close()
             self._session = None
 
-    def send(self, event: str, body: dict[str, Any], *, sender: str) -> Delivery | None:
-        """Queue `event` (body holds `action` and the event's objects) unless the App is not subscribed."""
+    def send(
+        self, event: str, body: dict[str, Any], *, sender: str, repository: dict[str, Any] | None = None
+    ) -> Delivery | None:
+        """Queue `event` (body holds `action` and the event's objects) unless the App is not subscribed;
+        `repository` replaces the usual repository object (`push` shows it in its own form)."""
         if event not in self.config.app_events:
             return None
         envelope = {
             **body,
-            "repository": self.shapes.repository(),
+            "repository": repository or self.shapes.repository(),
             "organization": self.shapes.organization(),
             "sender": self.shapes.user(sender),
             "installation": self.shapes.installation_lite(),

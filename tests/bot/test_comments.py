@@ -39,7 +39,9 @@ async def test_authorized_comment_starts_a_verification(bot: Bot) -> None:
     [request] = bot.engine.started
     assert request.scenarios == (ScenarioId.NORMAL_DEPLOY, ScenarioId.FAILOVER)
     assert (request.repository, request.pull_request, request.installation_id) == (REPOSITORY, 42, 1001)
-    assert (request.head_sha, request.ref, request.environment) == ("a" * 40, "001-github-runner-deploy", "staging")
+    # The full ref: a tag named like the branch must not be what the dispatch runs.
+    assert (request.head_sha, request.ref) == ("a" * 40, "refs/heads/001-github-runner-deploy")
+    assert request.environment == "staging"
     assert (request.requested_by, request.comment_id, request.jira_issue) == ("alice-admin", 555, "INFRA-473")
 
 

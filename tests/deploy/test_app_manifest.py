@@ -22,7 +22,14 @@ def test_manifest_events_are_the_events_the_handlers_route() -> None:
 
 
 def test_manifest_subscribes_to_the_events_verify_staging_handles() -> None:
-    assert manifest()["default_events"] == ["issue_comment", "workflow_run", "workflow_job", "check_run", "check_suite"]
+    assert manifest()["default_events"] == [
+        "issue_comment",
+        "workflow_run",
+        "workflow_job",
+        "check_run",
+        "check_suite",
+        "pull_request",
+    ]
 
 
 def test_manifest_asks_for_exactly_the_permissions_the_bot_needs() -> None:

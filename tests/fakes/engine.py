@@ -15,6 +15,7 @@ class FakeEngine:
     runs: list[WorkflowRun] = field(default_factory=list)
     jobs: list[WorkflowJob] = field(default_factory=list)
     aborted: list[tuple[str, str]] = field(default_factory=list)
+    abort_reasons: list[str | None] = field(default_factory=list)
     busy: dict[str, str] = field(default_factory=dict)  # environment -> verification id
     stopped: bool = False
     #: Raised by the next start, as the engine refuses (e.g. scenarios.EngineBusy: an undo pending on a host).
@@ -26,10 +27,11 @@ class FakeEngine:
         self.started.append(request)
         self.busy[request.environment] = request.verification_id
 
-    async def abort(self, verification_id: str, *, by: str) -> bool:
+    async def abort(self, verification_id: str, *, by: str, reason: str | None = None) -> bool:
         if verification_id not in self.busy.values():
             return False
         self.aborted.append((verification_id, by))
+        self.abort_reasons.append(reason)
         return True
 
     def observe_run(self, *, installation_id: int, repository: str, run: WorkflowRun) -> None:

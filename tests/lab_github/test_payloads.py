@@ -183,3 +183,37 @@ async def test_rest_answers_parse_with_githubkit_models(start_lab: StartLab, ver
         "production-runner-01": "online",
         "production-runner-02": "offline",
     }
+
+
+async def test_a_push_to_the_pull_request_moves_its_head_and_sends_push_and_synchronize(start_lab: StartLab) -> None:
+    lab = await start_lab(app_events=("issue_comment", "check_run", "push", "pull_request"))
+    async with lab.http.post(lab.api("/_lab/pulls/42/push"), json={"user": "alice-admin"}) as answer:
+        assert answer.status == 201
+        pushed = await answer.json()
+    new_sha = pushed["head_sha"]
+    assert len(new_sha) == 40 and new_sha != PR_SHA
+    status, pull = await lab.call("GET", f"/repos/{REPO}/pulls/42")
+    assert status == 200 and pull["head"]["sha"] == new_sha
+    await wait_for(lambda: len(lab.sink.received) == 2)
+
+    registry = _registry()
+    push, synchronize = (d.payload for d in lab.sink.received)
+    assert [d.headers["X-GitHub-Event"] for d in lab.sink.received] == ["push", "pull_request"]
+    for name, payload, event in (
+        ("push$event", push, "push"),
+        ("pull_request$synchronize", synchronize, "pull_request"),
+    ):
+        errors = [e.message for e in Draft7Validator(registry.contents(name), registry=registry).iter_errors(payload)]
+        assert errors == [], f"{name}: {errors}"
+        parse_obj(event, payload)
+    assert (push["ref"], push["before"], push["after"]) == ("refs/heads/001-github-runner-deploy", PR_SHA, new_sha)
+    assert push["head_commit"]["id"] == new_sha and push["pusher"]["name"] == "alice-admin"
+    assert (synchronize["before"], synchronize["after"], synchronize["number"]) == (PR_SHA, new_sha, 42)
+    assert synchronize["pull_request"]["head"]["sha"] == new_sha
+    assert synchronize["sender"]["login"] == "alice-admin"
+
+    async with lab.http.post(lab.api("/_lab/pulls/99/push"), json={"user": "alice-admin"}) as answer:
+        assert answer.status == 404
+    # A dispatch on the branch now runs the new commit.
+    run_id = await lab.dispatch(environment="staging")
+    assert (await lab.run(run_id))["head_sha"] == new_sha

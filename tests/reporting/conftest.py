@@ -98,6 +98,7 @@ def conclude(
     s.runs = [
         RunRecord(
             run_id=9000 + int(start),
+            head_sha=SHA,
             display_title=f"Deploy staging t-{int(start)}",
             status="completed",
             conclusion="success" if passed else "failure",

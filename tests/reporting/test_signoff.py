@@ -3,10 +3,12 @@ pull request and in JIRA, and the issue moved to Done (approve) or back (reject)
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting.escape import md_text
+from bot.texts import reports as texts
 from handlers.signoff import router
 
 from .conftest import SHA, conclude, new_verification
@@ -104,4 +106,66 @@ async def test_jira_down_is_said_on_the_pull_request(tmp_path: Path) -> None:
     # JIRA's error is outside text: shown escaped (its URL is not a link).
     error = md_text("JIRA at http://jira.invalid could not be reached (ConnectionError)")
     assert body.endswith(f"_JIRA could not be updated: {error}_")
+    await w.store.close()
+
+
+async def test_approval_is_refused_when_a_run_tested_another_commit(tmp_path: Path) -> None:
+    # Asked at A, the branch was force-pushed to B while the runs were dispatched, then pushed back to A: the
+    # head is A again, but one run tested B.
+    w = await world(tmp_path)
+    v = new_verification(tuple(ScenarioId))
+    for n, s in enumerate(v.scenarios):
+        conclude(s, ScenarioConclusion.PASSED, start=n * 20)
+    failover = v.scenario(ScenarioId.FAILOVER)
+    failover.runs[0].head_sha = "b" * 40
+    v.conclusion, v.completed_at = v.decide_conclusion(), v.started_at
+    await w.store.save_verification(v)
+
+    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+
+    assert replies(w) == [
+        texts.SIGNOFF_RUN_OTHER_COMMIT.format(
+            user="sam-sre",
+            run_id=failover.runs[0].run_id,
+            verification_id="v-0001",
+            observed="b" * 40,
+            head=SHA,
+        )
+    ]
+    assert w.jira.moves == []
+    await w.store.close()
+
+
+async def test_a_run_without_a_recorded_commit_is_no_evidence_for_sign_off(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    v = new_verification((ScenarioId.NORMAL_DEPLOY,))
+    conclude(v.scenarios[0], ScenarioConclusion.PASSED, start=0)
+    v.scenarios[0].runs[0].head_sha = None
+    v.conclusion, v.completed_at = v.decide_conclusion(), v.started_at
+    await w.store.save_verification(v)
+
+    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+
+    (reply,) = replies(w)
+    assert reply == texts.SIGNOFF_RUN_OTHER_COMMIT.format(
+        user="sam-sre", run_id=9000, verification_id="v-0001", observed="no recorded commit", head=SHA
+    )
+    await w.store.close()
+
+
+async def test_an_sre_may_not_approve_their_own_pull_request_unless_allowed(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    w.repo.pull_requests[42] = dataclasses.replace(w.repo.pull_requests[42], author="sam-sre")
+    await finished(w)
+
+    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+    assert replies(w) == [texts.SIGNOFF_SELF.format(user="sam-sre", team="paws360/sre")]
+    assert w.jira.moves == []
+
+    allowed = dataclasses.replace(w.ctx.settings.authorization, allow_self_signoff=True)
+    w = dataclasses.replace(
+        w, ctx=dataclasses.replace(w.ctx, settings=dataclasses.replace(w.ctx.settings, authorization=allowed))
+    )
+    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+    assert replies(w)[-1].startswith("## SRE sign-off: APPROVED")
     await w.store.close()

@@ -59,6 +59,8 @@ class FakePipeline:
     cancel_in_progress: bool = False
     #: GitHub keeps one pending run per group: a newly held run cancels the one already pending.
     one_pending: bool = False
+    #: The commit the dispatched branch points at (what its runs and jobs test); a push moves it.
+    head_sha: str = "a" * 40
     _active: int | None = None
     _pending: list[int] = field(default_factory=list)
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
@@ -76,7 +78,8 @@ class FakePipeline:
         run = WorkflowRun(
             id=run_id, name="Deploy", display_title=f"Deploy {call.inputs.get('environment')} "
             f"{call.inputs.get('test_id')}", event="workflow_dispatch", status="pending" if held else "queued",
-            conclusion=None, head_sha="a" * 40, head_branch=call.ref, path=f".github/workflows/{call.workflow}",
+            conclusion=None, head_sha=self.head_sha, head_branch=call.ref.removeprefix("refs/heads/"),
+            path=f".github/workflows/{call.workflow}",
             created_at=now, updated_at=now, run_started_at=now, html_url=None,
         )  # fmt: skip
         self.repo.put_run(run)
@@ -159,7 +162,7 @@ class FakePipeline:
         job = WorkflowJob(
             id=next(self._ids), run_id=run_id, name=name, status="queued", conclusion=None, labels=labels,
             runner_id=None, runner_name=None, created_at=now, started_at=now, completed_at=None,
-            head_sha="a" * 40, workflow_name="Deploy",
+            head_sha=self.repo.runs[run_id].head_sha, workflow_name="Deploy",
         )  # fmt: skip
         self.repo.put_job(job)
         runner = await self._acquire(labels)
@@ -186,7 +189,7 @@ class FakePipeline:
             WorkflowJob(
                 id=next(self._ids), run_id=run_id, name=name, status="completed", conclusion="skipped",
                 labels=labels, runner_id=None, runner_name=None, created_at=now, started_at=now,
-                completed_at=now, head_sha="a" * 40, workflow_name="Deploy",
+                completed_at=now, head_sha=self.repo.runs[run_id].head_sha, workflow_name="Deploy",
             )
         )  # fmt: skip
 
