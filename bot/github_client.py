@@ -20,7 +20,7 @@ from gidgethub import HTTPException
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.github_transport import RetryPolicy, Sleeper, Transport, app_jwt
 from bot.model import parse_ts
-from bot.ports import CheckRunAction, CheckRunOutput, GitHubError
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, GitHubError
 
 __all__ = ["GitHubAppClient", "GitHubRepoClient", "RetryPolicy", "app_jwt"]
 
@@ -261,7 +261,7 @@ class GitHubRepoClient:
         *,
         name: str,
         head_sha: str,
-        status: str,
+        status: CheckRunStatus,
         external_id: str,
         output: CheckRunOutput,
         actions: Sequence[CheckRunAction] = (),
@@ -288,8 +288,8 @@ class GitHubRepoClient:
         self,
         check_run_id: int,
         *,
-        status: str | None = None,
-        conclusion: str | None = None,
+        status: CheckRunStatus | None = None,
+        conclusion: CheckRunConclusion | None = None,
         output: CheckRunOutput | None = None,
         actions: Sequence[CheckRunAction] | None = None,
         completed_at: datetime | None = None,

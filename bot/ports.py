@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
@@ -21,6 +22,23 @@ class GitHubError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class CheckRunStatus(StrEnum):
+    """A check run's status, in the Checks API's words."""
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class CheckRunConclusion(StrEnum):
+    """How a completed check run ended, in the Checks API's words (the ones verify-staging sends)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -89,7 +107,7 @@ class GitHubRepo(Protocol):
         *,
         name: str,
         head_sha: str,
-        status: str,
+        status: CheckRunStatus,
         external_id: str,
         output: CheckRunOutput,
         actions: Sequence[CheckRunAction] = (),
@@ -101,8 +119,8 @@ class GitHubRepo(Protocol):
         self,
         check_run_id: int,
         *,
-        status: str | None = None,
-        conclusion: str | None = None,
+        status: CheckRunStatus | None = None,
+        conclusion: CheckRunConclusion | None = None,
         output: CheckRunOutput | None = None,
         actions: Sequence[CheckRunAction] | None = None,
         completed_at: datetime | None = None,
@@ -116,14 +134,25 @@ class GitHubApp(Protocol):
 
 
 # --------------------------------------------------------------------------------------------------- SSH
-class SSHError(Exception):
-    """The command could not be carried out: `kind` is unreachable | host-key | auth | timeout | lost | other.
+class SSHErrorKind(StrEnum):
+    """Why an SSH command could not be carried out.
 
     unreachable, host-key and auth mean the command was never sent; timeout and lost (the connection broke while
     the command ran) mean it may have run.
     """
 
-    def __init__(self, message: str, *, host: str, kind: str) -> None:
+    UNREACHABLE = "unreachable"
+    HOST_KEY = "host-key"
+    AUTH = "auth"
+    TIMEOUT = "timeout"
+    LOST = "lost"
+    OTHER = "other"
+
+
+class SSHError(Exception):
+    """The command could not be carried out on `host`, for the reason `kind` says."""
+
+    def __init__(self, message: str, *, host: str, kind: SSHErrorKind) -> None:
         super().__init__(message)
         self.host = host
         self.kind = kind

@@ -24,7 +24,7 @@ from aiohttp import web
 from gidgethub import sansio
 
 from bot.github_models import PayloadError
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.metrics import CONTENT_TYPE, DeliveryOutcome, Metrics
 from bot.settings_model import ServerSettings
 from bot.store import Store
 
@@ -141,7 +141,7 @@ class WebhookIngress:
     async def handle(self, request: web.Request) -> web.Response:
         if self._receiving >= self._max_requests:
             # Counted before the body is read: a crowd of open uploads is refused before it costs memory.
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="deferred")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.DEFERRED)
             log.warning("delivery deferred", reason="too many requests")
             return web.json_response({"error": "busy, redeliver later"}, status=503)
         self._receiving += 1
@@ -155,15 +155,15 @@ class WebhookIngress:
             async with asyncio.timeout(self._body_timeout):
                 body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="too large")
             return web.json_response({"error": "payload too large"}, status=413)
         except TimeoutError:
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="body too slow", seconds=self._body_timeout)
             return await _answer_and_close(request, web.json_response({"error": "request body too slow"}, status=408))
         if not signature_valid(secret=self._secret, body=body, header=request.headers.get("X-Hub-Signature-256")):
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="signature")
             return web.json_response({"error": "invalid signature"}, status=401)
         event_name = request.headers.get("X-GitHub-Event", "")
@@ -173,7 +173,7 @@ class WebhookIngress:
         except (UnicodeDecodeError, json.JSONDecodeError):
             data = None
         if not isinstance(data, dict) or not event_name or not delivery_id or not envelope_valid(data):
-            self._metrics.delivery(event=event_name or UNVERIFIED_EVENT, outcome="rejected")
+            self._metrics.delivery(event=event_name or UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="malformed", delivery=delivery_id, github_event=event_name)
             return web.json_response({"error": "expected a JSON object with GitHub's event headers"}, status=400)
         action = data.get("action") if isinstance(data.get("action"), str) else None
@@ -186,13 +186,13 @@ class WebhookIngress:
             "installation": installation_id,
         }
         if not self._accepts(event_name, data):
-            self._metrics.delivery(event=event_name, outcome="ignored")
+            self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.IGNORED)
             log.info("delivery ignored", **fields)
             return web.json_response({"outcome": "ignored"}, status=200)
         lane = self._commands if event_name in COMMAND_EVENTS else self._events
         if lane.full():
             # Not recorded, so a redelivery of this id is processed once the backlog has drained.
-            self._metrics.delivery(event=event_name, outcome="deferred")
+            self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.DEFERRED)
             log.warning("delivery deferred", reason="backlog", queue=lane.name, **fields)
             return web.json_response({"error": "busy, redeliver later"}, status=503)
         lane.reserved += 1
@@ -206,12 +206,12 @@ class WebhookIngress:
         finally:
             lane.reserved -= 1
         if not fresh:
-            self._metrics.delivery(event=event_name, outcome="duplicate")
+            self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.DUPLICATE)
             log.info("delivery duplicate", **fields)
             return web.json_response({"outcome": "duplicate"}, status=200)
         # The slot reserved above is still free (nothing awaited since): this never raises QueueFull.
         lane.queue.put_nowait((sansio.Event(data, event=event_name, delivery_id=delivery_id), fields))
-        self._metrics.delivery(event=event_name, outcome="accepted")
+        self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.ACCEPTED)
         log.info("delivery accepted", queue=lane.name, **fields)
         return web.json_response({"outcome": "accepted"}, status=202)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.model import ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification, VerificationConclusion
-from bot.ports import CheckRunAction, CheckRunOutput
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput
 from bot.reporting.format import cell, clip, clip_short, fmt_time, fmt_value
 from bot.texts import reports as t
 
@@ -14,19 +14,19 @@ ACTION_DESCRIPTION_LIMIT = 40
 ACTION_IDENTIFIER_LIMIT = 20
 TITLE_LIMIT = 255
 
-CHECK_CONCLUSION: dict[ScenarioConclusion, str] = {
-    ScenarioConclusion.PASSED: "success",
-    ScenarioConclusion.FAILED: "failure",
+CHECK_CONCLUSION: dict[ScenarioConclusion, CheckRunConclusion] = {
+    ScenarioConclusion.PASSED: CheckRunConclusion.SUCCESS,
+    ScenarioConclusion.FAILED: CheckRunConclusion.FAILURE,
     # GitHub has no "error": a scenario that could not be carried out must still block a merge.
-    ScenarioConclusion.ERROR: "failure",
-    ScenarioConclusion.SKIPPED: "skipped",
+    ScenarioConclusion.ERROR: CheckRunConclusion.FAILURE,
+    ScenarioConclusion.SKIPPED: CheckRunConclusion.SKIPPED,
 }
 
-OVERALL_CONCLUSION: dict[VerificationConclusion, str] = {
-    VerificationConclusion.SUCCESS: "success",
-    VerificationConclusion.FAILURE: "failure",
-    VerificationConclusion.ERROR: "failure",
-    VerificationConclusion.CANCELLED: "cancelled",
+OVERALL_CONCLUSION: dict[VerificationConclusion, CheckRunConclusion] = {
+    VerificationConclusion.SUCCESS: CheckRunConclusion.SUCCESS,
+    VerificationConclusion.FAILURE: CheckRunConclusion.FAILURE,
+    VerificationConclusion.ERROR: CheckRunConclusion.FAILURE,
+    VerificationConclusion.CANCELLED: CheckRunConclusion.CANCELLED,
 }
 
 

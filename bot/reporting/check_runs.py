@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.model import ScenarioId, ScenarioResult, ScenarioStatus, Verification, VerificationConclusion
-from bot.ports import Clock, GitHubApp, GitHubRepo, ProgressEvent
+from bot.ports import CheckRunConclusion, CheckRunStatus, Clock, GitHubApp, GitHubRepo, ProgressEvent
 from bot.reporting import check_render as r
 from bot.reporting.throttle import Coalescer
 from bot.texts import reports as t
@@ -56,7 +56,7 @@ class CheckRunReporter:
             verification.overall_check_run_id = await repo.create_check_run(
                 name=t.CHECK_NAME,
                 head_sha=verification.head_sha,
-                status="in_progress",
+                status=CheckRunStatus.IN_PROGRESS,
                 external_id=external_id(verification.verification_id),
                 output=r.overall_output(verification),
                 actions=r.actions(running=True, any_failed=False),
@@ -67,7 +67,7 @@ class CheckRunReporter:
                 scenario.check_run_id = await repo.create_check_run(
                     name=r.scenario_check_name(scenario),
                     head_sha=verification.head_sha,
-                    status="queued",
+                    status=CheckRunStatus.QUEUED,
                     external_id=external_id(verification.verification_id, scenario.id),
                     output=r.scenario_output(verification, scenario),
                     actions=r.actions(running=True, any_failed=False),
@@ -143,14 +143,16 @@ class CheckRunReporter:
         if scenario.status is ScenarioStatus.COMPLETED or finished:
             await repo.update_check_run(
                 scenario.check_run_id,
-                status="completed",
+                status=CheckRunStatus.COMPLETED,
                 conclusion=_scenario_conclusion(verification, scenario),
                 output=output,
                 actions=r.actions(running=False, any_failed=r.any_failed(verification)),
                 completed_at=scenario.completed_at or verification.completed_at or self._clock.now(),
             )
         else:
-            await repo.update_check_run(scenario.check_run_id, status=scenario.status.value, output=output)
+            await repo.update_check_run(
+                scenario.check_run_id, status=CheckRunStatus(scenario.status.value), output=output
+            )
 
     async def _send_overall(self, repo: GitHubRepo, verification: Verification) -> None:
         assert verification.overall_check_run_id is not None
@@ -160,7 +162,7 @@ class CheckRunReporter:
             return
         await repo.update_check_run(
             verification.overall_check_run_id,
-            status="completed",
+            status=CheckRunStatus.COMPLETED,
             conclusion=r.OVERALL_CONCLUSION[verification.conclusion],
             output=output,
             actions=r.actions(running=False, any_failed=r.any_failed(verification)),
@@ -168,8 +170,9 @@ class CheckRunReporter:
         )
 
 
-def _scenario_conclusion(verification: Verification, scenario: ScenarioResult) -> str:
+def _scenario_conclusion(verification: Verification, scenario: ScenarioResult) -> CheckRunConclusion:
     if scenario.conclusion is not None:
         return r.CHECK_CONCLUSION[scenario.conclusion]
     # Never concluded: the verification ended around it (abort, crash, an earlier error).
-    return "cancelled" if verification.conclusion is VerificationConclusion.CANCELLED else "skipped"
+    cancelled = verification.conclusion is VerificationConclusion.CANCELLED
+    return CheckRunConclusion.CANCELLED if cancelled else CheckRunConclusion.SKIPPED

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.accounting import count_request
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.ports import CheckRunAction, CheckRunOutput, Clock, GitHubError
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, Clock, GitHubError
 from tests.fakes.clock import FakeClock
 
 
@@ -40,11 +40,11 @@ class FakeCheckRun:
     id: int
     name: str
     head_sha: str
-    status: str
+    status: CheckRunStatus
     external_id: str
     output: CheckRunOutput
     actions: tuple[CheckRunAction, ...] = ()
-    conclusion: str | None = None
+    conclusion: CheckRunConclusion | None = None
     details_url: str | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -232,7 +232,7 @@ class FakeGitHubRepo:
         *,
         name: str,
         head_sha: str,
-        status: str,
+        status: CheckRunStatus,
         external_id: str,
         output: CheckRunOutput,
         actions: Sequence[CheckRunAction] = (),
@@ -258,8 +258,8 @@ class FakeGitHubRepo:
         self,
         check_run_id: int,
         *,
-        status: str | None = None,
-        conclusion: str | None = None,
+        status: CheckRunStatus | None = None,
+        conclusion: CheckRunConclusion | None = None,
         output: CheckRunOutput | None = None,
         actions: Sequence[CheckRunAction] | None = None,
         completed_at: datetime | None = None,
@@ -274,7 +274,10 @@ class FakeGitHubRepo:
         )
         run = self.check_runs[check_run_id]
         if conclusion is not None:
-            run.conclusion, run.status = conclusion, "completed"  # a conclusion completes the run, as on GitHub
+            run.conclusion, run.status = (
+                conclusion,
+                CheckRunStatus.COMPLETED,
+            )  # a conclusion completes the run, as on GitHub
         elif status is not None:
             run.status = status
         run.output = output or run.output
