@@ -179,15 +179,51 @@ class SSHPort(Protocol):
 # --------------------------------------------------------------------------------------------------- HTTP health
 @dataclass(frozen=True)
 class ProbeResult:
+    """One GET of a page: its HTTP status, or why there was no answer."""
+
     url: str
     status: int | None  # None: no HTTP answer
-    body: Any  # parsed JSON when the answer was JSON, else the text (truncated)
     error: str | None  # "connection refused", "timeout after 5s", ...
     elapsed: float
 
 
+@dataclass(frozen=True)
+class Health:
+    """What a Spring Boot Actuator health endpoint said: `answered` False when there was no HTTP answer at all.
+
+    `status` is the overall status the body reports (`HTTP 503` when the answer was not Actuator JSON), and
+    `components` each component's status by name.
+    """
+
+    answered: bool
+    status: str | None
+    components: Mapping[str, str]
+    error: str | None
+
+    def up(self, required: tuple[str, ...]) -> bool:
+        return self.status == "UP" and all(self.components.get(c) == "UP" for c in required)
+
+    def describe(self) -> str:
+        if not self.answered:
+            return f"no answer ({self.error})"
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.components.items()))
+        return f"{self.status}" + (f" ({parts})" if parts else "")
+
+
 class HttpProbe(Protocol):
-    async def get(self, url: str, *, timeout: float) -> ProbeResult: ...
+    """Staging's HTTP endpoints as the scenarios ask them. Never raises: no answer is an answer too."""
+
+    async def get(self, url: str, *, timeout: float) -> ProbeResult:
+        """A page: whether and with which status it answers."""
+        ...
+
+    async def health(self, url: str, *, timeout: float) -> Health:
+        """An Actuator health endpoint (`/actuator/health`), read."""
+        ...
+
+    async def version(self, url: str, *, timeout: float) -> str | None:
+        """`build.version` of an Actuator info endpoint (`/actuator/info`); None when it reports none or is silent."""
+        ...
 
 
 # --------------------------------------------------------------------------------------------------- monitoring
