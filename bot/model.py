@@ -140,7 +140,6 @@ class Step:
     completed_at: datetime | None = None
     outcome: StepOutcome | None = None
     error: str | None = None
-    detail: str | None = None
 
 
 @dataclass
@@ -193,7 +192,6 @@ class Verification:
     jira: JiraReport | None = None
     comment_id: int | None = None
     overall_check_run_id: int | None = None
-    dry_run: bool = False
 
     def scenario(self, scenario_id: ScenarioId) -> ScenarioResult:
         for s in self.scenarios:

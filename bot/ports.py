@@ -6,10 +6,10 @@ Each port has exactly one real adapter in bot/ (wired in bot/__main__.py) and on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.model import ScenarioId, Verification
@@ -60,11 +60,6 @@ class GitHubRepo(Protocol):
 
     installation_id: int
     repository: str  # owner/name
-
-    @property
-    def api_calls(self) -> int:
-        """REST requests sent through this object so far (retries included)."""
-        ...
 
     async def dispatch_workflow(self, *, workflow: str, ref: str, inputs: Mapping[str, str]) -> int | None:
         """Dispatch; returns the run id when GitHub reports it (`return_run_details`), else None."""
@@ -348,14 +343,13 @@ class VerificationRequest:
     comment_id: int | None = None  # the comment that asked
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProgressEvent:
-    """What the engine tells the reporters as it goes (a step began or ended, a scenario concluded)."""
+    """What the engine tells the reporters as it goes: `scenario` changed (a step began or ended, it started or
+    concluded); the reporters render it from the verification itself."""
 
     verification: Verification
     scenario: ScenarioId | None = None
-    message: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(Protocol):
