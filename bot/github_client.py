@@ -2,7 +2,8 @@
 
 Implements the GitHubApp / GitHubRepo ports of bot/ports.py on gidgethub + aiohttp. Every call sends
 `X-GitHub-Api-Version`, retries (bounded) on 5xx, network errors and rate limits (honouring `Retry-After` and
-`x-ratelimit-reset`, with a capped wait), and is counted on the GitHubRepo object that sent it.
+`x-ratelimit-reset`, with a capped wait), and is counted on the tally of the verification it serves
+(bot/accounting.py).
 """
 
 from __future__ import annotations
@@ -53,11 +54,6 @@ class GitHubAppClient:
         self._tokens: dict[int, tuple[str, float]] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
         self._transport = self.transport()
-
-    @property
-    def api_calls(self) -> int:
-        """Requests the App sent with its JWT (token exchanges, installation look-ups)."""
-        return self._transport.calls
 
     def transport(self) -> Transport:
         return Transport(
@@ -120,10 +116,6 @@ class GitHubRepoClient:
         self.repository = repository
         self._owner, self._name = repository.split("/", 1)
         self._gh = app.transport()
-
-    @property
-    def api_calls(self) -> int:
-        return self._gh.calls
 
     def _vars(self, **extra: object) -> dict[str, Any]:
         return {"owner": self._owner, "repo": self._name, **extra}

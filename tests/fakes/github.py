@@ -1,7 +1,8 @@
 """A GitHub stand-in for unit tests (bot.ports.GitHubApp / GitHubRepo): one repository's runs, jobs, runners,
 issues, pull requests, comments, reactions and check runs, held in memory.
 
-Every method counts as one REST call (`api_calls`) and is logged in `calls`. `put_run` / `put_job` store a new
+Every method counts as one REST call (on the verification's tally, as the real transport counts) and is logged
+in `calls`. `put_run` / `put_job` store a new
 state of a run or job and hand it to every `listeners` entry, the way GitHub sends `workflow_run` / `workflow_job`
 webhooks. `on_dispatch` (a workflow simulator, e.g. tests/scenarios/pipeline.py) decides what a dispatch creates;
 without it a dispatch is only recorded. `fail_next = n` makes the next n calls answer 502; `down` makes all fail.
@@ -95,10 +96,6 @@ class FakeGitHubRepo:
     fail_next: int = 0
     down: bool = False
     _next_id: int = 1000
-
-    @property
-    def api_calls(self) -> int:
-        return len(self.calls)
 
     def _call(self, what: str, **args: Any) -> None:
         self.calls.append(what)
