@@ -1,6 +1,10 @@
-"""The small typed interfaces through which the bot and the scenarios see every outside system and the clock.
+"""The small typed interfaces through which the bot and the scenarios see every outside system (GitHub, SSH, the
+HTTP health endpoints, Prometheus/Alertmanager/Grafana, JIRA) and the clock, with the values that cross them.
 
-Each port has exactly one real adapter in bot/ (wired in bot/__main__.py) and one fake in tests/fakes.py.
+Each has one real adapter in bot/ and one fake in tests/fakes/; the composition root picks the adapters. Two more
+ports face inwards: `Engine` (how the handlers hand work to the scenarios, implemented in scenarios/) and
+`Reporter` (how progress and results reach check runs, the PR comment and JIRA, implemented in bot/reporting/),
+so the ground floor needs neither.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ async def run(ctx: ScenarioContext) -> None:
 
 
 def record_alert_cannot_fire(ctx: ScenarioContext, name: str) -> None:
-    """Without the offline rule there is nothing to fire: the remaining criteria cannot be evaluated."""
+    """Record `alert-fires` as not evaluated: without the offline rule there is nothing to fire or resolve."""
     ctx.criterion(
         "alert-fires",
         f"{name} fires in Prometheus within the expected time after the runner stops.",
