@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.model import ScenarioId, Verification
+from bot.model import ScenarioId, ScenarioStatus, Verification
 
 
 # --------------------------------------------------------------------------------------------------- GitHub
@@ -28,12 +28,9 @@ class GitHubError(Exception):
         self.status = status
 
 
-class CheckRunStatus(StrEnum):
-    """A check run's status, in the Checks API's words."""
-
-    QUEUED = "queued"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
+#: A check run's status (queued, in_progress, completed): the Checks API's words, which a scenario's status uses too,
+#: so each scenario's check run shows its status as it is.
+CheckRunStatus = ScenarioStatus
 
 
 class CheckRunConclusion(StrEnum):

@@ -150,9 +150,7 @@ class CheckRunReporter:
                 completed_at=scenario.completed_at or verification.completed_at or self._clock.now(),
             )
         else:
-            await repo.update_check_run(
-                scenario.check_run_id, status=CheckRunStatus(scenario.status.value), output=output
-            )
+            await repo.update_check_run(scenario.check_run_id, status=scenario.status, output=output)
 
     async def _send_overall(self, repo: GitHubRepo, verification: Verification) -> None:
         assert verification.overall_check_run_id is not None
