@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 import structlog
@@ -19,6 +19,7 @@ from aiohttp import web
 from gidgethub import sansio
 
 from bot.clock import SystemClock
+from bot.envelope import Envelope
 from bot.github_client import GitHubAppClient
 from bot.jira_client import JiraClient
 from bot.logging import register_secrets
@@ -151,13 +152,10 @@ def delivery_filter(settings: Settings, events: frozenset[str]) -> Filter:
     """Deliveries worth processing: an event some feature handles, from a configured repository."""
     configured = {name.lower() for name in settings.github.repositories}
 
-    def accepts(event: str, data: Mapping[str, Any]) -> bool:
-        if event not in events:
+    def accepts(envelope: Envelope) -> bool:
+        if envelope.event not in events:
             return False
-        repository = data.get("repository")
-        if isinstance(repository, dict):
-            return str(repository.get("full_name", "")).lower() in configured
-        return True
+        return envelope.repository is None or envelope.repository.lower() in configured
 
     return accepts
 
@@ -218,12 +216,10 @@ async def start_runtime(
             cooldown=CommandCooldown(seconds=settings.authorization.command_cooldown, clock=clock),
         )
 
-        async def process(event: sansio.Event) -> None:
-            installation = event.data.get("installation") or {}
-            repository = event.data.get("repository") or {}
-            if installation.get("id") is not None and repository.get("full_name"):
-                poller.learn(repository=str(repository["full_name"]), installation_id=int(installation["id"]))
-            await router.dispatch(event, ctx)
+        async def process(event: sansio.Event, envelope: Envelope) -> None:
+            if envelope.installation_id is not None and envelope.repository:
+                poller.learn(repository=envelope.repository, installation_id=envelope.installation_id)
+            await router.dispatch(event, ctx.for_delivery(envelope))
 
         ingress = WebhookIngress(
             secret=secrets.webhook_secret,

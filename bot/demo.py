@@ -30,7 +30,7 @@ from bot.model import Verification, VerificationConclusion
 from bot.reporting import html_base, render_comment, write_report_dir
 from bot.reporting.terminal import TerminalReporter
 from bot.settings import Settings, SettingsError, load_settings
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 LAB_START_TIMEOUT = 180.0  # Prometheus alone takes ~6 s to first scrape; a cold machine is slower
 VERIFICATION_START_TIMEOUT = 60.0
@@ -50,10 +50,10 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_demo(args))
     except CannotRun as exc:
-        print(t.DEMO_CANNOT_START.format(what=exc.what, mend=exc.mend), file=sys.stderr)
+        print(texts.DEMO_CANNOT_START.format(what=exc.what, mend=exc.mend), file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
-        print(t.DEMO_CANNOT_START.format(what="interrupted", mend="run it again"), file=sys.stderr)
+        print(texts.DEMO_CANNOT_START.format(what="interrupted", mend="run it again"), file=sys.stderr)
         return EXIT_CANNOT_RUN
 
 
@@ -178,8 +178,8 @@ async def _verify(
         report_md = await _final_comment(session, api, repository, verification, settings)
     directory = Path(args.report_dir)
     write_report_dir(directory, verification, report_md=report_md, truth_log=Path(str(state["truth_log"])))
-    print(t.DEMO_PR.format(url=f"{html_base(api)}/{repository}/pull/{number}"))
-    print(t.DEMO_REPORT_WRITTEN.format(directory=directory))
+    print(texts.DEMO_PR.format(url=f"{html_base(api)}/{repository}/pull/{number}"))
+    print(texts.DEMO_REPORT_WRITTEN.format(directory=directory))
     return EXIT_PASSED if verification.conclusion is VerificationConclusion.SUCCESS else EXIT_FAILED
 
 

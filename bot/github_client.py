@@ -2,7 +2,8 @@
 
 Implements the GitHubApp / GitHubRepo ports of bot/ports.py on gidgethub + aiohttp. Every call sends
 `X-GitHub-Api-Version`, retries (bounded) on 5xx, network errors and rate limits (honouring `Retry-After` and
-`x-ratelimit-reset`, with a capped wait), and is counted on the GitHubRepo object that sent it.
+`x-ratelimit-reset`, with a capped wait), and is counted on the tally of the verification it serves
+(bot/accounting.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from gidgethub import HTTPException
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.github_transport import RetryPolicy, Sleeper, Transport, app_jwt
 from bot.model import parse_ts
-from bot.ports import CheckRunAction, CheckRunOutput, GitHubError
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, GitHubError
 
 __all__ = ["GitHubAppClient", "GitHubRepoClient", "RetryPolicy", "app_jwt"]
 
@@ -53,11 +54,6 @@ class GitHubAppClient:
         self._tokens: dict[int, tuple[str, float]] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
         self._transport = self.transport()
-
-    @property
-    def api_calls(self) -> int:
-        """Requests the App sent with its JWT (token exchanges, installation look-ups)."""
-        return self._transport.calls
 
     def transport(self) -> Transport:
         return Transport(
@@ -120,10 +116,6 @@ class GitHubRepoClient:
         self.repository = repository
         self._owner, self._name = repository.split("/", 1)
         self._gh = app.transport()
-
-    @property
-    def api_calls(self) -> int:
-        return self._gh.calls
 
     def _vars(self, **extra: object) -> dict[str, Any]:
         return {"owner": self._owner, "repo": self._name, **extra}
@@ -261,7 +253,7 @@ class GitHubRepoClient:
         *,
         name: str,
         head_sha: str,
-        status: str,
+        status: CheckRunStatus,
         external_id: str,
         output: CheckRunOutput,
         actions: Sequence[CheckRunAction] = (),
@@ -288,8 +280,8 @@ class GitHubRepoClient:
         self,
         check_run_id: int,
         *,
-        status: str | None = None,
-        conclusion: str | None = None,
+        status: CheckRunStatus | None = None,
+        conclusion: CheckRunConclusion | None = None,
         output: CheckRunOutput | None = None,
         actions: Sequence[CheckRunAction] | None = None,
         completed_at: datetime | None = None,

@@ -1,5 +1,9 @@
-"""Typed views of the GitHub objects the bot reads, parsed once at the boundary (REST answers and webhook payloads
-share these shapes). Nothing past this module handles raw GitHub dicts."""
+"""Typed views of the GitHub objects the bot reads (workflow runs and jobs, runners, issues, pull requests), parsed
+from REST answers and webhook payloads, which share these shapes; and `parses`/`PayloadError`, which turn a payload
+of another shape into one error that the web server logs before dropping the delivery.
+
+A delivery's shared fields are read in bot/envelope.py; each feature in handlers/ reads its own delivery's fields.
+"""
 
 from __future__ import annotations
 
@@ -211,3 +215,8 @@ def branch_ref(name: str) -> str:
     """The fully qualified ref of a branch: GitHub resolves a bare name to a tag first when both exist, so a tag
     named like the pull request's branch would otherwise be what a dispatch runs."""
     return name if name.startswith("refs/") else f"refs/heads/{name}"
+
+
+def branch_name(ref: str) -> str:
+    """The branch a fully qualified ref names, for people to read (`refs/heads/main` -> `main`)."""
+    return ref.removeprefix("refs/heads/")

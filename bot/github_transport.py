@@ -2,7 +2,7 @@
 
 5xx answers and network errors are retried with exponential backoff; 403/429 rate-limit answers wait for
 `Retry-After` or `x-ratelimit-reset`. Every wait is capped and goes through an injectable sleeper, and every request
-sent (retries included) is counted on the transport that sent it.
+sent (retries included) is counted on the tally of the verification it serves (bot/accounting.py).
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ class Transport(GitHubAPI):
         clock: Callable[[], float],
     ) -> None:
         super().__init__(session, USER_AGENT, base_url=base_url)
-        self.calls = 0
         self._policy = policy
         self._sleeper = sleeper
         self._clock = clock
@@ -80,7 +79,6 @@ class Transport(GitHubAPI):
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
     ) -> tuple[int, Mapping[str, str], bytes]:
         for attempt in range(1, self._policy.attempts + 1):
-            self.calls += 1
             count_request()
             try:
                 return await super()._request(method, url, headers, body)

@@ -1,18 +1,17 @@
 """Health probes of staging's HTTP endpoints (backend actuator, frontend home page) for the scenarios
-(bot.ports.HttpProbe on aiohttp). Never raises: a refused connection or a timeout is an answer too."""
+(bot.ports.HttpProbe on aiohttp). Never raises: a refused connection or a timeout is an answer too.
+
+The Actuator answers are read here, at the edge, so the scenarios see a typed Health and version, never raw JSON.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import aiohttp
 
-from bot.ports import ProbeResult
-
-#: Non-JSON bodies are kept only this long (they are shown in reports, never parsed).
-MAX_TEXT = 2000
+from bot.ports import Health, ProbeResult
 
 
 class AiohttpProbe:
@@ -23,18 +22,29 @@ class AiohttpProbe:
         self._owned = session is None
 
     async def get(self, url: str, *, timeout: float) -> ProbeResult:
+        answer, _ = await self._fetch(url, timeout=timeout)
+        return answer
+
+    async def health(self, url: str, *, timeout: float) -> Health:
+        return actuator_health(*await self._fetch(url, timeout=timeout))
+
+    async def version(self, url: str, *, timeout: float) -> str | None:
+        _, body = await self._fetch(url, timeout=timeout)
+        return actuator_version(body)
+
+    async def _fetch(self, url: str, *, timeout: float) -> tuple[ProbeResult, object]:
+        """The answer, and its body parsed when it was JSON (else None)."""
         began = time.monotonic()
         try:
             async with self._client().get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 text = await resp.text(errors="replace")
-                body = _parse(text, resp.content_type)
-                return ProbeResult(url, resp.status, body, None, time.monotonic() - began)
+                return ProbeResult(url, resp.status, None, time.monotonic() - began), _json(text, resp.content_type)
         except TimeoutError:
-            return ProbeResult(url, None, None, f"timeout after {timeout:g}s", time.monotonic() - began)
+            return ProbeResult(url, None, f"timeout after {timeout:g}s", time.monotonic() - began), None
         except aiohttp.ClientConnectorError as exc:
-            return ProbeResult(url, None, None, f"connection refused ({exc.os_error})", time.monotonic() - began)
+            return ProbeResult(url, None, f"connection refused ({exc.os_error})", time.monotonic() - began), None
         except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a malformed URL in settings
-            return ProbeResult(url, None, None, f"{type(exc).__name__}: {exc}", time.monotonic() - began)
+            return ProbeResult(url, None, f"{type(exc).__name__}: {exc}", time.monotonic() - began), None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -46,10 +56,34 @@ class AiohttpProbe:
             await self._session.close()
 
 
-def _parse(text: str, content_type: str) -> Any:
+def actuator_health(answer: ProbeResult, body: object) -> Health:
+    """Health from an answer of `/actuator/health` and its JSON body (`{"status": "UP", "components": {"db":
+    {"status": "UP"}}}`); a body in another shape reads as its HTTP status, without components."""
+    if answer.status is None:
+        return Health(False, None, {}, answer.error)
+    fields = body if isinstance(body, dict) else {}
+    listed = fields.get("components")
+    components = {
+        str(name): str(component.get("status"))
+        for name, component in (listed if isinstance(listed, dict) else {}).items()
+        if isinstance(component, dict)
+    }
+    status = fields.get("status")
+    return Health(True, str(status) if status is not None else f"HTTP {answer.status}", components, None)
+
+
+def actuator_version(body: object) -> str | None:
+    """`build.version` of an `/actuator/info` JSON body (None when it has none)."""
+    build = body.get("build") if isinstance(body, dict) else None
+    version = build.get("version") if isinstance(build, dict) else None
+    return str(version) if version is not None else None
+
+
+def _json(text: str, content_type: str) -> object:
     if "json" in content_type:
         try:
-            return json.loads(text)
+            parsed: object = json.loads(text)
+            return parsed
         except ValueError:
             pass
-    return text[:MAX_TEXT]
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -23,8 +24,20 @@ OTHER = "other"
 # Deployments are judged against 600 s (DeploymentDurationHigh), so 600 must be a bucket boundary.
 DURATION_BUCKETS = (5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 QUEUE_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
-DELIVERY_OUTCOMES = ("accepted", "duplicate", "rejected", "ignored")
 JOB_LABELS = ("repository", "job", "runner", "conclusion")
+
+
+class DeliveryOutcome(StrEnum):
+    """What the web server did with a webhook delivery (the `outcome` label of the deliveries counter)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    #: Refused before it was recorded: too large, too slow, unsigned or badly signed, malformed.
+    REJECTED = "rejected"
+    #: No feature handles it, or it comes from a repository that is not configured.
+    IGNORED = "ignored"
+    #: No room to receive or queue it now (503, not recorded): GitHub's redelivery is processed later.
+    DEFERRED = "deferred"
 
 
 class _Cap:
@@ -98,7 +111,7 @@ class Metrics:
         # Redelivered or duplicated workflow_job events must not count a job twice; remember the last few.
         self._counted_jobs: OrderedDict[int, None] = OrderedDict()
 
-    def delivery(self, *, event: str, outcome: str) -> None:
+    def delivery(self, *, event: str, outcome: DeliveryOutcome) -> None:
         self.deliveries.labels(event=self._events(event), outcome=outcome).inc()
 
     def scenario_result(self, *, scenario: ScenarioId, conclusion: ScenarioConclusion) -> None:

@@ -142,7 +142,6 @@ class Step:
     completed_at: datetime | None = None
     outcome: StepOutcome | None = None
     error: str | None = None
-    detail: str | None = None
 
 
 @dataclass
@@ -195,7 +194,6 @@ class Verification:
     jira: JiraReport | None = None
     comment_id: int | None = None
     overall_check_run_id: int | None = None
-    dry_run: bool = False
     #: The pull request's title when the verification was asked for (its author's text: escape it to show it).
     title: str | None = None
 

@@ -1,17 +1,22 @@
-"""The small typed interfaces through which the bot and the scenarios see every outside system and the clock.
+"""The small typed interfaces through which the bot and the scenarios see every outside system (GitHub, SSH, the
+HTTP health endpoints, Prometheus/Alertmanager/Grafana, JIRA) and the clock, with the values that cross them.
 
-Each port has exactly one real adapter in bot/ (wired in bot/__main__.py) and one fake in tests/fakes.py.
+Each has one real adapter in bot/ and one fake in tests/fakes/; the composition root picks the adapters. Two more
+ports face inwards: `Engine` (how the handlers hand work to the scenarios, implemented in scenarios/) and
+`Reporter` (how progress and results reach check runs, the PR comment and JIRA, implemented in bot/reporting/),
+so the ground floor needs neither.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Protocol
 
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.model import ScenarioId, Verification
+from bot.model import ScenarioId, ScenarioStatus, Verification
 
 
 # --------------------------------------------------------------------------------------------------- GitHub
@@ -21,6 +26,20 @@ class GitHubError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+#: A check run's status (queued, in_progress, completed): the Checks API's words, which a scenario's status uses too,
+#: so each scenario's check run shows its status as it is.
+CheckRunStatus = ScenarioStatus
+
+
+class CheckRunConclusion(StrEnum):
+    """How a completed check run ended, in the Checks API's words (the ones verify-staging sends)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -42,11 +61,6 @@ class GitHubRepo(Protocol):
 
     installation_id: int
     repository: str  # owner/name
-
-    @property
-    def api_calls(self) -> int:
-        """REST requests sent through this object so far (retries included)."""
-        ...
 
     async def dispatch_workflow(self, *, workflow: str, ref: str, inputs: Mapping[str, str]) -> int | None:
         """Dispatch; returns the run id when GitHub reports it (`return_run_details`), else None."""
@@ -89,7 +103,7 @@ class GitHubRepo(Protocol):
         *,
         name: str,
         head_sha: str,
-        status: str,
+        status: CheckRunStatus,
         external_id: str,
         output: CheckRunOutput,
         actions: Sequence[CheckRunAction] = (),
@@ -101,8 +115,8 @@ class GitHubRepo(Protocol):
         self,
         check_run_id: int,
         *,
-        status: str | None = None,
-        conclusion: str | None = None,
+        status: CheckRunStatus | None = None,
+        conclusion: CheckRunConclusion | None = None,
         output: CheckRunOutput | None = None,
         actions: Sequence[CheckRunAction] | None = None,
         completed_at: datetime | None = None,
@@ -116,14 +130,25 @@ class GitHubApp(Protocol):
 
 
 # --------------------------------------------------------------------------------------------------- SSH
-class SSHError(Exception):
-    """The command could not be carried out: `kind` is unreachable | host-key | auth | timeout | lost | other.
+class SSHErrorKind(StrEnum):
+    """Why an SSH command could not be carried out.
 
     unreachable, host-key and auth mean the command was never sent; timeout and lost (the connection broke while
     the command ran) mean it may have run.
     """
 
-    def __init__(self, message: str, *, host: str, kind: str) -> None:
+    UNREACHABLE = "unreachable"
+    HOST_KEY = "host-key"
+    AUTH = "auth"
+    TIMEOUT = "timeout"
+    LOST = "lost"
+    OTHER = "other"
+
+
+class SSHError(Exception):
+    """The command could not be carried out on `host`, for the reason `kind` says."""
+
+    def __init__(self, message: str, *, host: str, kind: SSHErrorKind) -> None:
         super().__init__(message)
         self.host = host
         self.kind = kind
@@ -150,15 +175,51 @@ class SSHPort(Protocol):
 # --------------------------------------------------------------------------------------------------- HTTP health
 @dataclass(frozen=True)
 class ProbeResult:
+    """One GET of a page: its HTTP status, or why there was no answer."""
+
     url: str
     status: int | None  # None: no HTTP answer
-    body: Any  # parsed JSON when the answer was JSON, else the text (truncated)
     error: str | None  # "connection refused", "timeout after 5s", ...
     elapsed: float
 
 
+@dataclass(frozen=True)
+class Health:
+    """What a Spring Boot Actuator health endpoint said: `answered` False when there was no HTTP answer at all.
+
+    `status` is the overall status the body reports (`HTTP 503` when the answer was not Actuator JSON), and
+    `components` each component's status by name.
+    """
+
+    answered: bool
+    status: str | None
+    components: Mapping[str, str]
+    error: str | None
+
+    def up(self, required: tuple[str, ...]) -> bool:
+        return self.status == "UP" and all(self.components.get(c) == "UP" for c in required)
+
+    def describe(self) -> str:
+        if not self.answered:
+            return f"no answer ({self.error})"
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.components.items()))
+        return f"{self.status}" + (f" ({parts})" if parts else "")
+
+
 class HttpProbe(Protocol):
-    async def get(self, url: str, *, timeout: float) -> ProbeResult: ...
+    """Staging's HTTP endpoints as the scenarios ask them. Never raises: no answer is an answer too."""
+
+    async def get(self, url: str, *, timeout: float) -> ProbeResult:
+        """A page: whether and with which status it answers."""
+        ...
+
+    async def health(self, url: str, *, timeout: float) -> Health:
+        """An Actuator health endpoint (`/actuator/health`), read."""
+        ...
+
+    async def version(self, url: str, *, timeout: float) -> str | None:
+        """`build.version` of an Actuator info endpoint (`/actuator/info`); None when it reports none or is silent."""
+        ...
 
 
 # --------------------------------------------------------------------------------------------------- monitoring
@@ -284,14 +345,13 @@ class VerificationRequest:
     title: str | None = None  # the pull request's title (its author's text)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProgressEvent:
-    """What the engine tells the reporters as it goes (a step began or ended, a scenario concluded)."""
+    """What the engine tells the reporters as it goes: `scenario` changed (a step began or ended, it started or
+    concluded); the reporters render it from the verification itself."""
 
     verification: Verification
     scenario: ScenarioId | None = None
-    message: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(Protocol):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import asyncssh
 
-from bot.ports import CommandResult, SSHError
+from bot.ports import CommandResult, SSHError, SSHErrorKind
 from bot.settings import Settings, SettingsError, SSHSettings
 
 
@@ -51,7 +51,7 @@ class AsyncSSH:
             except SSHError as exc:
                 if maybe_sent:
                     # The first attempt may have run the command: "never sent" would be a lie an undo relies on.
-                    raise SSHError(f"{host}: connection lost, then {exc}", host=host, kind="lost") from exc
+                    raise SSHError(f"{host}: connection lost, then {exc}", host=host, kind=SSHErrorKind.LOST) from exc
                 raise
             try:
                 result = await asyncio.wait_for(conn.run(command, check=False), limit)
@@ -59,13 +59,13 @@ class AsyncSSH:
                 # A command that hangs may sit on a dead connection: never hand that connection out again.
                 await self._evict(host, conn)
                 raise SSHError(
-                    f"{host}: `{command}` did not finish within {limit:g} s", host=host, kind="timeout"
+                    f"{host}: `{command}` did not finish within {limit:g} s", host=host, kind=SSHErrorKind.TIMEOUT
                 ) from exc
             except asyncssh.ChannelOpenError as exc:
                 # The session was refused before the command was sent: safe to try once more on a new connection.
                 await self._evict(host, conn)
                 if attempt:
-                    kind = "lost" if maybe_sent else "unreachable"
+                    kind = SSHErrorKind.LOST if maybe_sent else SSHErrorKind.UNREACHABLE
                     raise SSHError(f"{host}: no session could be opened ({exc})", host=host, kind=kind) from exc
                 continue
             except (asyncssh.Error, OSError) as exc:
@@ -74,14 +74,14 @@ class AsyncSSH:
                 await self._evict(host, conn)
                 maybe_sent = True
                 if attempt:
-                    raise SSHError(f"{host}: connection lost ({exc})", host=host, kind="lost") from exc
+                    raise SSHError(f"{host}: connection lost ({exc})", host=host, kind=SSHErrorKind.LOST) from exc
                 continue
             return CommandResult(
                 exit_status=result.exit_status if result.exit_status is not None else -1,
                 stdout=_text(result.stdout),
                 stderr=_text(result.stderr),
             )
-        raise SSHError(f"{host}: connection lost", host=host, kind="lost")  # pragma: no cover
+        raise SSHError(f"{host}: connection lost", host=host, kind=SSHErrorKind.LOST)  # pragma: no cover
 
     async def close(self) -> None:
         for conn in self._conns.values():
@@ -109,7 +109,7 @@ class AsyncSSH:
     async def _connect(self, host: str) -> asyncssh.SSHClientConnection:
         target = self._settings.hosts.get(host)
         if target is None:
-            raise SSHError(f"{host} is not a host in the settings (ssh.hosts)", host=host, kind="other")
+            raise SSHError(f"{host} is not a host in the settings (ssh.hosts)", host=host, kind=SSHErrorKind.OTHER)
         where = f"{target.address}:{target.port}"
         try:
             return await asyncssh.connect(
@@ -126,16 +126,16 @@ class AsyncSSH:
             raise SSHError(
                 f"{host} ({where}) presented a host key that is not in SSH_KNOWN_HOSTS; refusing to connect",
                 host=host,
-                kind="host-key",
+                kind=SSHErrorKind.HOST_KEY,
             ) from exc
         except asyncssh.PermissionDenied as exc:
             raise SSHError(f"{host} ({where}) refused the SSH key for user {self._settings.user}", host=host,
-                           kind="auth") from exc  # fmt: skip
+                           kind=SSHErrorKind.AUTH) from exc  # fmt: skip
         except TimeoutError as exc:
             raise SSHError(f"{host} ({where}) did not answer within {self._settings.connect_timeout:g} s",
-                           host=host, kind="timeout") from exc  # fmt: skip
+                           host=host, kind=SSHErrorKind.TIMEOUT) from exc  # fmt: skip
         except (OSError, asyncssh.Error) as exc:
-            raise SSHError(f"{host} ({where}) is unreachable: {exc}", host=host, kind="unreachable") from exc
+            raise SSHError(f"{host} ({where}) is unreachable: {exc}", host=host, kind=SSHErrorKind.UNREACHABLE) from exc
 
 
 def _text(value: object) -> str:

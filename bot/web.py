@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +23,9 @@ import structlog
 from aiohttp import web
 from gidgethub import sansio
 
+from bot.envelope import Envelope
 from bot.github_models import PayloadError
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.metrics import CONTENT_TYPE, DeliveryOutcome, Metrics
 from bot.settings_model import ServerSettings
 from bot.store import Store
 
@@ -34,8 +35,10 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 UNVERIFIED_EVENT = "unknown"
 
 log = structlog.get_logger("bot.web")
-Processor = Callable[[sansio.Event], Awaitable[None]]
-Filter = Callable[[str, Mapping[str, Any]], bool]
+#: Processes one accepted delivery: the parsed payload as gidgethub's routers take it, and its envelope.
+Processor = Callable[[sansio.Event, Envelope], Awaitable[None]]
+#: Whether a delivery is worth processing, decided from its envelope alone.
+Filter = Callable[[Envelope], bool]
 
 
 def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
@@ -46,20 +49,19 @@ def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
-def envelope_valid(data: Mapping[str, Any]) -> bool:
-    """The fields every delivery shares, where present, have GitHub's types (routing and logging rely on them)."""
-    action, installation, repository = data.get("action"), data.get("installation"), data.get("repository")
-    if action is not None and not isinstance(action, str):
-        return False
-    if installation is not None:
-        ident = installation.get("id") if isinstance(installation, dict) else None
-        if not isinstance(ident, int) or isinstance(ident, bool):
-            return False
-    if repository is not None:
-        name = repository.get("full_name") if isinstance(repository, dict) else None
-        if not isinstance(name, str):
-            return False
-    return True
+def read_delivery(*, event: str, delivery_id: str, body: bytes) -> tuple[dict[str, Any], Envelope] | None:
+    """The payload and its envelope; None unless the body is a JSON object, both GitHub headers are there and the
+    shared fields have GitHub's types."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict) or not event or not delivery_id:
+        return None
+    try:
+        return data, Envelope.read(event=event, delivery_id=delivery_id, data=data)
+    except PayloadError:
+        return None
 
 
 #: Deliveries that are people's commands; everything else (workflow_run, workflow_job, check_*, pull_request) is
@@ -74,7 +76,7 @@ class _Lane:
     name: str
     capacity: int
     workers: int
-    queue: asyncio.Queue[tuple[sansio.Event, Mapping[str, object]]] = field(init=False)
+    queue: asyncio.Queue[tuple[sansio.Event, Envelope]] = field(init=False)
     #: Slots promised to deliveries being recorded in the store (between the capacity check and the put).
     reserved: int = 0
     #: Deliveries taken from the queue and being processed.
@@ -141,7 +143,7 @@ class WebhookIngress:
     async def handle(self, request: web.Request) -> web.Response:
         if self._receiving >= self._max_requests:
             # Counted before the body is read: a crowd of open uploads is refused before it costs memory.
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="deferred")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.DEFERRED)
             log.warning("delivery deferred", reason="too many requests")
             return web.json_response({"error": "busy, redeliver later"}, status=503)
         self._receiving += 1
@@ -155,44 +157,34 @@ class WebhookIngress:
             async with asyncio.timeout(self._body_timeout):
                 body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="too large")
             return web.json_response({"error": "payload too large"}, status=413)
         except TimeoutError:
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="body too slow", seconds=self._body_timeout)
             return await _answer_and_close(request, web.json_response({"error": "request body too slow"}, status=408))
         if not signature_valid(secret=self._secret, body=body, header=request.headers.get("X-Hub-Signature-256")):
-            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome="rejected")
+            self._metrics.delivery(event=UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="signature")
             return web.json_response({"error": "invalid signature"}, status=401)
         event_name = request.headers.get("X-GitHub-Event", "")
         delivery_id = request.headers.get("X-GitHub-Delivery", "")
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            data = None
-        if not isinstance(data, dict) or not event_name or not delivery_id or not envelope_valid(data):
-            self._metrics.delivery(event=event_name or UNVERIFIED_EVENT, outcome="rejected")
+        read = read_delivery(event=event_name, delivery_id=delivery_id, body=body)
+        if read is None:
+            self._metrics.delivery(event=event_name or UNVERIFIED_EVENT, outcome=DeliveryOutcome.REJECTED)
             log.warning("delivery rejected", reason="malformed", delivery=delivery_id, github_event=event_name)
             return web.json_response({"error": "expected a JSON object with GitHub's event headers"}, status=400)
-        action = data.get("action") if isinstance(data.get("action"), str) else None
-        installation = data.get("installation")
-        installation_id = installation.get("id") if isinstance(installation, dict) else None
-        fields = {
-            "delivery": delivery_id,
-            "github_event": event_name,
-            "action": action,
-            "installation": installation_id,
-        }
-        if not self._accepts(event_name, data):
-            self._metrics.delivery(event=event_name, outcome="ignored")
+        data, envelope = read
+        fields = envelope.log_fields()
+        if not self._accepts(envelope):
+            self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.IGNORED)
             log.info("delivery ignored", **fields)
             return web.json_response({"outcome": "ignored"}, status=200)
         lane = self._commands if event_name in COMMAND_EVENTS else self._events
         if lane.full():
             # Not recorded, so a redelivery of this id is processed once the backlog has drained.
-            self._metrics.delivery(event=event_name, outcome="deferred")
+            self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.DEFERRED)
             log.warning("delivery deferred", reason="backlog", queue=lane.name, **fields)
             return web.json_response({"error": "busy, redeliver later"}, status=503)
         lane.reserved += 1
@@ -200,37 +192,37 @@ class WebhookIngress:
             fresh = await self._store.record_delivery(
                 delivery_id=delivery_id,
                 event=event_name,
-                action=action,
-                installation_id=installation_id if isinstance(installation_id, int) else None,
+                action=envelope.action,
+                installation_id=envelope.installation_id,
             )
         finally:
             lane.reserved -= 1
         if not fresh:
-            self._metrics.delivery(event=event_name, outcome="duplicate")
+            self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.DUPLICATE)
             log.info("delivery duplicate", **fields)
             return web.json_response({"outcome": "duplicate"}, status=200)
         # The slot reserved above is still free (nothing awaited since): this never raises QueueFull.
-        lane.queue.put_nowait((sansio.Event(data, event=event_name, delivery_id=delivery_id), fields))
-        self._metrics.delivery(event=event_name, outcome="accepted")
+        lane.queue.put_nowait((sansio.Event(data, event=event_name, delivery_id=delivery_id), envelope))
+        self._metrics.delivery(event=event_name, outcome=DeliveryOutcome.ACCEPTED)
         log.info("delivery accepted", queue=lane.name, **fields)
         return web.json_response({"outcome": "accepted"}, status=202)
 
     async def _work(self, lane: _Lane) -> None:
         while True:
-            event, fields = await lane.queue.get()
+            event, envelope = await lane.queue.get()
             lane.busy += 1
             try:
-                await self._run(event, fields)
+                await self._run(event, envelope)
             finally:
                 lane.busy -= 1
                 lane.queue.task_done()
 
-    async def _run(self, event: sansio.Event, fields: Mapping[str, object]) -> None:
+    async def _run(self, event: sansio.Event, envelope: Envelope) -> None:
         with structlog.contextvars.bound_contextvars(
-            delivery=fields["delivery"], github_event=fields["github_event"], installation=fields["installation"]
+            delivery=envelope.delivery_id, github_event=envelope.event, installation=envelope.installation_id
         ):
             try:
-                await self._process(event)
+                await self._process(event, envelope)
             except PayloadError as exc:
                 # Signed, so it came from GitHub (or whoever holds the secret), but not in a shape we read.
                 log.warning("delivery malformed", error=str(exc))
@@ -254,10 +246,10 @@ class WebhookIngress:
             await asyncio.gather(*lane.tasks, return_exceptions=True)
             lane.tasks.clear()
             while not lane.queue.empty():
-                event, fields = lane.queue.get_nowait()
+                _, envelope = lane.queue.get_nowait()
                 lane.queue.task_done()
-                log.warning("delivery not processed", **fields)
-                await self._store.forget_delivery(str(event.delivery_id))
+                log.warning("delivery not processed", **envelope.log_fields())
+                await self._store.forget_delivery(envelope.delivery_id)
 
 
 async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:

@@ -1,14 +1,16 @@
-"""What every webhook handler is given: settings, GitHub, the engine, the store and the metrics.
+"""What every webhook handler is given: settings, GitHub, the engine, the store, the metrics and its delivery.
 
 Routers dispatch `await router.dispatch(event, ctx)`, so a handler is `async def h(event, ctx: HandlerContext)`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.envelope import Envelope
 from bot.metrics import Metrics
 from bot.ports import Engine, GitHubApp, JiraPort
 from bot.settings import Settings
@@ -31,3 +33,10 @@ class HandlerContext:
     jira: JiraPort | None = None
     #: Issue 12 §7: None means no cooldown (tests that build a context by hand).
     cooldown: CommandCooldown | None = None
+    #: The delivery being handled: its shared fields, read once at ingress. The runtime hands every handler a
+    #: context for its delivery (`for_delivery`); None only in a context built by hand.
+    delivery: Envelope | None = None
+
+    def for_delivery(self, envelope: Envelope) -> HandlerContext:
+        """This context, for the delivery `envelope` came with."""
+        return dataclasses.replace(self, delivery=envelope)

@@ -6,27 +6,25 @@ and alerts watch the deployment pipeline as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from gidgethub import routing, sansio
 
-from bot.github_models import WorkflowJob, WorkflowRun, parses
+from bot.github_models import PayloadError, WorkflowJob, WorkflowRun
 from handlers.context import HandlerContext
 
 router = routing.Router()
 
 
-@parses("workflow delivery")
-def _origin(data: Mapping[str, Any]) -> tuple[str, int | None]:
-    installation = data.get("installation") or {}
-    installation_id = installation.get("id")
-    return str(data["repository"]["full_name"]), int(installation_id) if installation_id is not None else None
+def _origin(ctx: HandlerContext) -> tuple[str, int | None]:
+    """The repository and installation the delivery came from, as read at ingress."""
+    envelope = ctx.delivery
+    if envelope is None or envelope.repository is None:
+        raise PayloadError("workflow delivery: no repository")
+    return envelope.repository, envelope.installation_id
 
 
 @router.register("workflow_run")
 async def on_workflow_run(event: sansio.Event, ctx: HandlerContext) -> None:
-    repository, installation_id = _origin(event.data)
+    repository, installation_id = _origin(ctx)
     run = WorkflowRun.from_api(event.data.get("workflow_run"))
     if installation_id is not None:
         ctx.engine.observe_run(installation_id=installation_id, repository=repository, run=run)
@@ -34,7 +32,7 @@ async def on_workflow_run(event: sansio.Event, ctx: HandlerContext) -> None:
 
 @router.register("workflow_job")
 async def on_workflow_job(event: sansio.Event, ctx: HandlerContext) -> None:
-    repository, installation_id = _origin(event.data)
+    repository, installation_id = _origin(ctx)
     job = WorkflowJob.from_api(event.data.get("workflow_job"))
     ctx.metrics.job(repository=repository, job=job)
     if installation_id is not None:

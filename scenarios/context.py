@@ -20,6 +20,7 @@ from bot.ports import (
     Clock,
     GitHubRepo,
     GrafanaPort,
+    Health,
     HttpProbe,
     PrometheusPort,
     VerificationRequest,
@@ -44,25 +45,6 @@ class ScenarioError(Exception):
 class WrongCommit(Exception):
     """A run (or one of its jobs) tested another commit than the one asked for: the scenario fails, and nothing
     that run showed counts as evidence. The message is the reason a person reads."""
-
-
-@dataclass(frozen=True)
-class Health:
-    """What the backend's health endpoint said: `answered` False when there was no HTTP answer at all."""
-
-    answered: bool
-    status: str | None
-    components: dict[str, str]
-    error: str | None
-
-    def up(self, required: tuple[str, ...]) -> bool:
-        return self.status == "UP" and all(self.components.get(c) == "UP" for c in required)
-
-    def describe(self) -> str:
-        if not self.answered:
-            return f"no answer ({self.error})"
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.components.items()))
-        return f"{self.status}" + (f" ({parts})" if parts else "")
 
 
 @dataclass
@@ -243,14 +225,7 @@ class ScenarioContext:
 
     # ------------------------------------------------------------------------------------------- services
     async def backend_health(self) -> Health:
-        answer = await self.probe.get(self.env.backend.health_url, timeout=PROBE_TIMEOUT)
-        if answer.status is None:
-            return Health(False, None, {}, answer.error)
-        body = answer.body if isinstance(answer.body, dict) else {}
-        comps = body.get("components")
-        components = {str(k): str(v.get("status")) for k, v in (comps or {}).items() if isinstance(v, dict)}
-        status = body.get("status")
-        return Health(True, str(status) if status is not None else f"HTTP {answer.status}", components, None)
+        return await self.probe.health(self.env.backend.health_url, timeout=PROBE_TIMEOUT)
 
     async def require_backend_answers(self) -> Health:
         health = await self.backend_health()
@@ -261,11 +236,7 @@ class ScenarioContext:
         return health
 
     async def backend_version(self) -> str | None:
-        answer = await self.probe.get(self.env.backend.info_url, timeout=PROBE_TIMEOUT)
-        body = answer.body if isinstance(answer.body, dict) else {}
-        build = body.get("build")
-        version = build.get("version") if isinstance(build, dict) else None
-        return str(version) if version is not None else None
+        return await self.probe.version(self.env.backend.info_url, timeout=PROBE_TIMEOUT)
 
     async def wait_backend(self, *, like: Health, timeout: float) -> Health:
         """Poll the backend until it answers with the same overall status as `like` (or `timeout` passes)."""

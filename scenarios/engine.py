@@ -294,7 +294,7 @@ class ScenarioEngine:
     ) -> None:
         v = active.verification
         result.status, result.started_at = ScenarioStatus.IN_PROGRESS, self._clock.now()
-        await self._progress(v, result, f"{result.id.value} started")
+        await self._progress(v, result)
         ctx = ScenarioContext(
             env=active.env,
             request=request,
@@ -328,7 +328,7 @@ class ScenarioEngine:
             undo = "; ".join(f"`{r.undo}` on {r.host}: {r.error}" for r in broken)
             reason = f"{reason or 'The scenario ran'} but restoring staging failed ({undo})."
         _conclude(result, conclusion, reason)
-        await self._progress(v, result, f"{result.id.value} {conclusion.value}")
+        await self._progress(v, result)
 
     async def _attempt(self, ctx: ScenarioContext, active: _Active) -> tuple[ScenarioConclusion, str | None]:
         """Run one scenario; every way it can end becomes a conclusion and a sentence."""
@@ -366,11 +366,10 @@ class ScenarioEngine:
             data.update(outcome=step.outcome.value if step.outcome else None, error=step.error)
         await self._store.record_event(verification_id=v.verification_id, kind="step", data=data)
         await self._store.save_verification(v)
-        state = (step.outcome.value if step.outcome else "done") if ended else "started"
-        await self._progress(v, result, f"{result.id.value}: {step.name} {state}", step=step.name)
+        await self._progress(v, result)
 
-    async def _progress(self, v: Verification, result: ScenarioResult, message: str, **extra: object) -> None:
-        await self._tell(self._reporter.progress(ProgressEvent(v, result.id, message, dict(extra))))
+    async def _progress(self, v: Verification, result: ScenarioResult) -> None:
+        await self._tell(self._reporter.progress(ProgressEvent(v, result.id)))
 
     async def _tell(self, call: Awaitable[None]) -> None:
         """A reporter that fails (GitHub or JIRA down) must not stop a verification that is changing staging."""

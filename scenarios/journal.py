@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.model import Restoration
-from bot.ports import Clock, SSHError, SSHPort
+from bot.ports import Clock, SSHError, SSHErrorKind, SSHPort
 from bot.texts import safety as texts
 from bot.unit_names import is_glob, parse_list_units, unit_name_problem
 
@@ -95,7 +95,7 @@ def started_unit(undo: Sequence[str]) -> str | None:
 
 
 #: SSH failures that happen before a command is sent (a timeout may come after the command already ran).
-NEVER_SENT = frozenset({"unreachable", "host-key", "auth"})
+NEVER_SENT = frozenset({SSHErrorKind.UNREACHABLE, SSHErrorKind.HOST_KEY, SSHErrorKind.AUTH})
 
 #: An undo is retried this often before it is reported as failed (an SSH hiccup must not leave staging broken).
 UNDO_ATTEMPTS = 3

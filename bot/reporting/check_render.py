@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.model import ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification, VerificationConclusion
-from bot.ports import CheckRunAction, CheckRunOutput
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput
 from bot.reporting.escape import md_text, one_line
 from bot.reporting.format import cell, clip, clip_short, fmt_time, fmt_value
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 #: GitHub's limits for check-run actions (REST "Create a check run": at most 3 actions).
 MAX_ACTIONS = 3
@@ -15,33 +15,33 @@ ACTION_DESCRIPTION_LIMIT = 40
 ACTION_IDENTIFIER_LIMIT = 20
 TITLE_LIMIT = 255
 
-CHECK_CONCLUSION: dict[ScenarioConclusion, str] = {
-    ScenarioConclusion.PASSED: "success",
-    ScenarioConclusion.FAILED: "failure",
+CHECK_CONCLUSION: dict[ScenarioConclusion, CheckRunConclusion] = {
+    ScenarioConclusion.PASSED: CheckRunConclusion.SUCCESS,
+    ScenarioConclusion.FAILED: CheckRunConclusion.FAILURE,
     # GitHub has no "error": a scenario that could not be carried out must still block a merge.
-    ScenarioConclusion.ERROR: "failure",
-    ScenarioConclusion.SKIPPED: "skipped",
+    ScenarioConclusion.ERROR: CheckRunConclusion.FAILURE,
+    ScenarioConclusion.SKIPPED: CheckRunConclusion.SKIPPED,
 }
 
-OVERALL_CONCLUSION: dict[VerificationConclusion, str] = {
-    VerificationConclusion.SUCCESS: "success",
-    VerificationConclusion.FAILURE: "failure",
-    VerificationConclusion.ERROR: "failure",
-    VerificationConclusion.CANCELLED: "cancelled",
+OVERALL_CONCLUSION: dict[VerificationConclusion, CheckRunConclusion] = {
+    VerificationConclusion.SUCCESS: CheckRunConclusion.SUCCESS,
+    VerificationConclusion.FAILURE: CheckRunConclusion.FAILURE,
+    VerificationConclusion.ERROR: CheckRunConclusion.FAILURE,
+    VerificationConclusion.CANCELLED: CheckRunConclusion.CANCELLED,
 }
 
 
 def scenario_check_name(scenario: ScenarioResult) -> str:
-    return t.CHECK_NAME_SCENARIO.format(scenario=scenario.id.value)
+    return texts.CHECK_NAME_SCENARIO.format(scenario=scenario.id.value)
 
 
 def actions(*, running: bool, any_failed: bool) -> list[CheckRunAction]:
     """Abort while running; Re-run failed once something failed. Always within GitHub's limits."""
     wanted: list[CheckRunAction] = []
     if any_failed:
-        wanted.append(CheckRunAction(t.ACTION_RERUN_LABEL, t.ACTION_RERUN_DESCRIPTION, t.ACTION_RERUN_ID))
+        wanted.append(CheckRunAction(texts.ACTION_RERUN_LABEL, texts.ACTION_RERUN_DESCRIPTION, texts.ACTION_RERUN_ID))
     if running:
-        wanted.append(CheckRunAction(t.ACTION_ABORT_LABEL, t.ACTION_ABORT_DESCRIPTION, t.ACTION_ABORT_ID))
+        wanted.append(CheckRunAction(texts.ACTION_ABORT_LABEL, texts.ACTION_ABORT_DESCRIPTION, texts.ACTION_ABORT_ID))
     return [
         CheckRunAction(
             label=clip_short(a.label, ACTION_LABEL_LIMIT),
@@ -54,22 +54,22 @@ def actions(*, running: bool, any_failed: bool) -> list[CheckRunAction]:
 
 def criteria_table(scenario: ScenarioResult) -> str:
     if not scenario.criteria:
-        return t.NO_CRITERIA
+        return texts.NO_CRITERIA
     rows = [
-        t.CRITERIA_ROW.format(
+        texts.CRITERIA_ROW.format(
             description=cell(c.description),
             observed=md_text(fmt_value(c.observed, c.unit)),
             threshold=md_text(fmt_value(c.threshold, c.unit)),
-            result=t.CRITERION_RESULT[c.passed],
+            result=texts.CRITERION_RESULT[c.passed],
         )
         for c in scenario.criteria
     ]
-    return "\n".join([t.CRITERIA_HEADER, *rows])
+    return "\n".join([texts.CRITERIA_HEADER, *rows])
 
 
 def timeline_and_jobs(scenario: ScenarioResult) -> str:
     steps = [
-        t.TIMELINE_ROW.format(
+        texts.TIMELINE_ROW.format(
             name=cell(s.name),
             started=fmt_time(s.started_at),
             ended=fmt_time(s.completed_at),
@@ -78,7 +78,7 @@ def timeline_and_jobs(scenario: ScenarioResult) -> str:
         for s in scenario.steps
     ]
     jobs = [
-        t.JOBS_ROW.format(
+        texts.JOBS_ROW.format(
             run=f"[{r.run_id}]({r.html_url})" if r.html_url else str(r.run_id),
             job=md_text(j.name),
             runner=md_text(j.runner_name or "—"),
@@ -90,34 +90,44 @@ def timeline_and_jobs(scenario: ScenarioResult) -> str:
         for r in scenario.runs
         for j in r.jobs
     ]
-    parts = ["\n".join([t.TIMELINE_HEADER, *steps]), "\n".join([t.JOBS_HEADER, *jobs]) if jobs else t.NO_JOBS]
+    parts = [
+        "\n".join([texts.TIMELINE_HEADER, *steps]),
+        "\n".join([texts.JOBS_HEADER, *jobs]) if jobs else texts.NO_JOBS,
+    ]
     return "\n\n".join(parts)
 
 
 def scenario_output(verification: Verification, scenario: ScenarioResult) -> CheckRunOutput:
     if scenario.status is not ScenarioStatus.COMPLETED and verification.conclusion is not None:
         return CheckRunOutput(
-            title=t.CHECK_TITLE_NOT_RUN,
-            summary=t.CHECK_SUMMARY_NOT_RUN.format(conclusion=verification.conclusion.value)
-            + (f"\n\n{t.CHECK_REASON.format(reason=md_text(verification.reason))}" if verification.reason else ""),
+            title=texts.CHECK_TITLE_NOT_RUN,
+            summary=texts.CHECK_SUMMARY_NOT_RUN.format(conclusion=verification.conclusion.value)
+            + (f"\n\n{texts.CHECK_REASON.format(reason=md_text(verification.reason))}" if verification.reason else ""),
         )
     if scenario.status is ScenarioStatus.QUEUED:
         return CheckRunOutput(
-            title=t.CHECK_TITLE_QUEUED,
-            summary=t.CHECK_SUMMARY_QUEUED.format(verification_id=verification.verification_id),
+            title=texts.CHECK_TITLE_QUEUED,
+            summary=texts.CHECK_SUMMARY_QUEUED.format(verification_id=verification.verification_id),
         )
     if scenario.status is ScenarioStatus.COMPLETED:
-        title = t.CHECK_TITLE_DONE.format(verdict=t.SCENARIO_VERDICT[scenario.conclusion], title=scenario.title)
+        title = texts.CHECK_TITLE_DONE.format(verdict=texts.SCENARIO_VERDICT[scenario.conclusion], title=scenario.title)
     else:
         current = scenario.steps[-1].name if scenario.steps else "starting"
         # A check run's title is plain text: only keep it on one line.
-        title = t.CHECK_TITLE_RUNNING.format(step=one_line(current))
+        title = texts.CHECK_TITLE_RUNNING.format(step=one_line(current))
     summary = criteria_table(scenario)
     if scenario.reason and scenario.conclusion is not ScenarioConclusion.PASSED:
-        summary = t.CHECK_REASON.format(reason=md_text(scenario.reason)) + "\n\n" + summary
+        summary = texts.CHECK_REASON.format(reason=md_text(scenario.reason)) + "\n\n" + summary
     return CheckRunOutput(
         title=clip_short(title, TITLE_LIMIT), summary=clip(summary), text=clip(timeline_and_jobs(scenario))
     )
+
+
+def _state(scenario: ScenarioResult) -> str:
+    """The verdict of a concluded scenario, else its status (queued, in_progress)."""
+    if scenario.status is ScenarioStatus.COMPLETED:
+        return texts.SCENARIO_VERDICT[scenario.conclusion]
+    return scenario.status.value
 
 
 def overall_output(verification: Verification) -> CheckRunOutput:
@@ -125,17 +135,13 @@ def overall_output(verification: Verification) -> CheckRunOutput:
     done = sum(1 for s in verification.scenarios if s.status is ScenarioStatus.COMPLETED)
     passed = sum(1 for s in verification.scenarios if s.conclusion is ScenarioConclusion.PASSED)
     if verification.conclusion is None:
-        title = t.CHECK_TITLE_OVERALL_RUNNING.format(done=done, total=total)
+        title = texts.CHECK_TITLE_OVERALL_RUNNING.format(done=done, total=total)
     else:
-        title = t.CHECK_TITLE_OVERALL_DONE.format(passed=passed, total=total)
-    rows = [
-        f"| {s.title} | {t.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else s.status.value}"
-        f" | {md_text(s.reason or '')} |"
-        for s in verification.scenarios
-    ]
+        title = texts.CHECK_TITLE_OVERALL_DONE.format(passed=passed, total=total)
+    rows = [f"| {s.title} | {_state(s)} | {md_text(s.reason or '')} |" for s in verification.scenarios]
     summary = "\n".join(
         [
-            t.VERIFICATION_HEADLINE[verification.conclusion],
+            texts.VERIFICATION_HEADLINE[verification.conclusion],
             "",
             "| Scenario | Result | Why |",
             "|---|---|---|",
@@ -143,7 +149,7 @@ def overall_output(verification: Verification) -> CheckRunOutput:
         ]
     )
     if verification.reason:
-        summary += "\n\n" + t.CHECK_REASON.format(reason=md_text(verification.reason))
+        summary += "\n\n" + texts.CHECK_REASON.format(reason=md_text(verification.reason))
     detail = "\n\n".join(f"## {s.title}\n\n{criteria_table(s)}" for s in verification.scenarios)
     return CheckRunOutput(title=clip_short(title, TITLE_LIMIT), summary=clip(summary), text=clip(detail))
 

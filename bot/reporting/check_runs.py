@@ -18,10 +18,10 @@ from bot.model import (
     Verification,
     VerificationConclusion,
 )
-from bot.ports import Clock, GitHubApp, GitHubRepo, ProgressEvent
-from bot.reporting import check_render as r
+from bot.ports import CheckRunConclusion, CheckRunStatus, Clock, GitHubApp, GitHubRepo, ProgressEvent
+from bot.reporting import check_render
 from bot.reporting.throttle import Coalescer
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 
 def external_id(verification_id: str, scenario: ScenarioId | None = None) -> str:
@@ -63,23 +63,23 @@ class CheckRunReporter:
         repo = tracked.repo
         if verification.overall_check_run_id is None:
             verification.overall_check_run_id = await repo.create_check_run(
-                name=t.CHECK_NAME,
+                name=texts.CHECK_NAME,
                 head_sha=verification.head_sha,
-                status="in_progress",
+                status=CheckRunStatus.IN_PROGRESS,
                 external_id=external_id(verification.verification_id),
-                output=r.overall_output(verification),
-                actions=r.actions(running=True, any_failed=False),
+                output=check_render.overall_output(verification),
+                actions=check_render.actions(running=True, any_failed=False),
                 started_at=verification.started_at,
             )
         for scenario in verification.scenarios:
             if scenario.check_run_id is None:
                 scenario.check_run_id = await repo.create_check_run(
-                    name=r.scenario_check_name(scenario),
+                    name=check_render.scenario_check_name(scenario),
                     head_sha=verification.head_sha,
-                    status="queued",
+                    status=CheckRunStatus.QUEUED,
                     external_id=external_id(verification.verification_id, scenario.id),
-                    output=r.scenario_output(verification, scenario),
-                    actions=r.actions(running=True, any_failed=False),
+                    output=check_render.scenario_output(verification, scenario),
+                    actions=check_render.actions(running=True, any_failed=False),
                 )
             tracked.shown_status[scenario.id] = ScenarioStatus.QUEUED
         self._wire(verification, tracked)
@@ -140,7 +140,7 @@ class CheckRunReporter:
                 clock=self._clock,
                 interval=self._interval,
                 send=lambda: self._send_overall(tracked.repo, verification),
-                name=t.CHECK_NAME,
+                name=texts.CHECK_NAME,
             )
 
     def _scenario_coalescer(self, tracked: _Tracked, verification: Verification, scenario: ScenarioResult) -> Coalescer:
@@ -149,52 +149,52 @@ class CheckRunReporter:
             clock=self._clock,
             interval=self._interval,
             send=lambda: self._send_scenario(repo, verification, scenario, tracked),
-            name=r.scenario_check_name(scenario),
+            name=check_render.scenario_check_name(scenario),
         )
 
     async def _send_scenario(
         self, repo: GitHubRepo, verification: Verification, scenario: ScenarioResult, tracked: _Tracked
     ) -> None:
         assert scenario.check_run_id is not None  # only wired once created
-        output = r.scenario_output(verification, scenario)
+        output = check_render.scenario_output(verification, scenario)
         finished = verification.conclusion is not None
         if scenario.status is ScenarioStatus.COMPLETED or finished:
             conclusion = tracked.concluded[scenario.id] = _scenario_conclusion(verification, scenario)
             await repo.update_check_run(
                 scenario.check_run_id,
-                status="completed",
+                status=CheckRunStatus.COMPLETED,
                 conclusion=conclusion,
                 output=output,
-                actions=r.actions(running=False, any_failed=r.any_failed(verification)),
+                actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
                 completed_at=scenario.completed_at or verification.completed_at or self._clock.now(),
             )
         else:
-            await repo.update_check_run(scenario.check_run_id, status=scenario.status.value, output=output)
+            await repo.update_check_run(scenario.check_run_id, status=scenario.status, output=output)
 
     async def _send_overall(self, repo: GitHubRepo, verification: Verification) -> None:
         assert verification.overall_check_run_id is not None
-        output = r.overall_output(verification)
+        output = check_render.overall_output(verification)
         if verification.conclusion is None:
             await repo.update_check_run(verification.overall_check_run_id, output=output)
             return
         await repo.update_check_run(
             verification.overall_check_run_id,
-            status="completed",
-            conclusion=r.OVERALL_CONCLUSION[verification.conclusion],
+            status=CheckRunStatus.COMPLETED,
+            conclusion=check_render.OVERALL_CONCLUSION[verification.conclusion],
             output=output,
-            actions=r.actions(running=False, any_failed=r.any_failed(verification)),
+            actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
             completed_at=verification.completed_at or self._clock.now(),
         )
 
 
-def _scenario_conclusion(verification: Verification, scenario: ScenarioResult) -> str:
+def _scenario_conclusion(verification: Verification, scenario: ScenarioResult) -> CheckRunConclusion:
     cancelled = verification.conclusion is VerificationConclusion.CANCELLED
     if scenario.conclusion is None:
         # Never concluded: the verification ended around it (abort, crash, an earlier error).
-        return "cancelled" if cancelled else "skipped"
+        return CheckRunConclusion.CANCELLED if cancelled else CheckRunConclusion.SKIPPED
     stopped = scenario.conclusion in (ScenarioConclusion.SKIPPED, ScenarioConclusion.ERROR)
     if cancelled and stopped and all(x.ok for x in verification.restorations):
         # Cut short by the cancellation, not judged; unlike `skipped`, `cancelled` still blocks a merge. A failed
         # restoration keeps its `failure`: staging needs a person.
-        return "cancelled"
-    return r.CHECK_CONCLUSION[scenario.conclusion]
+        return CheckRunConclusion.CANCELLED
+    return check_render.CHECK_CONCLUSION[scenario.conclusion]

@@ -3,11 +3,12 @@ injected and their restoration, links to the check runs, and what to do next. re
 
 from __future__ import annotations
 
+from bot.github_models import branch_name
 from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification
 from bot.reporting.escape import md_code, md_text, one_line
 from bot.reporting.format import cell, clip, fmt_date, fmt_time, fmt_value
 from bot.reporting.mermaid import gantt
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 #: GitHub's limit for an issue comment body.
 COMMENT_LIMIT = 65_536
@@ -33,12 +34,12 @@ def results_form(verification: Verification) -> str:
     """The seed's "Test Results" lines for the selected scenarios, marked [x] when passed."""
     lines = []
     for s in verification.scenarios:
-        verdict = t.SCENARIO_VERDICT[s.conclusion if s.status is ScenarioStatus.COMPLETED else None]
+        verdict = texts.SCENARIO_VERDICT[s.conclusion if s.status is ScenarioStatus.COMPLETED else None]
         lines.append(
-            t.FORM_RESULT_LINE.format(
+            texts.FORM_RESULT_LINE.format(
                 mark="x" if s.conclusion is ScenarioConclusion.PASSED else " ",
                 n=test_number(s),
-                name=t.SEED_TEST_NAMES[s.id],
+                name=texts.SEED_TEST_NAMES[s.id],
                 verdict=verdict,
             )
         )
@@ -48,18 +49,18 @@ def results_form(verification: Verification) -> str:
 def render_comment(verification: Verification, *, base_url: str, signoff_team: str | None) -> str:
     v = verification
     parts = [
-        t.COMMENT_MARKER.format(verification_id=v.verification_id),
-        t.COMMENT_TITLE.format(environment=v.environment, verification_id=v.verification_id),
-        t.COMMENT_INTRO.format(
-            headline=t.VERIFICATION_HEADLINE[v.conclusion], requested_by=md_text(v.requested_by), sha=v.head_sha[:7]
+        texts.COMMENT_MARKER.format(verification_id=v.verification_id),
+        texts.COMMENT_TITLE.format(environment=v.environment, verification_id=v.verification_id),
+        texts.COMMENT_INTRO.format(
+            headline=texts.VERIFICATION_HEADLINE[v.conclusion], requested_by=md_text(v.requested_by), sha=v.head_sha[:7]
         )
-        + t.COMMENT_BRANCH.format(ref=md_code(v.ref)),
+        + texts.COMMENT_BRANCH.format(ref=md_code(branch_name(v.ref))),
     ]
     if v.reason:
-        parts.append(t.CHECK_REASON.format(reason=md_text(v.reason)))
+        parts.append(texts.CHECK_REASON.format(reason=md_text(v.reason)))
     parts.append(
         # Inside the form's code block nothing renders; one line keeps a login from closing the block.
-        t.COMMENT_FORM.format(
+        texts.COMMENT_FORM.format(
             date=fmt_date(v.started_at), requested_by=one_line(v.requested_by), results=results_form(v)
         )
     )
@@ -70,16 +71,16 @@ def render_comment(verification: Verification, *, base_url: str, signoff_team: s
     parts.append(_measurements(v))
     chart = gantt(v)
     if chart:
-        parts.append(t.COMMENT_TIMELINE_HEADER + "\n\n" + chart)
+        parts.append(texts.COMMENT_TIMELINE_HEADER + "\n\n" + chart)
     parts.append(_restorations(v))
     if v.jira is not None:
         state = v.jira.error or (", ".join(f"→ {s}" for s in v.jira.transitions) or "commented")
-        parts.append(t.COMMENT_JIRA.format(issue=md_text(v.jira.issue), state=md_text(state)))
+        parts.append(texts.COMMENT_JIRA.format(issue=md_text(v.jira.issue), state=md_text(state)))
     if v.conclusion is None:
-        parts.append(t.COMMENT_FOOTER_RUNNING)
+        parts.append(texts.COMMENT_FOOTER_RUNNING)
     else:
-        parts.append(t.COMMENT_FOOTER_DONE.format(team=f" `{signoff_team}`" if signoff_team else ""))
-        parts.append(t.COMMENT_API_CALLS.format(calls=v.github_api_calls))
+        parts.append(texts.COMMENT_FOOTER_DONE.format(team=f" `{signoff_team}`" if signoff_team else ""))
+        parts.append(texts.COMMENT_API_CALLS.format(calls=v.github_api_calls))
     return clip("\n\n".join(parts), COMMENT_LIMIT - 1)
 
 
@@ -87,9 +88,9 @@ def _scenario_table(v: Verification, base_url: str) -> str:
     rows = []
     for s in v.scenarios:
         url = check_run_url(base_url, v.repository, s.check_run_id)
-        verdict = t.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else s.status.value
+        verdict = texts.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else s.status.value
         rows.append(
-            t.COMMENT_SCENARIO_ROW.format(
+            texts.COMMENT_SCENARIO_ROW.format(
                 n=test_number(s),
                 title=cell(s.title),
                 verdict=verdict,
@@ -97,12 +98,12 @@ def _scenario_table(v: Verification, base_url: str) -> str:
                 link=f"[details]({url})" if url else "—",
             )
         )
-    return "\n".join([t.COMMENT_SCENARIOS_HEADER, *rows])
+    return "\n".join([texts.COMMENT_SCENARIOS_HEADER, *rows])
 
 
 def _failed(v: Verification) -> str | None:
     rows = [
-        t.COMMENT_FAILED_ROW.format(
+        texts.COMMENT_FAILED_ROW.format(
             scenario=s.id.value,
             description=c.description.rstrip("."),
             observed=md_text(fmt_value(c.observed, c.unit)),
@@ -112,25 +113,27 @@ def _failed(v: Verification) -> str | None:
         if s.conclusion in (ScenarioConclusion.FAILED, ScenarioConclusion.ERROR)
         for c in s.failed_criteria()
     ]
-    return "\n".join([t.COMMENT_FAILED_HEADER, *rows]) if rows else None
+    return "\n".join([texts.COMMENT_FAILED_HEADER, *rows]) if rows else None
 
 
 def _measurements(v: Verification) -> str:
     rows = [
-        t.COMMENT_MEASUREMENT_ROW.format(scenario=s.id.value, name=cell(name), value=fmt_value(value, "s"))
+        texts.COMMENT_MEASUREMENT_ROW.format(scenario=s.id.value, name=cell(name), value=fmt_value(value, "s"))
         for s in v.scenarios
         for name, value in s.measurements.items()
     ]
     return (
-        "\n".join([t.COMMENT_MEASUREMENTS_HEADER, *rows]) if rows else t.COMMENT_MEASUREMENTS_HEADER + "\n| — | — | — |"
+        "\n".join([texts.COMMENT_MEASUREMENTS_HEADER, *rows])
+        if rows
+        else texts.COMMENT_MEASUREMENTS_HEADER + "\n| — | — | — |"
     )
 
 
 def _restorations(v: Verification) -> str:
     if not v.restorations:
-        return t.COMMENT_NO_RESTORATIONS
+        return texts.COMMENT_NO_RESTORATIONS
     rows = [
-        t.COMMENT_RESTORATION_ROW.format(
+        texts.COMMENT_RESTORATION_ROW.format(
             host=cell(r.host),
             fault=cell(r.fault).replace("`", "'"),
             undo=cell(r.undo).replace("`", "'"),
@@ -142,4 +145,4 @@ def _restorations(v: Verification) -> str:
         )
         for r in v.restorations
     ]
-    return "\n".join([t.COMMENT_RESTORATIONS_HEADER, *rows])
+    return "\n".join([texts.COMMENT_RESTORATIONS_HEADER, *rows])

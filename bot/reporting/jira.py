@@ -15,7 +15,7 @@ from bot.model import JiraReport, Verification, VerificationConclusion
 from bot.ports import Clock, JiraError, JiraPort, ProgressEvent
 from bot.reporting.jira_render import finished_comment, started_comment
 from bot.settings import JiraStatuses
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -38,7 +38,7 @@ async def transition_to(jira: JiraPort, key: str, target: str) -> bool:
             await jira.do_transition(key, transition.id)
             return True
     names = ", ".join(f"{tr.name} -> {tr.to_status}" for tr in offered) or "none"
-    raise TransitionUnavailable(t.JIRA_TRANSITION_MISSING.format(key=key, target=target, offered=names))
+    raise TransitionUnavailable(texts.JIRA_TRANSITION_MISSING.format(key=key, target=target, offered=names))
 
 
 async def with_retries(clock: Clock, what: Callable[[], Awaitable[T]], delays: tuple[float, ...] = RETRY_DELAYS) -> T:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from bot.github_models import branch_name
 from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Verification
 from bot.reporting.comment_render import test_number
 from bot.reporting.escape import jira_text
 from bot.reporting.format import fmt_value, jira_cell
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 
 def started_comment(v: Verification) -> str:
-    text = t.JIRA_STARTED.format(
+    text = texts.JIRA_STARTED.format(
         environment=v.environment,
         verification_id=v.verification_id,
         repository=jira_text(v.repository),
@@ -20,18 +21,18 @@ def started_comment(v: Verification) -> str:
         scenarios=", ".join(s.id.value for s in v.scenarios),
     )
     if v.title:
-        text += t.JIRA_STARTED_PULL.format(title=jira_text(v.title), ref=jira_text(v.ref))
+        text += texts.JIRA_STARTED_PULL.format(title=jira_text(v.title), ref=jira_text(branch_name(v.ref)))
     return text
 
 
 def results_table(v: Verification) -> str:
-    rows = [t.JIRA_TABLE_HEADER]
+    rows = [texts.JIRA_TABLE_HEADER]
     for s in v.scenarios:
-        verdict = t.SCENARIO_VERDICT[s.conclusion if s.status is ScenarioStatus.COMPLETED else None]
+        verdict = texts.SCENARIO_VERDICT[s.conclusion if s.status is ScenarioStatus.COMPLETED else None]
         criteria: list[Criterion | None] = list(s.criteria) or [None]
         for c in criteria:
             rows.append(
-                t.JIRA_TABLE_ROW.format(
+                texts.JIRA_TABLE_ROW.format(
                     n=test_number(s),
                     title=jira_cell(s.title),
                     verdict=verdict,
@@ -46,25 +47,25 @@ def results_table(v: Verification) -> str:
 def finished_comment(v: Verification, *, pull_request_url: str) -> str:
     conclusion = v.conclusion or v.decide_conclusion()
     parts = [
-        t.JIRA_FINISHED.format(
+        texts.JIRA_FINISHED.format(
             environment=v.environment, verification_id=v.verification_id, verdict=conclusion.value.upper()
         ),
         results_table(v),
     ]
     failed = [s for s in v.scenarios if s.conclusion is not ScenarioConclusion.PASSED]
     if failed or conclusion.value != "success":
-        lines = [t.JIRA_FAILED_INTRO]
+        lines = [texts.JIRA_FAILED_INTRO]
         for s in failed:
             reason = s.reason or "; ".join(
                 f"{c.description.rstrip('.')}: observed {fmt_value(c.observed, c.unit)}, "
                 f"threshold {fmt_value(c.threshold, c.unit)}"
                 for c in s.failed_criteria()
             )
-            lines.append(t.JIRA_FAILED_ROW.format(scenario=s.id.value, reason=jira_text(reason or "not concluded")))
+            lines.append(texts.JIRA_FAILED_ROW.format(scenario=s.id.value, reason=jira_text(reason or "not concluded")))
         if v.reason:
-            lines.append(t.JIRA_FAILED_ROW.format(scenario="verification", reason=jira_text(v.reason)))
+            lines.append(texts.JIRA_FAILED_ROW.format(scenario="verification", reason=jira_text(v.reason)))
         parts.append("\n".join(lines))
     else:
-        parts.append(t.JIRA_ALL_PASSED)
-    parts.append(t.JIRA_LINK.format(url=pull_request_url))
+        parts.append(texts.JIRA_ALL_PASSED)
+    parts.append(texts.JIRA_LINK.format(url=pull_request_url))
     return "\n\n".join(parts)

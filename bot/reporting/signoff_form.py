@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioId, Verification
 from bot.reporting.escape import one_line
 from bot.reporting.format import fmt_date
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def seed_results(verification: Verification) -> list[tuple[ScenarioId, str]]:
     results = []
     for scenario_id in SCENARIO_ORDER:
         s = selected.get(scenario_id)
-        verdict = "NOT RUN" if s is None or s.conclusion is None else t.SCENARIO_VERDICT[s.conclusion]
+        verdict = "NOT RUN" if s is None or s.conclusion is None else texts.SCENARIO_VERDICT[s.conclusion]
         results.append((scenario_id, verdict))
     return results
 
@@ -37,20 +37,20 @@ def not_passed(verification: Verification) -> list[str]:
 
 def render_form(verification: Verification, signoff: SignOff) -> str:
     lines = [
-        t.FORM_RESULT_LINE.format(
-            mark="x" if verdict == t.SCENARIO_VERDICT[ScenarioConclusion.PASSED] else " ",
+        texts.FORM_RESULT_LINE.format(
+            mark="x" if verdict == texts.SCENARIO_VERDICT[ScenarioConclusion.PASSED] else " ",
             n=n,
-            name=t.SEED_TEST_NAMES[sid],
+            name=texts.SEED_TEST_NAMES[sid],
             verdict=verdict,
         )
         for n, (sid, verdict) in enumerate(seed_results(verification), start=1)
     ]
-    return t.SIGNOFF_FORM.format(
+    return texts.SIGNOFF_FORM.format(
         date=fmt_date(signoff.at),
         engineer=one_line(signoff.engineer),
         results="\n".join(lines),
         comments=signoff.comment or "—",
         approved="x" if signoff.approved else " ",
         rejected=" " if signoff.approved else "x",
-        reason_line="" if signoff.approved else t.SIGNOFF_REJECT_REASON.format(reason=signoff.comment),
+        reason_line="" if signoff.approved else texts.SIGNOFF_REJECT_REASON.format(reason=signoff.comment),
     ).rstrip()

@@ -12,7 +12,7 @@ from bot.model import ScenarioConclusion, ScenarioStatus, Verification
 from bot.ports import Clock, ProgressEvent
 from bot.reporting.escape import terminal_text
 from bot.reporting.format import fmt_value
-from bot.texts import reports as t
+from bot.texts import reports as texts
 
 
 class TerminalReporter:
@@ -34,33 +34,34 @@ class TerminalReporter:
         self.verification = verification
         self.started_event.set()
         scenarios = ", ".join(s.id.value for s in verification.scenarios)
-        self._line(t.TERMINAL_STARTED.format(verification_id=verification.verification_id, scenarios=scenarios))
+        self._line(texts.TERMINAL_STARTED.format(verification_id=verification.verification_id, scenarios=scenarios))
 
     async def progress(self, event: ProgressEvent) -> None:
         if event.scenario is None:
             return
         s = event.verification.scenario(event.scenario)
         if s.status is ScenarioStatus.COMPLETED:
-            verdict = t.SCENARIO_VERDICT[s.conclusion]
+            verdict = texts.SCENARIO_VERDICT[s.conclusion]
             failed = s.reason and s.conclusion is not ScenarioConclusion.PASSED
             reason = f" — {terminal_text(s.reason)}" if failed else ""
             self._line(
-                t.TERMINAL_SCENARIO_DONE.format(elapsed=self._elapsed(), scenario=s.id.value, verdict=verdict) + reason
+                texts.TERMINAL_SCENARIO_DONE.format(elapsed=self._elapsed(), scenario=s.id.value, verdict=verdict)
+                + reason
             )
             return
         if not s.steps:
-            self._status(t.TERMINAL_STEP.format(elapsed=self._elapsed(), scenario=s.id.value, step="starting"))
+            self._status(texts.TERMINAL_STEP.format(elapsed=self._elapsed(), scenario=s.id.value, step="starting"))
             return
         step = s.steps[-1]
         if step.completed_at is None:
-            self._status(t.TERMINAL_STEP.format(elapsed=self._elapsed(), scenario=s.id.value, step=step.name))
+            self._status(texts.TERMINAL_STEP.format(elapsed=self._elapsed(), scenario=s.id.value, step=step.name))
             return
         outcome = step.outcome.value if step.outcome else "done"
         if step.error:
             outcome = f"{outcome}: {terminal_text(step.error)}"
         took = (step.completed_at - step.started_at).total_seconds()
         self._status(
-            t.TERMINAL_STEP_DONE.format(
+            texts.TERMINAL_STEP_DONE.format(
                 elapsed=self._elapsed(), scenario=s.id.value, step=step.name, outcome=outcome, took=took
             )
         )
@@ -94,18 +95,18 @@ class TerminalReporter:
 
 def results_table(verification: Verification) -> str:
     """The plain-text results: one row per scenario, its failed criteria under it, then the verdict."""
-    rows = [t.TERMINAL_TABLE_HEADER]
+    rows = [texts.TERMINAL_TABLE_HEADER]
     for n, s in enumerate(verification.scenarios, start=1):
-        verdict = t.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else "NOT RUN"
+        verdict = texts.SCENARIO_VERDICT[s.conclusion] if s.status is ScenarioStatus.COMPLETED else "NOT RUN"
         rows.append(f"  {n}  {s.id.value:<15} {verdict:<8} {terminal_text(s.reason or '')}".rstrip())
         for c in s.failed_criteria():
             rows.append(
-                t.TERMINAL_CRITERION.format(
+                texts.TERMINAL_CRITERION.format(
                     description=c.description.rstrip("."),
                     observed=terminal_text(fmt_value(c.observed, c.unit)),
                     threshold=terminal_text(fmt_value(c.threshold, c.unit)),
                 )
             )
     conclusion = verification.conclusion or verification.decide_conclusion()
-    rows.append(t.TERMINAL_VERDICT.format(conclusion=conclusion.value.upper(), calls=verification.github_api_calls))
+    rows.append(texts.TERMINAL_VERDICT.format(conclusion=conclusion.value.upper(), calls=verification.github_api_calls))
     return "\n".join(rows)

@@ -34,10 +34,6 @@ ALREADY_RUNNING = (
     "Wait for it to finish, or stop it with `/verify-staging abort` there."
 )
 NOT_CONFIGURED = "This repository is not configured for verify-staging (no environment is set for `{repository}`)."
-ACCEPTED = (
-    "@{user} verification `{verification_id}` accepted: {scenarios} on `{environment}` at `{head_sha}`. "
-    "Progress appears in the checks of this pull request."
-)
 START_FAILED = "@{user} verification `{verification_id}` could not be started: {error}"
 
 DRY_RUN_HEADER = "**Dry run** (nothing was changed) — the plan for `{environment}` at `{head_sha}`:\n"

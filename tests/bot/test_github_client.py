@@ -10,6 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from bot.accounting import open_tally
 from bot.github_client import GitHubAppClient, RetryPolicy
 from bot.ports import GitHubError
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY, Captured, FakeGitHubAPI
@@ -46,6 +47,7 @@ async def test_jwt_and_installation_token_are_cached(
 ) -> None:
     client = app(session, github_api, private_key_pem, Sleeps())
     repo = client.repo(installation_id=1001, repository=REPOSITORY)
+    tally = open_tally()
     assert await repo.get_permission("alice-admin") == "admin"
     assert await repo.get_permission("nobody") == "none"
     [token_request] = github_api.sent("POST", r"/app/installations/1001/access_tokens")
@@ -60,7 +62,8 @@ async def test_jwt_and_installation_token_are_cached(
     for captured in github_api.sent("GET", r".*/permission"):
         assert captured.headers["authorization"] == f"token {INSTALLATION_TOKEN}"
         assert captured.headers["x-github-api-version"] == "2022-11-28"
-    assert repo.api_calls == 2
+    # Counted as GitHub saw them: one token exchange, two permission look-ups.
+    assert tally.count == len(github_api.requests) == 3
 
 
 async def test_retries_5xx_and_rate_limits_honouring_retry_after(
@@ -80,9 +83,10 @@ async def test_retries_5xx_and_rate_limits_honouring_retry_after(
     github_api.on("GET", r"/repos/[^/]+/[^/]+/actions/runners", flaky)
     sleeps = Sleeps()
     repo = app(session, github_api, private_key_pem, sleeps).repo(installation_id=1001, repository=REPOSITORY)
+    tally = open_tally()
     assert await repo.list_runners() == []
     assert sleeps.waits == [0.5, 7.0, 30.0]  # backoff, Retry-After, Retry-After capped
-    assert repo.api_calls == 4
+    assert tally.count == len(github_api.sent("GET", r".*/actions/runners")) + 1 == 5  # and the token exchange
 
 
 async def test_gives_up_after_bounded_attempts_and_not_on_plain_403(
@@ -92,12 +96,14 @@ async def test_gives_up_after_bounded_attempts_and_not_on_plain_403(
     github_api.on("GET", r".*/actions/runs/\d+", lambda c, m: (403, {"message": "Resource not accessible"}, {}))
     sleeps = Sleeps()
     repo = app(session, github_api, private_key_pem, sleeps).repo(installation_id=1001, repository=REPOSITORY)
+    tally = open_tally()
     with pytest.raises(GitHubError) as down:
         await repo.get_pull_request(42)
-    assert down.value.status == 503 and repo.api_calls == 4
+    assert down.value.status == 503 and len(github_api.sent("GET", r".*/pulls/42")) == 4
     with pytest.raises(GitHubError) as refused:
         await repo.get_run(7)
-    assert refused.value.status == 403 and repo.api_calls == 5
+    assert refused.value.status == 403 and len(github_api.sent("GET", r".*/actions/runs/7")) == 1
+    assert tally.count == len(github_api.requests) == 6  # with the one token exchange
     assert len(sleeps.waits) == 3
 
 
@@ -142,7 +148,9 @@ async def test_pagination_follows_link_headers(
 
     github_api.on("GET", r".*/actions/runs/5/jobs", page)
     repo = app(session, github_api, private_key_pem, Sleeps()).repo(installation_id=1001, repository=REPOSITORY)
+    tally = open_tally()
     jobs = await repo.list_jobs(5)
     assert [j.id for j in jobs] == [10, 11, 20, 21, 30, 31]
-    assert repo.api_calls == 3
+    assert len(github_api.sent("GET", r".*/jobs")) == 3
+    assert tally.count == 4  # with the token exchange
     assert github_api.sent("GET", r".*/jobs")[0].query["per_page"] == "100"

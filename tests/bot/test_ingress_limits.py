@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestServer
 from gidgethub import sansio
 
 from bot.app import start_runtime
+from bot.envelope import Envelope
 from bot.metrics import Metrics
 from bot.settings import ServerSettings, Settings
 from bot.store import Store
@@ -72,7 +73,7 @@ async def front(tmp_path: Path, **limits: Any) -> AsyncIterator[Front]:
     metrics = Metrics()
     holder: list[Front] = []
 
-    async def process(event: sansio.Event) -> None:
+    async def process(event: sansio.Event, envelope: Envelope) -> None:
         f = holder[0]
         name = f"{event.event}:{event.delivery_id}"
         f.started.append(name)
@@ -84,7 +85,7 @@ async def front(tmp_path: Path, **limits: Any) -> AsyncIterator[Front]:
         secret=WEBHOOK_SECRET,
         store=store,
         metrics=metrics,
-        accepts=lambda event, data: True,
+        accepts=lambda envelope: True,
         process=process,
         limits=ServerSettings(**limits),
     )

@@ -46,7 +46,7 @@ def full_verification(verification_id: str = "v-1", *, started: datetime | None 
             )
         ],
         measurements={"failover_seconds": 41.5, "queue_seconds": None},
-        steps=[Step("stop primary", t0, t0 + timedelta(seconds=1), StepOutcome.OK, detail="systemctl stop")],
+        steps=[Step("stop primary", t0, t0 + timedelta(seconds=1), StepOutcome.OK)],
         check_run_id=99,
     )
     return Verification(
@@ -65,7 +65,6 @@ def full_verification(verification_id: str = "v-1", *, started: datetime | None 
         restorations=[Restoration("production-runner-01", "stop-runner", "systemctl start x", ok=True)],
         jira=JiraReport("INFRA-473", transitions=["In Progress"]),
         comment_id=5,
-        dry_run=False,
     )
 
 

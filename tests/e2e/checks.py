@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.reporting.escape import jira_text, md_text
+
 from .harness import Verdict, World, running_world
 
 CHECK_CONCLUSION = {"passed": "success", "failed": "failure"}
@@ -99,10 +101,12 @@ def assert_failure_explained(
         assert observed and threshold, f"{criterion['id']}: observed {observed!r} threshold {threshold!r}"
         if isinstance(criterion["threshold"], int | float):
             assert f"{criterion['threshold']}" in threshold
-    assert reason in run["output"]["summary"] + run["output"].get("text", "") or reason in run["output"]["title"]
+    # Each report shows the reason escaped for its target (Markdown, Jira wiki markup), never raw.
+    shown = md_text(reason)
+    assert shown in run["output"]["summary"] + run["output"].get("text", "") or reason in run["output"]["title"]
     row = next(line for line in comment.splitlines() if line.startswith("| ") and f"| {scenario['title']} |" in line)
-    assert "FAIL" in row and reason.split(":")[0] in row, row
-    assert f"* {scenario['id']}: " in jira and reason.split(":")[0] in jira
+    assert "FAIL" in row and shown.split(":")[0] in row, row
+    assert f"* {scenario['id']}: " in jira and jira_text(reason).split(":")[0] in jira
 
 
 def at(event: dict[str, Any]) -> datetime:

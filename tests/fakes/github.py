@@ -1,7 +1,8 @@
 """A GitHub stand-in for unit tests (bot.ports.GitHubApp / GitHubRepo): one repository's runs, jobs, runners,
 issues, pull requests, comments, reactions and check runs, held in memory.
 
-Every method counts as one REST call (`api_calls`) and is logged in `calls`. `put_run` / `put_job` store a new
+Every method counts as one REST call (on the verification's tally, as the real transport counts) and is logged
+in `calls`. `put_run` / `put_job` store a new
 state of a run or job and hand it to every `listeners` entry, the way GitHub sends `workflow_run` / `workflow_job`
 webhooks. `on_dispatch` (a workflow simulator, e.g. tests/scenarios/pipeline.py) decides what a dispatch creates;
 without it a dispatch is only recorded. `fail_next = n` makes the next n calls answer 502; `down` makes all fail.
@@ -17,7 +18,7 @@ from typing import Any
 
 from bot.accounting import count_request
 from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.ports import CheckRunAction, CheckRunOutput, Clock, GitHubError
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, Clock, GitHubError
 from tests.fakes.clock import FakeClock
 
 
@@ -40,11 +41,11 @@ class FakeCheckRun:
     id: int
     name: str
     head_sha: str
-    status: str
+    status: CheckRunStatus
     external_id: str
     output: CheckRunOutput
     actions: tuple[CheckRunAction, ...] = ()
-    conclusion: str | None = None
+    conclusion: CheckRunConclusion | None = None
     details_url: str | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -95,10 +96,6 @@ class FakeGitHubRepo:
     fail_next: int = 0
     down: bool = False
     _next_id: int = 1000
-
-    @property
-    def api_calls(self) -> int:
-        return len(self.calls)
 
     def _call(self, what: str, **args: Any) -> None:
         self.calls.append(what)
@@ -232,7 +229,7 @@ class FakeGitHubRepo:
         *,
         name: str,
         head_sha: str,
-        status: str,
+        status: CheckRunStatus,
         external_id: str,
         output: CheckRunOutput,
         actions: Sequence[CheckRunAction] = (),
@@ -258,8 +255,8 @@ class FakeGitHubRepo:
         self,
         check_run_id: int,
         *,
-        status: str | None = None,
-        conclusion: str | None = None,
+        status: CheckRunStatus | None = None,
+        conclusion: CheckRunConclusion | None = None,
         output: CheckRunOutput | None = None,
         actions: Sequence[CheckRunAction] | None = None,
         completed_at: datetime | None = None,
@@ -274,7 +271,10 @@ class FakeGitHubRepo:
         )
         run = self.check_runs[check_run_id]
         if conclusion is not None:
-            run.conclusion, run.status = conclusion, "completed"  # a conclusion completes the run, as on GitHub
+            run.conclusion, run.status = (
+                conclusion,
+                CheckRunStatus.COMPLETED,
+            )  # a conclusion completes the run, as on GitHub
         elif status is not None:
             run.status = status
         run.output = output or run.output

@@ -1,7 +1,8 @@
 """An HTTP health-probe stand-in for unit tests (bot.ports.HttpProbe): each URL answers what a route says.
 
 `set(url, status=..., body=...)` fixes an answer; `route(url, fn)` computes one per call (fn returns
-`(status, body)`, or None for "connection refused"). Unknown URLs are refused. Calls are logged in `calls`.
+`(status, body)`, or None for "connection refused"). A dict body stands for a JSON answer, which `health` and
+`version` read as the real adapter reads Actuator JSON. Unknown URLs are refused. Calls are logged in `calls`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.ports import ProbeResult
+from bot.http_probe import actuator_health, actuator_version
+from bot.ports import Health, ProbeResult
 
 Answer = tuple[int, Any] | None
 
@@ -27,9 +29,20 @@ class FakeProbe:
         self.routes[url] = fn
 
     async def get(self, url: str, *, timeout: float) -> ProbeResult:
+        answer, _ = self._answer(url)
+        return answer
+
+    async def health(self, url: str, *, timeout: float) -> Health:
+        return actuator_health(*self._answer(url))
+
+    async def version(self, url: str, *, timeout: float) -> str | None:
+        _, body = self._answer(url)
+        return actuator_version(body)
+
+    def _answer(self, url: str) -> tuple[ProbeResult, object]:
         self.calls.append(url)
         answer = self.routes[url]() if url in self.routes else None
         if answer is None:
-            return ProbeResult(url=url, status=None, body=None, error="connection refused", elapsed=0.0)
+            return ProbeResult(url=url, status=None, error="connection refused", elapsed=0.0), None
         status, body = answer
-        return ProbeResult(url=url, status=status, body=body, error=None, elapsed=0.0)
+        return ProbeResult(url=url, status=status, error=None, elapsed=0.0), body

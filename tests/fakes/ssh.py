@@ -15,7 +15,7 @@ import fnmatch
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.ports import CommandResult, SSHError
+from bot.ports import CommandResult, SSHError, SSHErrorKind
 
 _LIST_UNITS_OPTIONS = ("--all", "--plain", "--no-legend")
 
@@ -43,7 +43,7 @@ class FakeSSH:
         if fresh:
             self.fresh_calls.append((host, args))
         if host in self.unreachable or host not in self.units:
-            raise SSHError(f"{host}: connection refused", host=host, kind="unreachable")
+            raise SSHError(f"{host}: connection refused", host=host, kind=SSHErrorKind.UNREACHABLE)
         words = list(args[1:] if args[:1] == ("sudo",) else args)
         if len(words) < 3 or words[0] != "systemctl":
             return CommandResult(127, "", f"{words[0] if words else ''}: command not found")

@@ -19,6 +19,7 @@ from bot.model import ScenarioConclusion, ScenarioId, Verification, Verification
 from bot.monitoring import PrometheusClient
 from bot.ports import AlertRule, CommandResult, JiraPort, JiraTransition, PromAlert, Reporter, Sample, SSHPort
 from bot.reporting import build_reporter
+from bot.reporting.escape import md_text
 from bot.settings import SSHHost
 from bot.ssh import AsyncSSH
 from bot.texts.reports import VERIFICATION_HEADLINE
@@ -163,7 +164,7 @@ async def test_jira_down_leaves_the_verdicts_and_the_github_reports_whole(
     assert len(comments) == 1 and v.comment_id == comments[0].id
     body = comments[0].body
     assert VERIFICATION_HEADLINE[VerificationConclusion.FAILURE] in body
-    assert f"JIRA: {ISSUE} (start comment: {unreachable}" in body
+    assert f"JIRA: {ISSUE} (start comment: {md_text(unreachable)}" in body
     assert all(r.ok for r in v.restorations) and staging_untouched(w)
 
 

@@ -28,13 +28,13 @@ async def test_progress_is_plain_lines_when_not_a_terminal() -> None:
     s.status = ScenarioStatus.IN_PROGRESS
     clock.advance(2.5)
     s.steps.append(Step("dispatch", clock.now()))
-    await terminal.progress(ProgressEvent(v, s.id, "step"))
+    await terminal.progress(ProgressEvent(v, s.id))
     clock.advance(1.5)
     s.steps[-1].completed_at, s.steps[-1].outcome = clock.now(), StepOutcome.OK
-    await terminal.progress(ProgressEvent(v, s.id, "step"))
+    await terminal.progress(ProgressEvent(v, s.id))
     conclude(s, ScenarioConclusion.PASSED, start=0)
     clock.advance(10)
-    await terminal.progress(ProgressEvent(v, s.id, "done"))
+    await terminal.progress(ProgressEvent(v, s.id))
     conclude(v.scenarios[1], ScenarioConclusion.FAILED, start=20)
     v.conclusion, v.github_api_calls = v.decide_conclusion(), 48
     await terminal.finished(v)

@@ -19,11 +19,11 @@ LONG = dataclasses.replace(
 )
 
 
-async def until_progress(w: World, message: str, *, limit: float = 600.0) -> None:
-    """Wait on virtual time until the engine reported `message` (bounded by `limit` virtual seconds)."""
+async def until_step(w: World, scenario: ScenarioId, step: str, *, limit: float = 600.0) -> None:
+    """Wait on virtual time until the engine reported `scenario` at `step` (bounded by `limit` virtual seconds)."""
     deadline = w.clock.monotonic() + limit
-    while message not in w.reporter.messages:
-        assert w.clock.monotonic() < deadline, f"the engine never reported {message!r}"
+    while (scenario, step) not in w.reporter.steps:
+        assert w.clock.monotonic() < deadline, f"the engine never reported {scenario.value} at {step!r}"
         await w.clock.sleep(0.25)
 
 
@@ -31,7 +31,7 @@ async def abort_during(w: World, scenario: ScenarioId, step: str, *, after: floa
     """Start `scenario`, abort `after` virtual seconds into `step`; the verification and seconds the abort took."""
     assert w.engine is not None
     await w.engine.start(request("v-abort", (scenario,)))
-    await until_progress(w, f"{scenario.value}: {step} started")
+    await until_step(w, scenario, step)
     await w.clock.sleep(after)
     asked = w.clock.now()
     assert await w.engine.abort("v-abort", by="alice-admin")
@@ -100,7 +100,7 @@ async def test_shutdown_waits_for_a_slow_undo_to_finish(tmp_path: Path) -> None:
 
         w.ssh.before = slow_start
         await w.engine.start(request("v-stop", (ScenarioId.FAILOVER,)))
-        await until_progress(w, "failover: wait for primary offline started")
+        await until_step(w, ScenarioId.FAILOVER, "wait for primary offline")
         await w.engine.stop()
         assert w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
         v = await w.store.load_verification("v-stop")

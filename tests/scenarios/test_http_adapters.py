@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.http_probe import AiohttpProbe
 from bot.monitoring import AlertmanagerClient, GrafanaClient, PrometheusClient
-from bot.ports import MonitoringError
+from bot.ports import Health, MonitoringError
 
 AM_METRICS = """# HELP alertmanager_notifications_total The total number of attempted notifications.
 # TYPE alertmanager_notifications_total counter
@@ -90,6 +90,9 @@ def _app(seen: list[Any]) -> web.Application:
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": "UP"})
 
+    async def info(_: web.Request) -> web.Response:
+        return web.json_response({"build": {"version": "1.4.2", "artifact": "paws360-backend"}})
+
     async def home(_: web.Request) -> web.Response:
         return web.Response(text="<html>v1.0</html>", content_type="text/html")
 
@@ -104,6 +107,7 @@ def _app(seen: list[Any]) -> web.Application:
     app.router.add_get("/api/datasources", datasources)
     app.router.add_post("/api/ds/query", ds_query)
     app.router.add_get("/actuator/health", health)
+    app.router.add_get("/actuator/info", info)
     app.router.add_get("/", home)
     return app
 
@@ -155,14 +159,20 @@ async def test_unreachable_monitoring_raises_monitoring_error() -> None:
             await PrometheusClient(base_url="http://127.0.0.1:9", session=session).rules()
 
 
-async def test_probe_parses_json_keeps_text_and_reports_refusal(
+async def test_probe_reads_actuator_json_pages_and_reports_refusal(
     stub: tuple[str, list[Any], aiohttp.ClientSession],
 ) -> None:
     url, _, session = stub
     probe = AiohttpProbe(session=session)
-    health = await probe.get(f"{url}/actuator/health", timeout=5)
+    health = await probe.health(f"{url}/actuator/health", timeout=5)
     page = await probe.get(f"{url}/", timeout=5)
     refused = await probe.get("http://127.0.0.1:9/", timeout=5)
-    assert (health.status, health.body) == (200, {"status": "UP"})
-    assert (page.status, page.body) == (200, "<html>v1.0</html>")
+    assert health == Health(answered=True, status="UP", components={}, error=None)
+    assert await probe.version(f"{url}/actuator/info", timeout=5) == "1.4.2"
+    assert page.status == 200
+    # A page that is not Actuator JSON reads as its HTTP status, never as UP.
+    assert (await probe.health(f"{url}/", timeout=5)).status == "HTTP 200"
+    assert await probe.version(f"{url}/", timeout=5) is None
     assert refused.status is None and refused.error is not None and "connection refused" in refused.error
+    silent = await probe.health("http://127.0.0.1:9/", timeout=5)
+    assert not silent.answered and silent.describe().startswith("no answer (connection refused")

@@ -23,7 +23,7 @@ async def test_healthy_world_passes_all_five_and_restores_everything(tmp_path: P
         assert all(r.ok and not r.after_restart for r in v.restorations)
         assert len(v.restorations) == 3  # failover + monitoring stop the primary, rollback stops the backend
         assert all(w.ssh.units[h][u] for h in w.ssh.units for u in w.ssh.units[h])
-        assert v.github_api_calls == w.repo.api_calls
+        assert v.github_api_calls == len(w.repo.calls)
         assert w.reporter.finished_list[-1].verification_id == "v-1"
         normal = v.scenario(ScenarioId.NORMAL_DEPLOY)
         assert normal.measurements["deployment_duration_s"] == 5.0

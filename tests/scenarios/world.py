@@ -100,14 +100,16 @@ class Chaos:
 @dataclass
 class RecordingReporter:
     started_ids: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
+    #: (scenario, its latest step) at every progress report: what the check runs show as "Running: <step>".
+    steps: list[tuple[ScenarioId | None, str | None]] = field(default_factory=list)
     finished_list: list[Verification] = field(default_factory=list)
 
     async def started(self, verification: Verification) -> None:
         self.started_ids.append(verification.verification_id)
 
     async def progress(self, event: ProgressEvent) -> None:
-        self.messages.append(event.message)
+        latest = event.verification.scenario(event.scenario).steps[-1:] if event.scenario is not None else []
+        self.steps.append((event.scenario, latest[0].name if latest else None))
 
     async def finished(self, verification: Verification) -> None:
         self.finished_list.append(verification)
