@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 
 from tests.paths import REPORT_SCHEMA
+from tests.support.wait import wait_for
 
 from .checks import ALL, Outcome, assert_measurements_match_truth, outcome
-from .harness import wait_for
 
 pytestmark = pytest.mark.lab
 
