@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from lab import monitoring
 from lab.faults import UnknownFault, parse_faults
 from lab.monitoring import MonitoringUnavailable
 from lab.topology import TopologyError, load_topology
@@ -98,6 +99,7 @@ def bot_settings(world: World) -> dict[str, Any]:
                     "alert_rules": ["RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh"],
                     "runner_offline_alert": "RunnerOffline",
                     "oncall_receiver": "oncall-sre",
+                    "scrape_interval": monitoring.SCRAPE_INTERVAL_S,
                 },
                 "thresholds": {
                     "deployment": t.deployment,
