@@ -1,6 +1,7 @@
 """The baseline for `benchmarks.ingest`: an aiohttp endpoint that reads the body and answers 202, nothing else.
 
-Run as `python -m benchmarks._bare --port P`; it serves until SIGTERM.
+Run as `python -m benchmarks._bare --port P`; it serves until SIGTERM (bound with SO_REUSEPORT, beside the port
+reservation of the benchmark that started it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def main() -> None:
     app = web.Application(client_max_size=5 * 1024 * 1024)
     app.router.add_post("/webhooks", accept)
     app.router.add_get("/healthz", healthz)
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, reuse_port=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -22,17 +21,12 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.ports import PortReservation, closed_port, reserve_port
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SETTINGS = ROOT / "deploy" / "settings.example.yml"
 SERVE = ROOT / ".venv" / "bin" / "verify-staging"
 REPOSITORY = "paws360/paws360"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def rss_mib(pid: int) -> float:
@@ -55,8 +49,13 @@ class BotProcess:
 
     workdir: Path
     webhook_secret: str = field(default_factory=lambda: secrets.token_hex(20))
-    port: int = field(default_factory=free_port)
+    # Held until stop(): `serve --reuse-port` binds it beside the reservation; no other process can take it first.
+    reservation: PortReservation = field(default_factory=reserve_port)
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        return self.reservation.port
 
     @property
     def url(self) -> str:
@@ -86,11 +85,11 @@ class BotProcess:
             "GITHUB_APP_ID": "4242",
             "GITHUB_PRIVATE_KEY_PATH": str(pem),
             "GITHUB_WEBHOOK_SECRET": self.webhook_secret,
-            "GITHUB_API_URL": f"http://127.0.0.1:{free_port()}",
+            "GITHUB_API_URL": f"http://127.0.0.1:{closed_port()}",
             "SSH_KEY_PATH": str(ssh_key),
             "SSH_KNOWN_HOSTS": str(known_hosts),
         }
-        command = [str(SERVE), "serve", "--settings", str(settings), "--port", str(self.port)]
+        command = [str(SERVE), "serve", "--settings", str(settings), "--port", str(self.port), "--reuse-port"]
         return command, env
 
     def start(self, *, timeout: float = 30.0) -> float:
@@ -135,3 +134,4 @@ class BotProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self.reservation.release()

@@ -12,7 +12,8 @@ from typing import Any
 import requests
 
 from bot.model import Verification
-from tests.e2e.harness import Verdict, World, running_world, wait_for
+from tests.e2e.harness import Verdict, World, running_world
+from tests.support.wait import wait_for
 
 SETTLE_S = 2.0  # the bot has finished reporting once it has sent nothing for this long
 SETTLE_TIMEOUT_S = 30.0

@@ -36,9 +36,10 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks._bot import REPOSITORY, BotProcess, cpu_seconds, free_port
+from benchmarks._bot import REPOSITORY, BotProcess, cpu_seconds
 from benchmarks.report import Row, percentile, print_table
 from tests.paths import WEBHOOK_PAYLOADS
+from tests.support.ports import reserve_port
 
 FIXTURE = WEBHOOK_PAYLOADS / "workflow_job" / "completed.success.with-organization.payload.json"
 GOAL_RATIO = 0.7
@@ -214,7 +215,8 @@ def measure(*, count: int, rate: float, concurrency: int) -> dict[str, Any]:
     loads: list[Load] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         # bare first
-        port = free_port()
+        reservation = reserve_port()  # `_bare` binds it with SO_REUSEPORT beside the reservation
+        port = reservation.port
         bare = subprocess.Popen([sys.executable, "-m", "benchmarks._bare", "--port", str(port)])
         try:
             url = f"http://127.0.0.1:{port}"
@@ -229,6 +231,7 @@ def measure(*, count: int, rate: float, concurrency: int) -> dict[str, Any]:
         finally:
             bare.terminate()
             bare.wait(timeout=10)
+            reservation.release()
         with BotProcess(Path(tmp) / "bot") as bot:
             bot.start()
             deliveries = signed_deliveries(2 * count, bot.webhook_secret)

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -50,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the GitHub App: webhook server and scenario engine")
     serve.add_argument("--settings", help="settings file (default: $VERIFY_STAGING_SETTINGS)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free port)")
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="bind with SO_REUSEPORT, beside a socket that holds the port reserved (a supervisor or a test harness)",
+    )
 
     lab = commands.add_parser("lab", help="start the local staging lab alone, until interrupted")
     lab.add_argument("--topology", help="topology file (default: the built-in one)")
@@ -81,7 +87,12 @@ def lab_argv(args: argparse.Namespace) -> list[str]:
 
 
 def run_lab(args: argparse.Namespace) -> int:
-    process = subprocess.Popen(lab_argv(args))
+    # The lab stops when this process ends, however it ends: it reads EOF on the pipe only we hold open.
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen([*lab_argv(args), "--parent-fd", str(read_end)], pass_fds=(read_end,))
+    finally:
+        os.close(read_end)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -92,10 +103,12 @@ def run_lab(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+    finally:
+        os.close(write_end)
 
 
-async def serve(settings: Settings, *, host: str, port: int) -> None:
-    runtime = await start_runtime(settings, host=host, port=port)
+async def serve(settings: Settings, *, host: str, port: int, reuse_port: bool = False) -> None:
+    runtime = await start_runtime(settings, host=host, port=port, reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -125,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     configure_logging()
     try:
-        asyncio.run(serve(settings, host=args.host, port=args.port))
+        asyncio.run(serve(settings, host=args.host, port=args.port, reuse_port=args.reuse_port))
     except AdapterUnavailable as exc:
         print(f"verify-staging: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -168,8 +168,10 @@ async def start_runtime(
     engine_factory: EngineFactory = scenario_engine,
     extra_reporters: Sequence[Reporter] = (),
     clock: Clock | None = None,
+    reuse_port: bool = False,
 ) -> Runtime:
-    """Start the bot and return once it listens on host:port (port 0: a free port)."""
+    """Start the bot and return once it listens on host:port (port 0: a free port; `reuse_port`: bind beside a
+    socket that holds the port reserved with SO_REUSEPORT, see `serve --reuse-port`)."""
     secrets = settings.secrets
     register_secrets([secrets.private_key, secrets.webhook_secret, secrets.jira_token, secrets.jira_password])
     clock = clock or SystemClock()
@@ -232,7 +234,7 @@ async def start_runtime(
         ingress.start()
         runner = web.AppRunner(build_web_app(ingress, metrics), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
         await site.start()
     except BaseException:
         if ingress is not None:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import sys
@@ -57,11 +58,15 @@ def run_demo(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def reserve_port() -> socket.socket:
+    """A loopback port held for the bot from before the lab starts (the lab must be told where to deliver) until
+    the bot listens on it beside this socket (SO_REUSEPORT). Bound but never listening, it keeps every other
+    process from taking the port meanwhile; picking a free port and closing it left a window of the lab's whole
+    start-up for another process to take it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 def lab_command(args: argparse.Namespace, *, state_file: Path, webhook_url: str, workdir: Path) -> list[str]:
@@ -90,21 +95,37 @@ def bot_environment(state: Mapping[str, Any]) -> dict[str, str]:
 
 async def _demo(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="verify-staging-demo-"))
-    port = free_port()
+    reservation = reserve_port()
+    port = int(reservation.getsockname()[1])
     state_file = workdir / "lab-state.json"
     lab_log = workdir / "lab.log"
     command = lab_command(
         args, state_file=state_file, webhook_url=f"http://127.0.0.1:{port}/webhooks", workdir=workdir / "lab"
     )
+    # The lab stops at EOF on this pipe: when the demo ends in any way, SIGKILL included, the kernel closes
+    # `parent_end` and no lab process is left running.
+    lab_end, parent_end = os.pipe()
     print(f"starting the lab (logs in {workdir})", flush=True)
     with lab_log.open("wb") as log_file, (workdir / "bot.log").open("w", encoding="utf-8") as bot_log:
-        lab = await asyncio.create_subprocess_exec(*command, stdout=log_file, stderr=asyncio.subprocess.PIPE)
+        try:
+            lab = await asyncio.create_subprocess_exec(
+                *command,
+                "--parent-fd",
+                str(lab_end),
+                stdout=log_file,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(lab_end,),
+            )
+        finally:
+            os.close(lab_end)
         try:
             state = await _wait_for_lab(lab, state_file)
             configure_logging(json=True, stream=bot_log)
             return await _with_lab(args, state, port=port)
         finally:
             await _stop(lab)
+            os.close(parent_end)
+            reservation.close()
 
 
 def _read_state(path: Path) -> dict[str, Any] | None:
@@ -141,7 +162,7 @@ async def _with_lab(args: argparse.Namespace, state: Mapping[str, Any], *, port:
     clock = SystemClock()
     terminal = TerminalReporter(out=sys.stdout, clock=clock)
     try:
-        runtime = await start_runtime(settings, port=port, extra_reporters=(terminal,), clock=clock)
+        runtime = await start_runtime(settings, port=port, reuse_port=True, extra_reporters=(terminal,), clock=clock)
     except AdapterUnavailable as exc:
         raise CannotRun(f"the bot could not start ({exc})", "install the complete package") from None
     except OSError as exc:

@@ -134,8 +134,13 @@ class AlertmanagerClient:
 class GrafanaClient:
     """Queries each panel as Grafana would render it; `token` is optional (anonymous access otherwise)."""
 
-    def __init__(self, *, base_url: str, session: aiohttp.ClientSession, token: str | None = None) -> None:
+    def __init__(
+        self, *, base_url: str, session: aiohttp.ClientSession, token: str | None = None, step: float | None = None
+    ) -> None:
         self._http = _Http("Grafana", base_url, session, token)
+        # The query step (Grafana's intervalMs) as Grafana's UI sets it from the datasource's scrape interval: a
+        # panel's range ends at a multiple of the step, so a coarser step hides fresh data for longer.
+        self._interval_ms = None if step is None else max(1, round(step * 1000))
 
     async def query_dashboard(self, uid: str) -> list[PanelQueryResult]:
         dashboard = (await self._http.call("GET", f"/api/dashboards/uid/{uid}"))["dashboard"]
@@ -154,6 +159,8 @@ class GrafanaClient:
         ds = _datasource(panel.get("datasource"), prom_uid)
         queries = [{**t, "refId": t.get("refId", f"Q{i}"), "datasource": _datasource(t.get("datasource"), prom_uid)
                     or ds} for i, t in enumerate(targets)]  # fmt: skip
+        if self._interval_ms is not None:
+            queries = [{"intervalMs": self._interval_ms, **q} for q in queries]
         answer = await self._http.call(
             "POST", "/api/ds/query", json={"queries": queries, "from": "now-1h", "to": "now"}
         )
@@ -200,7 +207,7 @@ def monitoring_factory(
         return (
             PrometheusClient(base_url=mon.prometheus_url, session=session),
             AlertmanagerClient(base_url=mon.alertmanager_url, session=session),
-            GrafanaClient(base_url=mon.grafana_url, session=session, token=grafana_token),
+            GrafanaClient(base_url=mon.grafana_url, session=session, token=grafana_token, step=mon.scrape_interval),
         )
 
     return make

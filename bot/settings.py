@@ -330,6 +330,7 @@ def _monitoring(node: Node) -> MonitoringSettings:
         oncall_receiver=node.string(
             "oncall_receiver", defaults.oncall_receiver, expected="an Alertmanager receiver name"
         ),
+        scrape_interval=node.seconds("scrape_interval", defaults.scrape_interval),
     )
 
 

@@ -64,6 +64,9 @@ class MonitoringSettings:
     alert_rules: tuple[str, ...] = ("RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh")
     runner_offline_alert: str = "RunnerOffline"
     oncall_receiver: str = "oncall-sre"
+    # How often Prometheus scrapes the bot's /metrics (Prometheus' default): a series the verification just
+    # produced reaches the dashboard within a scrape and a query step, so dashboard-data waits a few of these.
+    scrape_interval: float = 15.0
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
 """`python -m lab`: runs the local staging lab until interrupted, and tells the bot how to reach it.
 
     python -m lab [--topology FILE] [--fault NAME ...] [--state-file FILE] [--webhook-url URL] [--workdir DIR]
+                  [--parent-fd FD]
 
 Once everything is up it writes the state file (JSON: every URL, path, id and secret of the lab, the contract's
 `lab` keys) and a settings file for `verify-staging serve` that points at this lab (`settings_path` in the state).
-SIGINT or SIGTERM stops every process it started. Exit status 2 with one line on stderr when it cannot start.
+SIGINT or SIGTERM stops every process it started. So does end-of-file on `--parent-fd`, the read end of a pipe
+whose write end only the starting process holds: when that process ends, however (SIGKILL, a CI timeout, a closed
+terminal), the kernel closes the write end and the lab stops rather than run on with no one to use it. Exit status
+2 with one line on stderr when it cannot start.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lab import monitoring
 from lab.faults import UnknownFault, parse_faults
 from lab.monitoring import MonitoringUnavailable
 from lab.topology import TopologyError, load_topology
@@ -93,6 +99,7 @@ def bot_settings(world: World) -> dict[str, Any]:
                     "alert_rules": ["RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh"],
                     "runner_offline_alert": "RunnerOffline",
                     "oncall_receiver": "oncall-sre",
+                    "scrape_interval": monitoring.SCRAPE_INTERVAL_S,
                 },
                 "thresholds": {
                     "deployment": t.deployment,
@@ -170,7 +177,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--state-file", type=Path, help="write the lab's state JSON here once it is up")
     parser.add_argument("--webhook-url", help="where the simulated GitHub delivers webhooks")
     parser.add_argument("--workdir", type=Path, help="keys, host state, logs and configs (default: a temp dir)")
+    parser.add_argument(
+        "--parent-fd", type=int, metavar="FD", help="stop at end-of-file on this inherited pipe (the parent ended)"
+    )
     return parser.parse_args(argv)
+
+
+def stop_at_eof(loop: asyncio.AbstractEventLoop, fd: int, stop: Callable[[], None]) -> None:
+    """Calls `stop` once `fd` reads end-of-file: every writer has closed it, i.e. the parent process has ended.
+
+    A pipe rather than PR_SET_PDEATHSIG for the lab itself: the signal fires when the *thread* that forked the lab
+    ends (a parent that starts the lab from a worker thread would lose it early) and misses a parent that died
+    before the lab called prctl; EOF has neither gap. The lab's own children still use PR_SET_PDEATHSIG (lab/units.py):
+    the lab forks them from its one event-loop thread, and they must die even if the lab is SIGKILLed.
+    """
+    os.set_blocking(fd, False)
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            os.close(fd)
+            stop()
+
+    loop.add_reader(fd, readable)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -188,6 +223,8 @@ async def run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if args.parent_fd is not None:
+        stop_at_eof(loop, args.parent_fd, stop.set)
     try:
         world = await start_world(options)
     except MonitoringUnavailable as error:

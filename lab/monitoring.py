@@ -22,6 +22,8 @@ import yaml
 
 from lab.truth import Truth
 
+#: Prometheus scrapes and evaluates rules this often (seconds); the bot's settings carry it as `scrape_interval`.
+SCRAPE_INTERVAL_S = 1
 INSTALL_HINT = "apt-get install -y --no-install-recommends prometheus prometheus-alertmanager"
 PROMETHEUS_BINARY = "prometheus"
 ALERTMANAGER_BINARY = "prometheus-alertmanager"
@@ -125,7 +127,11 @@ def prometheus_config(
             }
         )
     return {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "900ms"},
+        "global": {
+            "scrape_interval": f"{SCRAPE_INTERVAL_S}s",
+            "evaluation_interval": f"{SCRAPE_INTERVAL_S}s",
+            "scrape_timeout": f"{SCRAPE_INTERVAL_S * 900}ms",
+        },
         "rule_files": [str(rules_path)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
         "scrape_configs": scrapes,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.ports import AlertmanagerPort, MonitoringError, PromAlert, PrometheusPort
+from bot.ports import AlertmanagerPort, GrafanaPort, MonitoringError, PanelQueryResult, PromAlert, PrometheusPort
 from bot.settings import RunnerRole
 from scenarios.context import ScenarioContext, ScenarioError
 from scenarios.timing import between, fmt
@@ -17,6 +17,12 @@ INTEGRATION = "webhook"
 #: evaluation and notification cadence, so the measured times are off by at most a second).
 POLL_SECONDS = 1.0
 
+#: The deploy panels' series are born when the bot counts a deploy job's `workflow_job` completed delivery, which
+#: can come just before this scenario starts (failover's deploy, right before). Prometheus has it after its next
+#: scrape of the bot's /metrics, a panel after its next query step (Grafana ends a range at a multiple of the
+#: step, which the bot sets to the scrape interval): three scrape intervals cover both and a late scrape.
+DASHBOARD_WAIT_SCRAPES = 3
+
 
 async def run(ctx: ScenarioContext) -> None:
     mon, limits = ctx.env.monitoring, ctx.env.thresholds
@@ -26,7 +32,7 @@ async def run(ctx: ScenarioContext) -> None:
         try:
             rules = {r.name: r for r in await prom.rules()}
             await am.receivers()
-            panels = await grafana.query_dashboard(mon.grafana_dashboard_uid)
+            panels = await _dashboard_with_data(ctx, grafana)
             sent_before = (await am.notifications_sent()).get(INTEGRATION, 0.0)
             failed_before = (await am.notifications_failed()).get(INTEGRATION, 0.0)
         except MonitoringError as exc:
@@ -40,7 +46,7 @@ async def run(ctx: ScenarioContext) -> None:
         threshold=list(mon.alert_rules),
         reason=f"Prometheus lacks the alert rule{'s' if len(missing) > 1 else ''} {', '.join(missing)}.",
     )
-    empty = [p.title or str(p.panel_id) for p in panels if p.points == 0 or p.error]
+    empty = _without_data(panels)
     ctx.criterion(
         "dashboard-data",
         f"Every panel of the Grafana dashboard {mon.grafana_dashboard_uid} returns data.",
@@ -92,6 +98,28 @@ def record_alert_cannot_fire(ctx: ScenarioContext, name: str) -> None:
         None,
         reason=f"{name} cannot fire: Prometheus has no such rule.",
     )
+
+
+def _without_data(panels: list[PanelQueryResult]) -> list[str]:
+    return [p.title or str(p.panel_id) for p in panels if p.points == 0 or p.error]
+
+
+async def _dashboard_with_data(ctx: ScenarioContext, grafana: GrafanaPort) -> list[PanelQueryResult]:
+    """The dashboard's panels once every one has data, or as they are when the bound passes: a panel empty only
+    because the data this verification produced is not scraped yet is no failure; one still empty after a few
+    scrape intervals is."""
+    mon = ctx.env.monitoring
+    latest: list[PanelQueryResult] = []
+
+    async def filled() -> list[PanelQueryResult] | None:
+        nonlocal latest
+        latest = await grafana.query_dashboard(mon.grafana_dashboard_uid)
+        # A dashboard without panels gets none by waiting.
+        return latest if not latest or not _without_data(latest) else None
+
+    bound = DASHBOARD_WAIT_SCRAPES * mon.scrape_interval + POLL_SECONDS
+    await ctx.poll(filled, timeout=bound, first_interval=POLL_SECONDS, max_interval=mon.scrape_interval)
+    return latest
 
 
 def _firing(alerts: list[PromAlert], name: str) -> PromAlert | None:

@@ -6,7 +6,11 @@ where CONFIG is a JSON file the lab writes. `service_argv` builds that command l
 
 from __future__ import annotations
 
+import errno
 import sys
+
+#: A service's exit status when another process bound its port first (the lab starts it again on another port).
+EXIT_PORT_TAKEN = errno.EADDRINUSE
 
 
 def service_argv(name: str, config_path: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ refused with 401; no Authorization header is served as Grafana's anonymous viewe
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import urllib.parse
@@ -41,6 +42,12 @@ def parse_time(value: object, now: float) -> float:
         amount, unit = match.groups()
         return now - (int(amount) * _UNITS[unit] if amount else 0)
     return float(text) / 1000.0
+
+
+def align_down(t: float, step: float) -> float:
+    """Grafana ends (and starts) a panel's range at a multiple of the query step: the last point of a range query
+    can lie up to one step before now, which hides a series younger than that."""
+    return math.floor(t / step) * step
 
 
 def expand_variables(expr: str, step: float, span: float) -> str:
@@ -138,7 +145,10 @@ def create_app(raw: dict[str, Any]) -> Flask:
                 if instant:
                     answer = prometheus("/api/v1/query", {"query": expr, "time": str(end)})
                 else:
-                    params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
+                    # Aligned as Grafana aligns them, both ends whole multiples of the step: a series younger
+                    # than one step can be missing from a panel, on the real Grafana as here.
+                    first, last = align_down(start, step), align_down(end, step)
+                    params = {"query": expr, "start": f"{first:.3f}", "end": f"{last:.3f}", "step": str(step)}
                     answer = prometheus("/api/v1/query_range", params)
             except OSError as error:
                 results[ref_id] = {"status": 400, "error": str(error), "frames": []}

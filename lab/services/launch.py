@@ -9,13 +9,16 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from lab.faults import Fault
-from lab.services import service_argv
+from lab.services import EXIT_PORT_TAKEN, service_argv
 from lab.units import ProcessSpec, Unit, UnitKind, free_port, wait_http
 
 if TYPE_CHECKING:
     from lab.world import World
 
 READY_TIMEOUT = 20.0
+# A free port is picked, released, then bound by the service a moment later; another process (a second lab, a
+# test) can take it in between. The service then exits EXIT_PORT_TAKEN and starts again on another port.
+PORT_ATTEMPTS = 5
 
 
 def _service_config(world: World, name: str, config: dict[str, Any]) -> str:
@@ -32,7 +35,7 @@ async def start_services(world: World) -> None:
     world.release_dir.mkdir(parents=True, exist_ok=True)
     (world.release_dir / "current").write_text(topo.backend.initial_version, encoding="utf-8")
     (world.release_dir / "previous").write_text("", encoding="utf-8")
-    ports = {name: free_port() for name in ("backend", "frontend", "jira", "grafana", "oncall", "prometheus")}
+    ports = {name: free_port() for name in ("backend", "frontend", "prometheus")}
     world.urls.update({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
     release = str(world.release_dir)
     backend = {
@@ -59,7 +62,6 @@ async def start_services(world: World) -> None:
             )
         )
     jira = {
-        "port": ports["jira"],
         "token": world.secrets.jira_token,
         "user": topo.jira.user,
         "password": topo.jira.password,
@@ -68,26 +70,42 @@ async def start_services(world: World) -> None:
         "status": topo.jira.status,
     }
     grafana = {
-        "port": ports["grafana"],
         "token": world.secrets.grafana_token,
         "prometheus_url": world.urls["prometheus"],
         "dashboard_path": str(world.options.dashboard_path),
         "dashboard_uid": topo.dashboard_uid,
     }
-    oncall = {"port": ports["oncall"], "truth_log": str(world.truth.path)}
-    waits = []
-    for name, config in (("jira", jira), ("grafana", grafana), ("oncall", oncall)):
-        proc = world.child(name, service_argv(name, _service_config(world, name, config)))
-        waits.append(wait_http(world.urls[name] + "/", timeout=READY_TIMEOUT, proc=proc))
-    await asyncio.gather(world.units.start_all(), *waits)
+    oncall = {"truth_log": str(world.truth.path)}
+    await asyncio.gather(
+        world.units.start_all(),
+        *(
+            _start_on_free_port(world, name, config)
+            for name, config in (("jira", jira), ("grafana", grafana), ("oncall", oncall))
+        ),
+    )
+
+
+async def _start_on_free_port(world: World, name: str, config: dict[str, Any], ready_path: str = "/") -> None:
+    """Starts service `name` with `config` on a free port, again on another if that one was taken meanwhile;
+    sets world.urls[name] once it answers."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        proc = world.child(name, service_argv(name, _service_config(world, name, {**config, "port": port})))
+        url = f"http://127.0.0.1:{port}"
+        try:
+            await wait_http(url + ready_path, timeout=READY_TIMEOUT, proc=proc)
+        except RuntimeError:
+            if proc.poll() != EXIT_PORT_TAKEN or attempt == PORT_ATTEMPTS:
+                raise
+            world.children.remove(proc)
+            continue
+        world.urls[name] = url
+        return
 
 
 async def start_exporter(world: World) -> None:
     assert world.github is not None
-    port = free_port()
-    world.urls["exporter"] = f"http://127.0.0.1:{port}"
     config = {
-        "port": port,
         "github_api_url": world.github.url,
         "github_token": world.secrets.admin_token,
         "repository": world.topology.repository,
@@ -100,5 +118,4 @@ async def start_exporter(world: World) -> None:
             for r in world.topology.runners
         ],
     }
-    proc = world.child("exporter", service_argv("exporter", _service_config(world, "exporter", config)))
-    await wait_http(world.urls["exporter"] + "/metrics", timeout=READY_TIMEOUT, proc=proc)
+    await _start_on_free_port(world, "exporter", config, "/metrics")

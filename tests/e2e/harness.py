@@ -16,14 +16,13 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 import yaml
@@ -31,36 +30,16 @@ import yaml
 from bot.demo import bot_environment
 from bot.model import Verification
 from bot.store import Store
+from tests.support.ports import reserve_port
+from tests.support.processes import LaunchedLab, launch_lab
+from tests.support.wait import wait_for
 
-T = TypeVar("T")
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB_START_TIMEOUT = 90.0  # ~10 s alone; two CPUs shared with other lab runs need headroom
 BOT_START_TIMEOUT = 30.0
 VERIFICATION_TIMEOUT = 240.0  # all five scenarios take ~30 s in lab time
 OVERALL_CHECK = "verify-staging"
 SCENARIO_CHECK = "verify-staging / {scenario}"
 REST_ATTEMPTS = 8  # github-flaky: 10 % of calls answer 502, one 403 with Retry-After a minute
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
-    """Calls `probe` until it returns something truthy (an empty list keeps waiting); fails naming `what` after
-    `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass(frozen=True)
@@ -93,11 +72,14 @@ class World:
         self.workdir = workdir
         self.faults = tuple(faults)
         self.topology = topology
-        self.port = free_port()
+        # Held until stop(): the lab delivers to this port from its start, and the bot (`serve --reuse-port`)
+        # binds it beside the reservation, on every restart, without another process taking it in between.
+        self.reservation = reserve_port()
+        self.port = self.reservation.port
         self.state_file = workdir / "lab-state.json"
         self.lab_log = workdir / "lab.log"
         self.bot_log = workdir / "bot.log"
-        self.lab: subprocess.Popen[bytes] | None = None
+        self.launched: LaunchedLab | None = None
         self.bot: subprocess.Popen[bytes] | None = None
         self.state: dict[str, Any] = {}
         self.lab_start_s = 0.0
@@ -112,21 +94,19 @@ class World:
     def bot_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def lab(self) -> subprocess.Popen[bytes] | None:
+        return self.launched.proc if self.launched is not None else None
+
     def start_lab(self) -> None:
-        argv = [sys.executable, "-m", "lab", "--state-file", str(self.state_file), "--webhook-url", self.webhook_url]
-        argv += ["--workdir", str(self.workdir / "lab")]
+        args = ["--webhook-url", self.webhook_url, "--workdir", str(self.workdir / "lab")]
         for fault in self.faults:
-            argv += ["--fault", fault]
+            args += ["--fault", fault]
         if self.topology is not None:
-            argv += ["--topology", str(self.topology)]
+            args += ["--topology", str(self.topology)]
         began = time.monotonic()
-        with self.lab_log.open("ab") as log:
-            self.lab = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-        lab = self.lab
-        wait_for(lambda: self.state_file.exists() or lab.poll() is not None, timeout=LAB_START_TIMEOUT, what="the lab")
-        if lab.poll() is not None:
-            raise AssertionError(f"the lab exited {lab.returncode}: {self.lab_log.read_text()[-2000:]}")
-        self.state = json.loads(self.state_file.read_text(encoding="utf-8"))
+        self.launched = launch_lab(args, state_file=self.state_file, log=self.lab_log, timeout=LAB_START_TIMEOUT)
+        self.state = self.launched.state
         self.lab_start_s = time.monotonic() - began
 
     def bot_environment(self) -> dict[str, str]:
@@ -138,7 +118,7 @@ class World:
     def start_bot(self) -> None:
         """`verify-staging serve` on the port the lab delivers to (same database on every start); waits for /healthz."""
         argv = [sys.executable, "-m", "bot", "serve", "--settings", str(self.state["settings_path"])]
-        argv += ["--host", "127.0.0.1", "--port", str(self.port)]
+        argv += ["--host", "127.0.0.1", "--port", str(self.port), "--reuse-port"]
         with self.bot_log.open("ab") as log:
             self.bot = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.bot_environment())
         bot = self.bot
@@ -170,13 +150,9 @@ class World:
                 self.bot.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill_bot()
-        if self.lab is not None and self.lab.poll() is None:
-            self.lab.send_signal(signal.SIGTERM)
-            try:
-                self.lab.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.lab.kill()
-                self.lab.wait(timeout=10)
+        if self.launched is not None:
+            self.launched.stop(signal.SIGTERM, timeout=30)
+        self.reservation.release()
 
     # -- GitHub as a lab user ---------------------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .harness import running_world, wait_for
+from tests.support.wait import wait_for
+
+from .harness import running_world
 
 pytestmark = pytest.mark.lab
 

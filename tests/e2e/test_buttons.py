@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from .harness import OVERALL_CHECK, running_world, wait_for
+from tests.support.wait import wait_for
+
+from .harness import OVERALL_CHECK, running_world
 
 pytestmark = pytest.mark.lab
 

@@ -11,9 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.paths import REPORT_SCHEMA
-
-from .harness import REPO_ROOT
+from tests.paths import REPO_ROOT, REPORT_SCHEMA
 
 DEMO_TIMEOUT = 300
 

@@ -8,16 +8,22 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
+from lab.monitoring import AlertWatcher, parse_duration
 from tests.paths import REPORT_SCHEMA
+from tests.support.wait import wait_for
 
 from .checks import ALL, Outcome, assert_measurements_match_truth, outcome
-from .harness import wait_for
+from .harness import World
 
 pytestmark = pytest.mark.lab
+
+ALERT_WATCH_INTERVAL = AlertWatcher.interval  # how often the lab records the alerts firing in its truth log
 
 
 @pytest.fixture(scope="module")
@@ -117,18 +123,52 @@ def test_metrics_count_every_deploy_job_per_runner(healthy: Outcome) -> None:
     wait_for(both_match, timeout=20, what=f"the duration and queue histograms to count {dict(expected)} deploy jobs")
 
 
+def alert_deadline(world: World, alerts: set[str]) -> float:
+    """Seconds within which an alert whose condition already holds has fired and been delivered, from the lab's
+    generated configs: its scaled `for:`, plus twice (headroom for a loaded machine) the rest: two scrapes and
+    evaluations to see the condition and fire, Alertmanager's group_wait and group_interval, the truth watcher."""
+    monitoring = Path(str(world.state["workdir"])) / "monitoring"
+    rules = yaml.safe_load((monitoring / "alerts.yml").read_text(encoding="utf-8"))
+    prometheus = yaml.safe_load((monitoring / "prometheus.yml").read_text(encoding="utf-8"))["global"]
+    route = yaml.safe_load((monitoring / "alertmanager.yml").read_text(encoding="utf-8"))["route"]
+    longest_for = max(
+        parse_duration(str(rule.get("for", "0s")))
+        for group in rules["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") in alerts
+    )
+    scrape, evaluation = (parse_duration(prometheus[k]) for k in ("scrape_interval", "evaluation_interval"))
+    notify = parse_duration(route["group_wait"]) + parse_duration(route["group_interval"])
+    detect = 2 * (scrape + evaluation)
+    return longest_for + 2 * (detect + notify + ALERT_WATCH_INTERVAL)
+
+
 def test_the_teams_alerts_fire_for_their_conditions_and_stay_silent_otherwise(healthy: Outcome) -> None:
     # deploy/prometheus/alerts.yml in the lab's real Prometheus, fed by the bot's /metrics: the run's rollback
     # scenario fails a health check on the primary, and the monitoring scenario stops the primary past `for:`.
     # Nothing else went wrong (every deploy succeeded, no rollback failed, no runner pair was down, nothing was
     # slow), so no other rule may fire; failover's short stop stays under RunnerOffline's `for:` too.
-    truth = healthy.world.truth()
-    fired = {(e["alertname"], e["labels"].get("runner")) for e in truth if e["event"] == "alert_fired"}
-    assert fired == {("HealthCheckFailed", "production-runner-01"), ("RunnerOffline", "production-runner-01")}
+    world = healthy.world
+    expected = {("HealthCheckFailed", "production-runner-01"), ("RunnerOffline", "production-runner-01")}
+    names = {name for name, _ in expected}
+
+    def fired() -> set[tuple[str, str | None]]:
+        return {(e["alertname"], e["labels"].get("runner")) for e in world.truth() if e["event"] == "alert_fired"}
+
+    def notified() -> set[str]:
+        return {n for e in world.truth() if e["event"] == "notification_delivered" for n in e["alertnames"]}
+
+    # The verification ends when its conditions were met; the alerts they cause may still be on their way.
+    wait_for(
+        lambda: expected <= fired() and names <= notified(),
+        timeout=alert_deadline(world, names),
+        what=f"{sorted(names)} to fire and be delivered",
+    )
+    assert fired() == expected
+    truth = world.truth()
     health = next(e for e in truth if e["event"] == "alert_fired" and e["alertname"] == "HealthCheckFailed")
     assert health["labels"]["job"] == "health-check"
-    notified = {n for e in truth if e["event"] == "notification_delivered" for n in e["alertnames"]}
-    assert notified == {"HealthCheckFailed", "RunnerOffline"}
+    assert notified() == names
     assert all(e["receiver"] == "oncall-sre" for e in truth if e["event"] == "notification_delivered")
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.texts import commands as texts
+from tests.support.wait import wait_for
 
-from .harness import running_world, wait_for
+from .harness import running_world
 
 pytestmark = pytest.mark.lab
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.ports import AlertRule, AmAlert, MonitoringError, PanelQueryResult, PromAlert, Sample
+from bot.ports import AlertRule, AmAlert, Clock, MonitoringError, PanelQueryResult, PromAlert, Sample
 from bot.settings import EnvironmentSettings
 
 
@@ -72,14 +72,24 @@ class FakeAlertmanager:
 
 @dataclass
 class FakeGrafana:
+    """`dashboards[uid]` answers every query; `next_answers`, while not empty, answers the next queries (the
+    first one first), as panels whose data arrives later; `asked_at` records when each query came (`clock`)."""
+
     dashboards: dict[str, list[PanelQueryResult]] = field(default_factory=dict)
     down: bool = False
+    next_answers: list[list[PanelQueryResult]] = field(default_factory=list)
+    clock: Clock | None = None
+    asked_at: list[float] = field(default_factory=list)
 
     async def query_dashboard(self, uid: str) -> list[PanelQueryResult]:
+        if self.clock is not None:
+            self.asked_at.append(self.clock.monotonic())
         if self.down:
             raise MonitoringError("Grafana unreachable: connection refused")
         if uid not in self.dashboards:
             raise MonitoringError(f"Grafana has no dashboard {uid}")
+        if self.next_answers:
+            return list(self.next_answers.pop(0))
         return list(self.dashboards[uid])
 
 

@@ -3,7 +3,6 @@ running simulated GitHub with an App installation token."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lab.github.config import Permission, PullSpec, RunnerSpec, SimConfig, Timing, UserSpec
 from lab.github.server import RunningGitHub, start_github
 from lab.truth import Truth
+from tests.support.wait import wait_until
 
 REPO = "paws360/paws360"
 APP_ID = 4242
@@ -221,17 +221,8 @@ class Lab:
         return found
 
     async def wait_run(self, run_id: int, timeout: float = 20.0) -> dict[str, Any]:
-        await wait_for(lambda: self.github.sim.actions.runs[run_id].status == "completed", timeout)
+        await wait_until(lambda: self.github.sim.actions.runs[run_id].status == "completed", timeout=timeout)
         return await self.run(run_id)
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> None:
-    """Waits until `condition()` holds; fails the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(step)
 
 
 async def installation_token(http: ClientSession, url: str, keys: Keys) -> str:

@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from tests.lab_github.conftest import PR_SHA, REPO, SECRET, Lab, StartLab, sleep_job, wait_for, workflow
+from tests.lab_github.conftest import PR_SHA, REPO, SECRET, Lab, StartLab, sleep_job, workflow
 from tests.paths import WEBHOOK_SCHEMAS
+from tests.support.wait import wait_until
 
 SCHEMAS = WEBHOOK_SCHEMAS
 
@@ -76,7 +77,7 @@ async def test_every_webhook_validates_against_octokit_schemas_and_githubkit(sta
     await lab.github.spawn_hosted_pool()
     await lab.github.spawn_runner("production-runner-02")
     await _scripted_run(lab)
-    await wait_for(lambda: len(lab.sink.received) == len(lab.github.sim.hub.sent))
+    await wait_until(lambda: len(lab.sink.received) == len(lab.github.sim.hub.sent))
 
     registry = _registry()
     seen: set[str] = set()
@@ -115,7 +116,7 @@ async def test_every_webhook_validates_against_octokit_schemas_and_githubkit(sta
 async def test_webhook_headers_and_pr_comment_shape(start_lab: StartLab) -> None:
     lab = await start_lab()
     await lab.call("POST", f"/repos/{REPO}/issues/42/comments", {"body": "/verify-staging"}, token="pat-alice")
-    await wait_for(lambda: bool(lab.sink.of("issue_comment", "created")))
+    await wait_until(lambda: bool(lab.sink.of("issue_comment", "created")))
     delivery = lab.sink.of("issue_comment", "created")[0]
     headers = delivery.headers
     assert headers["User-Agent"].startswith("GitHub-Hookshot/")
@@ -136,10 +137,10 @@ async def test_job_webhook_runner_fields_and_times(start_lab: StartLab) -> None:
         workflows={".github/workflows/ci.yml": workflow({"d": sleep_job(["self-hosted", "production"], 0.2)})}
     )
     run_id = await lab.dispatch(environment="staging")
-    await wait_for(lambda: bool(lab.sink.of("workflow_job", "queued")))
+    await wait_until(lambda: bool(lab.sink.of("workflow_job", "queued")))
     await lab.github.spawn_runner("production-runner-01")
     await lab.wait_run(run_id)
-    await wait_for(lambda: bool(lab.sink.of("workflow_job", "completed")))
+    await wait_until(lambda: bool(lab.sink.of("workflow_job", "completed")))
     queued = lab.sink.of("workflow_job", "queued")[0].payload["workflow_job"]
     started = lab.sink.of("workflow_job", "in_progress")[0].payload["workflow_job"]
     assert queued["runner_name"] is None and queued["runner_id"] is None and queued["runner_group_name"] is None
@@ -158,7 +159,7 @@ async def test_rest_answers_parse_with_githubkit_models(start_lab: StartLab, ver
     lab = await start_lab()
     await lab.github.spawn_hosted_pool()
     await lab.github.spawn_runner("production-runner-01")
-    await wait_for(lambda: lab.github.sim.actions.pool.runners["production-runner-01"].online)
+    await wait_until(lambda: lab.github.sim.actions.pool.runners["production-runner-01"].online)
     run_id = await lab.dispatch(environment="staging")
     await lab.wait_run(run_id)
     await lab.call("POST", f"/repos/{REPO}/check-runs", {"name": "c", "head_sha": PR_SHA})
@@ -194,7 +195,7 @@ async def test_a_push_to_the_pull_request_moves_its_head_and_sends_push_and_sync
     assert len(new_sha) == 40 and new_sha != PR_SHA
     status, pull = await lab.call("GET", f"/repos/{REPO}/pulls/42")
     assert status == 200 and pull["head"]["sha"] == new_sha
-    await wait_for(lambda: len(lab.sink.received) == 2)
+    await wait_until(lambda: len(lab.sink.received) == 2, what="push and synchronize")
 
     registry = _registry()
     push, synchronize = (d.payload for d in lab.sink.received)

@@ -7,7 +7,8 @@ import os
 from dataclasses import replace
 
 from lab.github.concurrency import cancel_message
-from tests.lab_github.conftest import FAST, REPO, Lab, StartLab, sleep_job, wait_for, workflow
+from tests.lab_github.conftest import FAST, REPO, Lab, StartLab, sleep_job, workflow
+from tests.support.wait import wait_until
 
 GROUP = {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
 
@@ -78,7 +79,7 @@ async def test_job_goes_to_the_runner_whose_labels_match(start_lab: StartLab) ->
     await lab.github.spawn_runner("production-runner-02")
     run_id = await lab.dispatch(environment="staging")
     sim = lab.github.sim.actions
-    await wait_for(lambda: sim.runs[run_id].jobs["secondary"].status == "completed")
+    await wait_until(lambda: sim.runs[run_id].jobs["secondary"].status == "completed")
     assert sim.runs[run_id].jobs["secondary"].runner_name == "production-runner-02"
     assert sim.runs[run_id].jobs["gpu"].status == "queued"  # no runner has the gpu label
     await lab.call("POST", f"/repos/{REPO}/actions/runs/{run_id}/cancel")
@@ -97,7 +98,7 @@ async def test_job_not_acquired_in_time_is_requeued_to_another_runner(start_lab:
     async with lab.http.get(lab.api(f"/_lab/runner/sessions/{sid}/jobs?wait=1"), headers=headers) as offered:
         assert offered.status == 200
     await lab.github.spawn_runner("production-runner-02")
-    await wait_for(lambda: bool(lab.truth.events("job_requeued")), timeout=5)
+    await wait_until(lambda: bool(lab.truth.events("job_requeued")), timeout=5)
     requeued = lab.truth.events("job_requeued")[0]
     assert requeued.fields["runner"] == "production-runner-01"
     offered_at = lab.truth.events("job_queued")[0].at
@@ -119,13 +120,14 @@ async def test_graceful_stop_is_offline_at_once_and_kill_after_the_heartbeat_tim
     pool = lab.github.sim.actions.pool
     await lab.github.spawn_runner("production-runner-01")
     await lab.github.spawn_runner("production-runner-02")
-    await wait_for(lambda: pool.runners["production-runner-01"].online and pool.runners["production-runner-02"].online)
+    both = ("production-runner-01", "production-runner-02")
+    await wait_until(lambda: all(pool.runners[name].online for name in both))
 
     await lab.github.stop_runner("production-runner-01")
     assert not pool.runners["production-runner-01"].online  # before stop_runner returned
     await lab.github.kill_runner("production-runner-02")
     assert pool.runners["production-runner-02"].online  # a dead process is not noticed at once
-    await wait_for(lambda: not pool.runners["production-runner-02"].online, timeout=FAST.heartbeat_timeout + 3)
+    await wait_until(lambda: not pool.runners["production-runner-02"].online, timeout=FAST.heartbeat_timeout + 3)
 
     def delay(runner: str) -> float:
         stopped = next(e for e in lab.truth.events("runner_stopped") if e.fields["runner"] == runner)
@@ -142,7 +144,7 @@ async def test_stopping_a_runner_mid_job_fails_the_job_with_githubs_message(star
     lab = await start_lab(workflows={".github/workflows/ci.yml": workflow({"d": sleep_job(["primary"], 5)})})
     await lab.github.spawn_runner("production-runner-01")
     run_id = await lab.dispatch(environment="staging")
-    await wait_for(lambda: bool(lab.truth.events("job_assigned")), timeout=5)
+    await wait_until(lambda: bool(lab.truth.events("job_assigned")), timeout=5)
     await lab.github.stop_runner("production-runner-01")
     run = await lab.wait_run(run_id, timeout=5)
     job = next(iter(lab.github.sim.actions.runs[run_id].jobs.values()))
@@ -157,7 +159,7 @@ async def test_no_agent_process_survives_stop(start_lab: StartLab) -> None:
         await lab.github.spawn_runner("production-runner-01"),
         await lab.github.spawn_runner("production-runner-02"),
     ]
-    await wait_for(lambda: all(r.online for r in lab.github.sim.actions.pool.runners.values()))
+    await wait_until(lambda: all(r.online for r in lab.github.sim.actions.pool.runners.values()))
     await lab.github.stop()
     for agent in agents:
         assert agent.process.returncode is not None
@@ -180,7 +182,7 @@ async def test_cancel_in_progress_cancels_the_running_run(start_lab: StartLab) -
     lab = await start_lab(workflows={".github/workflows/ci.yml": flow})
     await lab.github.spawn_hosted_pool()
     first = await lab.dispatch(environment="staging")
-    await wait_for(lambda: lab.github.sim.actions.runs[first].status == "in_progress", timeout=5)
+    await wait_until(lambda: lab.github.sim.actions.runs[first].status == "in_progress", timeout=5)
     second = await lab.dispatch(environment="staging")
     assert (await lab.run(first))["conclusion"] == "cancelled"
     assert (await lab.run(second))["status"] in ("queued", "in_progress")
@@ -224,12 +226,12 @@ async def test_a_queued_job_waits_for_a_matching_runner_to_come_online(start_lab
     lab = await start_lab(workflows={".github/workflows/ci.yml": flow})
     run_id = await lab.dispatch(environment="staging")
     sim = lab.github.sim.actions
-    await wait_for(lambda: bool(lab.truth.events("job_queued")))
+    await wait_until(lambda: bool(lab.truth.events("job_queued")))
     job = sim.runs[run_id].jobs["deploy"]
     # No runner is online: the job is queued, with no runner, as GitHub reports it.
     assert job.status == "queued" and job.runner_name is None
     await lab.github.spawn_runner("production-runner-02")
-    await wait_for(lambda: sim.runs[run_id].jobs["deploy"].status == "completed", timeout=10)
+    await wait_until(lambda: sim.runs[run_id].jobs["deploy"].status == "completed", timeout=10)
     job = sim.runs[run_id].jobs["deploy"]
     assert job.runner_name == "production-runner-02" and job.conclusion == "success"
     online = next(e for e in lab.truth.events("runner_online") if e.fields["runner"] == "production-runner-02")

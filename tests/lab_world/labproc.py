@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,14 +12,20 @@ from typing import Any
 
 import requests
 
+from tests.support.processes import LaunchedLab, descendants_of, launch_lab
+
 UP_TIMEOUT = 40.0  # the contract asks for < 20 s; two CPUs shared with other test runs need headroom
 
 
 @dataclass
 class LabProcess:
-    proc: subprocess.Popen[bytes]
+    launched: LaunchedLab
     state: dict[str, Any]
     workdir: Path
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.launched.proc
 
     def gh(self, method: str, path: str, *, user: str | None = None, **kwargs: Any) -> requests.Response:
         login = user or self.state["authorized_user"]
@@ -42,70 +43,17 @@ class LabProcess:
         return descendants_of(self.proc.pid)
 
     def stop(self, signum: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signum)
-            self.proc.wait(timeout=30)
-
-
-def descendants_of(pid: int) -> list[int]:
-    """Live (not zombie) processes whose parent chain reaches `pid`."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if stat[0] != "Z":
-                parents[int(entry.name)] = int(stat[1])
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        children = [p for p, parent in parents.items() if parent == current]
-        found.extend(children)
-        frontier.extend(children)
-    return found
-
-
-def alive(pids: list[int]) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            out.append(pid)
-    return out
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.2) -> None:
-    """Polls `condition` until true; fails the test naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        self.launched.stop(signum, timeout=30)
 
 
 def start_lab(workdir: Path, *args: str) -> LabProcess:
-    state_file = workdir / "state.json"
-    log = (workdir / "lab.out").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lab", "--workdir", str(workdir / "lab"), "--state-file", str(state_file), *args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=Path(__file__).resolve().parents[2],
+    launched = launch_lab(
+        ["--workdir", str(workdir / "lab"), *args],
+        state_file=workdir / "state.json",
+        log=workdir / "lab.out",
+        timeout=UP_TIMEOUT,
     )
-    try:
-        wait_for(lambda: state_file.exists() or proc.poll() is not None, timeout=UP_TIMEOUT, what="the state file")
-    except AssertionError:
-        proc.kill()
-        raise
-    if proc.poll() is not None:
-        raise AssertionError(f"lab exited {proc.returncode}: {(workdir / 'lab.out').read_text()[-2000:]}")
-    return LabProcess(proc=proc, state=json.loads(state_file.read_text()), workdir=workdir / "lab")
+    return LabProcess(launched=launched, state=launched.state, workdir=workdir / "lab")
 
 
 class FakeBotMetrics:
@@ -159,10 +107,3 @@ class FakeBotMetrics:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
-
-
-def kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

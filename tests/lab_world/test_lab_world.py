@@ -15,7 +15,9 @@ import requests
 import yaml
 
 from bot.settings import load_settings
-from tests.lab_world.labproc import FakeBotMetrics, LabProcess, alive, start_lab, wait_for
+from tests.lab_world.labproc import FakeBotMetrics, LabProcess, start_lab
+from tests.support.processes import alive
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.lab
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 from jira import JIRA, JIRAError
 
+from lab.services import launch
+from lab.units import ProcessSpec, free_port, spawn, terminate
 from tests.lab_world.conftest import running_service
 
 JIRA_CONFIG = {
@@ -104,3 +109,31 @@ async def test_grafana_serves_the_dashboard_and_refuses_a_wrong_token(tmp_path: 
     assert wrong.status_code == 401
     assert missing.status_code == 404
     assert health.json()["database"] == "ok"
+
+
+async def test_a_service_whose_port_was_taken_meanwhile_starts_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process binds the port the lab picked before the service does: the service exits EXIT_PORT_TAKEN
+    and the lab starts it again on a fresh port, instead of failing to start."""
+    children: list[subprocess.Popen[bytes]] = []
+
+    def child(name: str, argv: tuple[str, ...]) -> subprocess.Popen[bytes]:
+        children.append(spawn(ProcessSpec(argv=argv, log_path=tmp_path / f"{name}.log")))
+        return children[-1]
+
+    world = SimpleNamespace(options=SimpleNamespace(workdir=tmp_path), urls={}, children=children, child=child)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        picks = iter([int(taken.getsockname()[1])])
+        monkeypatch.setattr(launch, "free_port", lambda: next(picks, 0) or free_port())
+        try:
+            config = {"truth_log": str(tmp_path / "truth.jsonl")}
+            await launch._start_on_free_port(world, "oncall", config)  # type: ignore[arg-type]
+            url = world.urls["oncall"]
+            assert url != f"http://127.0.0.1:{taken.getsockname()[1]}"
+            requests.get(url + "/", timeout=5)  # it answers
+        finally:
+            await asyncio.gather(*(terminate(p) for p in children))
+    assert "is taken" in (tmp_path / "oncall.log").read_text()

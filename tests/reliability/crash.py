@@ -14,7 +14,8 @@ import requests
 import yaml
 
 from bot.texts.reports import VERIFICATION_HEADLINE
-from tests.e2e.harness import Verdict, World, wait_for
+from tests.e2e.harness import Verdict, World
+from tests.support.wait import wait_for
 
 #: What each scenario that does harm stops first (a lab-truth.jsonl event).
 HARM = {"failover": "runner_stopped", "rollback": "service_stopped", "monitoring": "runner_stopped"}

@@ -26,11 +26,11 @@ from bot.texts.reports import VERIFICATION_HEADLINE
 from scenarios import ScenarioEngine
 from scenarios.context import MonitoringFactory
 from scenarios.journal import is_active_argv, list_units_argv, start_argv, stop_argv
-from tests.e2e.harness import free_port
 from tests.fakes.clock import FakeClock
 from tests.fakes.jira import FakeJira
 from tests.fakes.monitoring import factory
 from tests.scenarios.world import BACKEND, PRIMARY, SECONDARY, UNIT, World, world
+from tests.support.ports import closed_port
 
 T = TypeVar("T")
 ISSUE = "INFRA-473"
@@ -114,7 +114,7 @@ def verdicts(v: Verification) -> dict[ScenarioId, ScenarioConclusion | None]:
 
 
 def closed_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"  # free a moment ago: nothing listens there
+    return f"http://127.0.0.1:{closed_port()}"  # held closed: nothing listens there
 
 
 def staging_untouched(w: World) -> bool:
@@ -181,7 +181,7 @@ async def test_an_unreachable_host_is_an_error_naming_it_and_only_its_scenario_i
 ) -> None:
     (tmp_path / "known_hosts").write_text("")
     async with world(tmp_path) as w:
-        address = SSHHost("127.0.0.1", free_port())
+        address = SSHHost("127.0.0.1", closed_port())
         settings = replace(w.settings.ssh, hosts={**w.settings.ssh.hosts, BACKEND: address})
         real = AsyncSSH(ssh=settings, key_path=str(ssh_key), known_hosts=str(tmp_path / "known_hosts"))
         rewire(w, ssh=HostRoutedSSH(real=real, real_hosts={BACKEND}, fake=w.ssh, clock=w.clock))

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.github_models import WorkflowJob, WorkflowRun
 from bot.model import ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
 from bot.ports import PanelQueryResult, PromAlert
+from scenarios.monitoring import DASHBOARD_WAIT_SCRAPES, POLL_SECONDS
 from tests.scenarios.world import PRIMARY, SECONDARY, UNIT, Chaos, world
 
 
@@ -211,6 +212,33 @@ async def test_dashboard_without_data_fails_and_unreachable_grafana_is_an_error(
     assert s.conclusion is ScenarioConclusion.ERROR
     assert s.reason == "Preflight: monitoring could not be asked (Grafana unreachable: connection refused)."
     assert v2.restorations == []  # preflight failed: nothing was harmed
+
+
+async def test_a_panel_whose_data_arrives_on_the_second_query_passes(tmp_path: Path) -> None:
+    """The deploy job the verification just ran is not scraped yet: the panel is empty once, then has data."""
+    async with world(tmp_path) as w:
+        panels = w.grafana.dashboards["verify-staging-runners"]
+        fresh = PanelQueryResult(9, "Deploy jobs by runner and conclusion", 0, 0)
+        w.grafana.dashboards["verify-staging-runners"] = [*panels, replace(fresh, series=1, points=3)]
+        w.grafana.next_answers = [[*panels, fresh]]
+        w.grafana.clock = w.clock
+        v = await w.verify(ScenarioId.MONITORING)
+    assert crit(v, ScenarioId.MONITORING, "dashboard-data") is True
+    assert v.scenario(ScenarioId.MONITORING).conclusion is ScenarioConclusion.PASSED
+    assert len(w.grafana.asked_at) == 2
+
+
+async def test_a_panel_that_never_gets_data_fails_with_its_title_within_the_bound(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.grafana.dashboards["verify-staging-runners"].append(PanelQueryResult(9, "Disk usage", 0, 0))
+        w.grafana.clock = w.clock
+        v = await w.verify(ScenarioId.MONITORING)
+    assert crit(v, ScenarioId.MONITORING, "dashboard-data") is False
+    assert v.scenario(ScenarioId.MONITORING).reason == "Grafana panels without data: Disk usage."
+    scrape = w.settings.environments["staging"].monitoring.scrape_interval
+    waited = w.grafana.asked_at[-1] - w.grafana.asked_at[0]
+    assert len(w.grafana.asked_at) > 2
+    assert 2 * scrape <= waited <= DASHBOARD_WAIT_SCRAPES * scrape + POLL_SECONDS
 
 
 async def test_preflight_failure_is_an_error_and_harms_nothing(tmp_path: Path) -> None:

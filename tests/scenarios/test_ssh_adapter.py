@@ -12,6 +12,7 @@ import pytest
 from bot.ports import SSHError
 from bot.settings import SSHHost, SSHSettings
 from bot.ssh import AsyncSSH
+from tests.support.ports import closed_port
 
 
 class _Server(asyncssh.SSHServer):
@@ -95,18 +96,10 @@ async def test_unreachable_and_timeout_and_unknown_host(server: tuple[int, Path,
         await ssh.close()
     assert slow.value.kind == "timeout"
     assert unknown.value.kind == "other"
-    closed = _free_port()
+    closed = closed_port()
     with pytest.raises(SSHError) as refused:
         await _ssh(closed, key, known).run("runner", ["true"])
     assert refused.value.kind == "unreachable"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- issue 12: a broken connection is never reused; every asyncssh error becomes an SSHError ----------------------

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.harness import World, running_world, wait_for
+from tests.e2e.harness import World, running_world
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
