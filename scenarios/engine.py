@@ -131,6 +131,7 @@ class ScenarioEngine:
             command_timeout=settings.ssh.command_timeout,
             live=self._live,
             on_pending=on_undo_pending or _count_nothing,
+            on_restored=lambda v: self._tell(self._reporter.finished(v)),
         )
 
     # ------------------------------------------------------------------------------------------- Engine port

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,6 +39,10 @@ def _ignore(counts: Mapping[str, int]) -> None:
     return None
 
 
+async def _tell_nobody(verification: Verification) -> None:
+    return None
+
+
 @dataclass
 class UndoKeeper:
     store: KeeperStore
@@ -49,6 +53,8 @@ class UndoKeeper:
     #: The verification by id while it runs in this process (its journal rows are its own business until it ends).
     live: Callable[[str], Verification | None] = _nothing_live
     on_pending: Callable[[Mapping[str, int]], None] = _ignore
+    #: A finished verification whose restoration came late: the reporters show it again (check runs, PR comment).
+    on_restored: Callable[[Verification], Awaitable[None]] = _tell_nobody
     _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def pending(self) -> list[JournalEntry]:
@@ -109,3 +115,5 @@ class UndoKeeper:
                 break
         if running is None:
             await self.store.save_verification(v)
+            # The verification's reports said "restoration failed"; the people who read them must learn it is not.
+            await self.on_restored(v)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.metrics import Metrics
-from bot.model import ScenarioId, VerificationConclusion
+from bot.model import ScenarioId, Verification, VerificationConclusion
 from bot.texts import safety as texts
 from scenarios import EngineBusy, ScenarioEngine
 from scenarios.journal import InjectionError, Journal
@@ -213,3 +213,28 @@ async def test_two_environments_sharing_a_host_cannot_fault_the_same_unit_at_onc
     }
     assert first is not None and later is not None
     assert first.conclusion is VerificationConclusion.SUCCESS and later.conclusion is VerificationConclusion.SUCCESS
+
+
+async def test_a_late_restoration_is_reported_again_on_the_finished_verification(tmp_path: Path) -> None:
+    """The verification's check runs and PR comment said the restoration failed; once the keeper restores the unit,
+    the reporters are told again, so the reports no longer say staging is broken."""
+    async with world(tmp_path) as w:
+        engine(w)
+        assert w.engine is not None
+        j = journal(w, "v-old")
+        async with j.stopped(host=BACKEND, unit="paws360-backend"):
+            w.ssh.unreachable.add(BACKEND)
+        finished = Verification(
+            verification_id="v-old", installation_id=1, repository="paws360/paws360", pull_request=42,
+            head_sha="a" * 40, ref="refs/heads/main", environment="staging", requested_by="alice-admin",
+            scenarios=[], restorations=j.restorations, completed_at=w.clock.now(),
+            conclusion=VerificationConclusion.FAILURE,
+        )  # fmt: skip
+        await w.store.save_verification(finished)
+        assert await w.engine.retry_undos() == 1 and w.reporter.finished_list == []
+        w.ssh.unreachable.discard(BACKEND)
+        assert await w.engine.retry_undos() == 0
+        [told] = w.reporter.finished_list
+        assert told.verification_id == "v-old" and [r.ok for r in told.restorations] == [True]
+        stored = await w.store.load_verification("v-old")
+        assert stored is not None and [r.ok for r in stored.restorations] == [True]
