@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.util
 import os
 import signal
@@ -16,10 +15,9 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from bot.adapters import AdapterUnavailable
-from bot.app import start_runtime
 from bot.logging import configure_logging
 from bot.model import ScenarioId
+from bot.runtime.app import start_runtime
 from bot.settings import Settings, SettingsError, load_settings_from_process
 
 EXIT_CANNOT_RUN = 2
@@ -127,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "lab":
         return run_lab(args)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.runtime.demo import run_demo
 
         result: int = run_demo(args)
         return result
@@ -139,15 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     try:
         asyncio.run(serve(settings, host=args.host, port=args.port, reuse_port=args.reuse_port))
-    except AdapterUnavailable as exc:
-        print(f"verify-staging: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
     except OSError as exc:
         print(f"verify-staging: could not start ({exc}); check --host/--port and the database path.", file=sys.stderr)
         return EXIT_CANNOT_RUN
     return 0
-
-
-if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(main())
