@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.github_models import PayloadError
+from bot.github.models import PayloadError
 
 
 @dataclass(frozen=True)

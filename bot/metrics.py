@@ -15,7 +15,7 @@ from enum import StrEnum
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from bot.github_models import WorkflowJob
+from bot.github.models import WorkflowJob
 from bot.model import ScenarioConclusion, ScenarioId, Verification
 from bot.ports import ProgressEvent
 

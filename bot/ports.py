@@ -1,10 +1,10 @@
 """The small typed interfaces through which the bot and the scenarios see every outside system (GitHub, SSH, the
 HTTP health endpoints, Prometheus/Alertmanager/Grafana, JIRA) and the clock, with the values that cross them.
 
-Each has one real adapter in bot/ and one fake in tests/fakes/; the composition root picks the adapters. Two more
-ports face inwards: `Engine` (how the handlers hand work to the scenarios, implemented in scenarios/) and
-`Reporter` (how progress and results reach check runs, the PR comment and JIRA, implemented in bot/reporting/),
-so the ground floor needs neither.
+Each has one real adapter (bot/github/ for GitHub, bot/adapters/ for the others) and one fake in tests/fakes/;
+the composition root (bot/runtime/) picks the adapters. Two more ports face inwards: `Engine` (how the handlers
+hand work to the scenarios, implemented in scenarios/) and `Reporter` (how progress and results reach check runs,
+the PR comment and JIRA, implemented in bot/reporting/), so the ground floor needs neither.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
+from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.model import ScenarioId, ScenarioStatus, Verification
 
 

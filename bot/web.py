@@ -24,7 +24,7 @@ from aiohttp import web
 from gidgethub import sansio
 
 from bot.envelope import Envelope
-from bot.github_models import PayloadError
+from bot.github.models import PayloadError
 from bot.metrics import CONTENT_TYPE, DeliveryOutcome, Metrics
 from bot.settings_model import ServerSettings
 from bot.store import Store

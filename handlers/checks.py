@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from gidgethub import routing, sansio
 
-from bot.github_models import branch_ref, parses
+from bot.github.models import branch_ref, parses
 from bot.model import ScenarioConclusion, ScenarioId, Verification
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import parse_external_id

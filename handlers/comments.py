@@ -14,7 +14,7 @@ import structlog
 from gidgethub import routing, sansio
 
 from bot.accounting import open_tally
-from bot.github_models import PullRequest, branch_ref, parses
+from bot.github.models import PullRequest, branch_ref, parses
 from bot.model import SCENARIO_ORDER, ScenarioId
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import html_base

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from gidgethub import routing, sansio
 
-from bot.github_models import parses
+from bot.github.models import parses
 from bot.texts import reports as texts
 from handlers.context import HandlerContext
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 import structlog
 from gidgethub import routing, sansio
 
-from bot.github_models import PullRequest
+from bot.github.models import PullRequest
 from bot.model import Verification, utcnow
 from bot.ports import GitHubRepo, JiraError
 from bot.reporting import transition_to

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gidgethub import routing, sansio
 
-from bot.github_models import PayloadError, WorkflowJob, WorkflowRun
+from bot.github.models import PayloadError, WorkflowJob, WorkflowRun
 from handlers.context import HandlerContext
 
 router = routing.Router()

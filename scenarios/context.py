@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.github_models import Runner, branch_ref
+from bot.github.models import Runner, branch_ref
 from bot.model import Criterion, ScenarioResult, Step, StepOutcome
 from bot.ports import (
     AlertmanagerPort,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.github_models import WorkflowJob, WorkflowRun
+from bot.github.models import WorkflowJob, WorkflowRun
 from bot.model import JobRecord, RunRecord
 from bot.ports import Clock, GitHubError, GitHubRepo
 

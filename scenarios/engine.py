@@ -13,7 +13,7 @@ from typing import Protocol
 import structlog
 
 from bot.accounting import CallTally, current_tally, open_tally
-from bot.github_models import WorkflowJob, WorkflowRun
+from bot.github.models import WorkflowJob, WorkflowRun
 from bot.model import (
     SCENARIO_ORDER,
     JiraReport,

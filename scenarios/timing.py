@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.github_models import WorkflowJob
+from bot.github.models import WorkflowJob
 
 
 def between(start: datetime | None, end: datetime | None) -> float | None:

@@ -3,7 +3,7 @@ injected and their restoration, links to the check runs, and what to do next. re
 
 from __future__ import annotations
 
-from bot.github_models import branch_name
+from bot.github.models import branch_name
 from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification
 from bot.reporting.escape import md_code, md_text, one_line
 from bot.reporting.format import cell, clip, fmt_date, fmt_time, fmt_value

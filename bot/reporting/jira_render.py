@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.github_models import branch_name
+from bot.github.models import branch_name
 from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Verification
 from bot.reporting.comment_render import test_number
 from bot.reporting.escape import jira_text

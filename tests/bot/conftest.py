@@ -18,7 +18,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.app import Runtime, start_runtime
+from bot.runtime.app import Runtime, start_runtime
 from bot.settings import Settings, load_settings
 from tests.bot.github_api import REPOSITORY, FakeGitHubAPI
 from tests.fakes.engine import FakeEngine

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from bot.__main__ import build_parser, lab_argv
 from bot.model import SCENARIO_ORDER, ScenarioId
+from bot.runtime.cli import build_parser, lab_argv
 from handlers.command import Command, CommandKind, parse_command
 from handlers.signoff import Decision, SignoffCommand, parse_signoff
 

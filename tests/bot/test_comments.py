@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.github_models import PullRequest
+from bot.github.models import PullRequest
 from bot.model import SCENARIO_ORDER, ScenarioId, Verification
 from bot.settings import JiraSettings
 from bot.texts import commands as texts

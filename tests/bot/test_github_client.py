@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bot.accounting import open_tally
-from bot.github_client import GitHubAppClient, RetryPolicy
+from bot.github.client import GitHubAppClient, RetryPolicy
 from bot.ports import GitHubError
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY, Captured, FakeGitHubAPI
 

@@ -22,9 +22,9 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from gidgethub import sansio
 
-from bot.app import start_runtime
 from bot.envelope import Envelope
 from bot.metrics import Metrics
+from bot.runtime.app import start_runtime
 from bot.settings import ServerSettings, Settings
 from bot.store import Store
 from bot.web import WebhookIngress, build_web_app

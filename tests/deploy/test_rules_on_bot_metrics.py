@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.github_models import WorkflowJob
+from bot.github.models import WorkflowJob
 from bot.metrics import Metrics
 from tests.deploy.conftest import DEPLOY, output, run, tool
 

@@ -27,8 +27,8 @@ from typing import Any
 import requests
 import yaml
 
-from bot.demo import bot_environment
 from bot.model import Verification
+from bot.runtime.demo import bot_environment
 from bot.store import Store
 from tests.support.ports import reserve_port
 from tests.support.processes import LaunchedLab, launch_lab

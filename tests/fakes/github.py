@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.accounting import count_request
-from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
+from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, Clock, GitHubError
 from tests.fakes.clock import FakeClock
 

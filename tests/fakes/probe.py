@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.http_probe import actuator_health, actuator_version
+from bot.adapters.http_probe import actuator_health, actuator_version
 from bot.ports import Health, ProbeResult
 
 Answer = tuple[int, Any] | None

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.github_models import WorkflowJob, WorkflowRun
+from bot.github.models import WorkflowJob, WorkflowRun
 from bot.model import parse_ts
 from scenarios.correlation import Correlator, Dispatch, RunTrack
 from scenarios.timing import queue_s, run_s

@@ -1,5 +1,5 @@
 """Outside systems failing, without the lab: JIRA down, an SSH host unreachable, Prometheus down. The real adapters
-(bot/jira_client.py, bot/ssh.py, bot/monitoring.py) talk to a closed 127.0.0.1 port; the real engine runs on the
+(bot/adapters/: jira.py, ssh.py, monitoring.py) talk to a closed 127.0.0.1 port; the real engine runs on the
 shared fakes and virtual time (tests/scenarios/world.py). Each test reads what a user reads: the verdicts and their
 reasons, the check runs, the PR comment, and what staging went through."""
 
@@ -14,14 +14,14 @@ import aiohttp
 import asyncssh
 import pytest
 
-from bot.jira_client import JiraClient
+from bot.adapters.jira import JiraClient
+from bot.adapters.monitoring import PrometheusClient
+from bot.adapters.ssh import AsyncSSH
 from bot.model import ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
-from bot.monitoring import PrometheusClient
 from bot.ports import AlertRule, CommandResult, JiraPort, JiraTransition, PromAlert, Reporter, Sample, SSHPort
 from bot.reporting import build_reporter
 from bot.reporting.escape import md_text
 from bot.settings import SSHHost
-from bot.ssh import AsyncSSH
 from bot.texts.reports import VERIFICATION_HEADLINE
 from scenarios import ScenarioEngine
 from scenarios.context import MonitoringFactory

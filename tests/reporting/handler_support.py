@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import sansio
 
-from bot.github_models import PullRequest
+from bot.github.models import PullRequest
 from bot.metrics import Metrics
 from bot.settings import Settings, load_settings
 from bot.store import Store

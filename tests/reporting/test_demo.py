@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.demo import bot_environment, lab_command
 from bot.model import ScenarioConclusion, ScenarioId, ScenarioStatus, Step, StepOutcome
 from bot.ports import ProgressEvent
 from bot.reporting.terminal import TerminalReporter
+from bot.runtime.demo import bot_environment, lab_command
 from tests.fakes.clock import FakeClock
 
 from .conftest import conclude, new_verification

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.jira_client import JiraClient
+from bot.adapters.jira import JiraClient
 from bot.ports import JiraError, JiraTransition
 from bot.reporting import transition_to
 

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from bot.github_models import JobStep, WorkflowJob, WorkflowRun
+from bot.github.models import JobStep, WorkflowJob, WorkflowRun
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import DispatchCall, FakeGitHubRepo, gh_time
 

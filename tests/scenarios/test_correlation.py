@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.github_models import WorkflowJob, WorkflowRun
+from bot.github.models import WorkflowJob, WorkflowRun
 from scenarios.correlation import (
     BUFFER_SECONDS,
     MAX_TRACKED_RUNS,

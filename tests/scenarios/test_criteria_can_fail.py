@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.github_models import WorkflowJob, WorkflowRun
+from bot.github.models import WorkflowJob, WorkflowRun
 from bot.model import ScenarioConclusion, ScenarioId, ScenarioResult, Verification
 from tests.scenarios.test_scenarios import crit
 from tests.scenarios.world import PRIMARY, SECONDARY, world

@@ -1,4 +1,5 @@
-"""bot/http_probe.py and bot/monitoring.py against small local aiohttp servers shaped like the real APIs."""
+"""bot/adapters/http_probe.py and bot/adapters/monitoring.py against small local aiohttp servers shaped like the real
+APIs."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.http_probe import AiohttpProbe
-from bot.monitoring import AlertmanagerClient, GrafanaClient, PrometheusClient
+from bot.adapters.http_probe import AiohttpProbe
+from bot.adapters.monitoring import AlertmanagerClient, GrafanaClient, PrometheusClient
 from bot.ports import Health, MonitoringError
 
 AM_METRICS = """# HELP alertmanager_notifications_total The total number of attempted notifications.

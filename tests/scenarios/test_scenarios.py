@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from bot.github_models import WorkflowJob, WorkflowRun
+from bot.github.models import WorkflowJob, WorkflowRun
 from bot.model import ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
 from bot.ports import PanelQueryResult, PromAlert
 from scenarios.monitoring import DASHBOARD_WAIT_SCRAPES, POLL_SECONDS

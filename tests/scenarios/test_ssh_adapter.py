@@ -1,4 +1,4 @@
-"""bot/ssh.py against a local asyncssh server: commands run, host keys are verified, wrong keys are refused."""
+"""bot/adapters/ssh.py against a local asyncssh server: commands run, host keys are verified, wrong keys are refused."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from bot.adapters.ssh import AsyncSSH
 from bot.ports import SSHError
 from bot.settings import SSHHost, SSHSettings
-from bot.ssh import AsyncSSH
 from tests.support.ports import closed_port
 
 

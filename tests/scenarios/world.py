@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.github_models import Runner, WorkflowJob, WorkflowRun
+from bot.github.models import Runner, WorkflowJob, WorkflowRun
 from bot.model import SCENARIO_ORDER, ScenarioId, Verification
 from bot.ports import AmAlert, PanelQueryResult, ProgressEvent, PromAlert, VerificationRequest
 from bot.settings import (

@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 from gidgethub import HTTPException
 
-from bot.github_models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.github_transport import RetryPolicy, Sleeper, Transport, app_jwt
+from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
+from bot.github.transport import RetryPolicy, Sleeper, Transport, app_jwt
 from bot.model import parse_ts
 from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, GitHubError
 

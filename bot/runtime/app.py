@@ -1,7 +1,7 @@
 """Starts the whole bot from settings: store, GitHub App, metrics, runner poller, handlers, engine, reporters, web.
 
-`serve` and `demo` both call `start_runtime()`, so the demo runs exactly the bot that production runs. This is the
-composition root: the one module that knows every concrete class.
+`serve` and `demo` both call `start_runtime()`, so the demo runs exactly the bot that production runs. With the CLI
+and the demo beside it in bot/runtime/, the composition root: the one place that knows every concrete class.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import structlog
 from aiohttp import web
 from gidgethub import sansio
 
-from bot.clock import SystemClock
+from bot.adapters.clock import SystemClock
+from bot.adapters.jira import JiraClient
 from bot.envelope import Envelope
-from bot.github_client import GitHubAppClient
-from bot.jira_client import JiraClient
+from bot.github.client import GitHubAppClient
 from bot.logging import register_secrets
 from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
@@ -34,7 +34,7 @@ from handlers import build_router, handled_events
 from handlers.context import HandlerContext
 from handlers.cooldown import CommandCooldown
 
-log = structlog.get_logger("bot.app")
+log = structlog.get_logger("bot.runtime")
 
 #: How often delivery ids older than `server.retention_days` are forgotten (also once at start-up).
 PRUNE_INTERVAL = 24 * 3600.0
@@ -69,7 +69,7 @@ async def scenario_engine(
     """The production engine: adapters for SSH, HTTP probes and monitoring, start-up recovery, then the engine,
     whose undo keeper retries every undo that still fails for as long as the bot runs."""
     import scenarios
-    from bot.adapters import build_adapters  # the SSH, probe and monitoring adapters, wired in one place
+    from bot.runtime.adapters import build_adapters  # the SSH, probe and monitoring adapters, wired in one place
 
     adapters = build_adapters(settings=settings, session=session)
     # ---- start-up recovery: undo any fault a previous run injected and did not restore ----

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import asyncssh
 
 from bot.ports import CommandResult, SSHError, SSHErrorKind
-from bot.settings import Settings, SettingsError, SSHSettings
+from bot.settings import SSHSettings
 
 
 class AsyncSSH:
@@ -27,15 +27,6 @@ class AsyncSSH:
         self._known_hosts = known_hosts
         self._conns: dict[str, asyncssh.SSHClientConnection] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AsyncSSH:
-        key, known = settings.secrets.ssh_key_path, settings.secrets.ssh_known_hosts
-        if not key:
-            raise SettingsError("SSH_KEY_PATH is not set: the scenarios need an SSH key for the staging hosts.")
-        if not known:
-            raise SettingsError("SSH_KNOWN_HOSTS is not set: host keys of the staging hosts must be verified.")
-        return cls(ssh=settings.ssh, key_path=key, known_hosts=known)
 
     async def run(
         self, host: str, argv: Sequence[str], *, timeout: float | None = None, fresh: bool = False

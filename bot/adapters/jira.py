@@ -15,7 +15,6 @@ import requests
 from jira import JIRA, JIRAError
 
 from bot.ports import JiraError, JiraTransition
-from bot.settings import Secrets
 
 T = TypeVar("T")
 
@@ -39,18 +38,6 @@ class JiraClient:
         self._client: JIRA | None = None
         # One requests.Session is shared; calls are serialised rather than trusting it across threads.
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_secrets(cls, secrets: Secrets) -> JiraClient | None:
-        """The client for JIRA_URL with JIRA_TOKEN (or JIRA_USER + JIRA_PASSWORD); None when JIRA is not set up."""
-        if not secrets.jira_url:
-            return None
-        return cls(
-            url=secrets.jira_url,
-            token=secrets.jira_token,
-            user=secrets.jira_user,
-            password=secrets.jira_password,
-        )
 
     async def status(self, key: str) -> str:
         def call(jira: JIRA) -> str:

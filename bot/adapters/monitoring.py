@@ -200,7 +200,7 @@ def _datasource(ref: object, prom_uid: str | None) -> dict[str, str] | None:
 def monitoring_factory(
     session: aiohttp.ClientSession, *, grafana_token: str | None = None
 ) -> Callable[[EnvironmentSettings], tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]]:
-    """What bot/__main__.py hands ScenarioEngine(monitoring=...)."""
+    """What the composition root (bot/runtime/) hands ScenarioEngine(monitoring=...)."""
 
     def make(env: EnvironmentSettings) -> tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]:
         mon = env.monitoring

@@ -9,17 +9,13 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.http_probe import AiohttpProbe
-from bot.monitoring import monitoring_factory
+from bot.adapters.http_probe import AiohttpProbe
+from bot.adapters.monitoring import monitoring_factory
+from bot.adapters.ssh import AsyncSSH
 from bot.ports import AlertmanagerPort, GrafanaPort, HttpProbe, PrometheusPort, SSHPort
 from bot.settings import EnvironmentSettings, Settings
-from bot.ssh import AsyncSSH
 
 MonitoringFactory = Callable[[EnvironmentSettings], tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]]
-
-
-class AdapterUnavailable(RuntimeError):
-    """An adapter cannot be built from the settings given (e.g. no SSH key configured)."""
 
 
 @dataclass(frozen=True)
@@ -30,12 +26,13 @@ class Adapters:
 
 
 def build_adapters(*, settings: Settings, session: aiohttp.ClientSession) -> Adapters:
-    """SSH (bot/ssh.py), HTTP probes (bot/http_probe.py) and monitoring (bot/monitoring.py)."""
-    secrets = settings.secrets
-    if secrets.ssh_key_path is None or secrets.ssh_known_hosts is None:
-        raise AdapterUnavailable("SSH_KEY_PATH and SSH_KNOWN_HOSTS must both be set for the bot to reach the hosts.")
+    """SSH (bot/adapters/ssh.py), HTTP probes (bot/adapters/http_probe.py) and monitoring
+    (bot/adapters/monitoring.py)."""
+    key_path, known_hosts = settings.secrets.ssh_key_path, settings.secrets.ssh_known_hosts
+    # The SSH secrets are checked in one place: the settings loader refuses to start without either, naming it.
+    assert key_path is not None and known_hosts is not None, "settings not built by bot.settings.load_settings"
     return Adapters(
-        ssh=AsyncSSH(ssh=settings.ssh, key_path=secrets.ssh_key_path, known_hosts=secrets.ssh_known_hosts),
+        ssh=AsyncSSH(ssh=settings.ssh, key_path=key_path, known_hosts=known_hosts),
         probe=AiohttpProbe(session=session),
         monitoring=monitoring_factory(session),
     )

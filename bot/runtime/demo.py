@@ -23,13 +23,12 @@ from typing import Any
 
 import aiohttp
 
-from bot.adapters import AdapterUnavailable
-from bot.app import Runtime, start_runtime
-from bot.clock import SystemClock
+from bot.adapters.clock import SystemClock
 from bot.logging import configure_logging
 from bot.model import Verification, VerificationConclusion
 from bot.reporting import html_base, render_comment, write_report_dir
 from bot.reporting.terminal import TerminalReporter
+from bot.runtime.app import Runtime, start_runtime
 from bot.settings import Settings, SettingsError, load_settings
 from bot.texts import reports as texts
 
@@ -163,8 +162,6 @@ async def _with_lab(args: argparse.Namespace, state: Mapping[str, Any], *, port:
     terminal = TerminalReporter(out=sys.stdout, clock=clock)
     try:
         runtime = await start_runtime(settings, port=port, reuse_port=True, extra_reporters=(terminal,), clock=clock)
-    except AdapterUnavailable as exc:
-        raise CannotRun(f"the bot could not start ({exc})", "install the complete package") from None
     except OSError as exc:
         raise CannotRun(f"the bot could not start ({exc})", "free the port or run the demo again") from None
     try:
