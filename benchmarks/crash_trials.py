@@ -18,7 +18,8 @@ import argparse
 import random
 import tempfile
 import time
-from dataclasses import dataclass, fields
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -93,17 +94,20 @@ class KillPoint:
         return True
 
 
-@dataclass
-class Tally:
-    trials: int = 0
-    mid_run: int = 0
-    with_fault: int = 0
-    faults_left: int = 0
-    not_concluded: int = 0
-    cancelled: int = 0
+#: What is counted over the trials, in the order of the table printed at the end, with its column header.
+COLUMNS = {
+    "trials": "trials",
+    "mid_run": "killed mid-run",
+    "with_fault": "fault in place",
+    "faults_left": "faults left",
+    "not_concluded": "not concluded",
+    "cancelled": "cancelled",
+}
+Tally = Counter[str]
 
-    def row(self, name: str) -> list[object]:
-        return [name, self.trials, self.mid_run, self.with_fault, self.faults_left, self.not_concluded, self.cancelled]
+
+def row(name: str, tally: Tally) -> list[object]:
+    return [name, *(tally[column] for column in COLUMNS)]
 
 
 def run_trial(world: World, scenario: str, delay: float, tally: Tally) -> str:
@@ -113,12 +117,15 @@ def run_trial(world: World, scenario: str, delay: float, tally: Tally) -> str:
     result = crash(world, scenario, kill_when=point)
     left = wait_restored(world)
     conclusion = str(result.verdict.overall["conclusion"]) if result.verdict else "not concluded"
-    tally.trials += 1
-    tally.mid_run += point.mid_run
-    tally.with_fault += point.with_fault
-    tally.faults_left += bool(left)
-    tally.not_concluded += result.verdict is None
-    tally.cancelled += conclusion == "cancelled"
+    counted = {
+        "trials": True,
+        "mid_run": point.mid_run,
+        "with_fault": point.with_fault,
+        "faults_left": bool(left),
+        "not_concluded": result.verdict is None,
+        "cancelled": conclusion == "cancelled",
+    }
+    tally.update({column: int(happened) for column, happened in counted.items()})
     return (
         f"{scenario:13s} kill {delay:4.1f} s after {trigger(scenario):15s} "
         f"mid-run {'yes' if point.mid_run else 'NO '} fault {'in place' if point.with_fault else '-       '} "
@@ -142,13 +149,12 @@ def main() -> None:
             scenario = SCENARIOS[trial % len(SCENARIOS)]
             delay = rng.uniform(0.0, WINDOW * remaining[scenario])
             print(f"trial {trial + 1:2d} {run_trial(world, scenario, delay, tallies[scenario])}", flush=True)
-    total = Tally(*(sum(getattr(t, f.name) for t in tallies.values()) for f in fields(Tally)))
+    total = sum(tallies.values(), Tally())
     print()
     print(f"{args.trials} trials in {time.monotonic() - began:.0f} s, seed {args.seed}, {machine()}")
-    header = ["scenario", "trials", "killed mid-run", "fault in place", "faults left", "not concluded", "cancelled"]
-    print_table(header, [*(t.row(s) for s, t in tallies.items()), total.row("all")])
-    print(f"faults left in place: {total.faults_left} (goal 0)")
-    print(f"verifications not concluded: {total.not_concluded} (goal 0)")
+    print_table(["scenario", *COLUMNS.values()], [*(row(s, t) for s, t in tallies.items()), row("all", total)])
+    print(f"faults left in place: {total['faults_left']} (goal 0)")
+    print(f"verifications not concluded: {total['not_concluded']} (goal 0)")
 
 
 if __name__ == "__main__":

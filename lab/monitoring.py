@@ -138,26 +138,19 @@ def prometheus_config(
     }
 
 
+def _daemon_argv(binary: str, config: Path, storage: str, port: int, *extra: str) -> tuple[str, ...]:
+    """Prometheus and Alertmanager share their flags for the config, the storage, the listener and logging."""
+    config_flag, listen_flag = f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"
+    return (binary, config_flag, storage, listen_flag, *extra, "--log.level=warn")
+
+
 def prometheus_argv(binary: str, *, config: Path, data_dir: Path, port: int) -> tuple[str, ...]:
-    return (
-        binary,
-        f"--config.file={config}",
-        f"--storage.tsdb.path={data_dir}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=1d",
-        "--log.level=warn",
-    )
+    return _daemon_argv(binary, config, f"--storage.tsdb.path={data_dir}", port, "--storage.tsdb.retention.time=1d")
 
 
 def alertmanager_argv(binary: str, *, config: Path, data_dir: Path, port: int) -> tuple[str, ...]:
-    return (
-        binary,
-        f"--config.file={config}",
-        f"--storage.path={data_dir}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",  # the cluster listener defaults to 0.0.0.0:9094
-        "--log.level=warn",
-    )
+    # The cluster listener defaults to 0.0.0.0:9094.
+    return _daemon_argv(binary, config, f"--storage.path={data_dir}", port, "--cluster.listen-address=")
 
 
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:

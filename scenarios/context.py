@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.github.models import Runner, branch_ref
+from bot.github.models import Runner, WorkflowJob, branch_ref
 from bot.model import Criterion, ScenarioResult, Step, StepOutcome
 from bot.ports import (
     AlertmanagerPort,
@@ -120,6 +120,29 @@ class ScenarioContext:
         if passed is not True:
             self.reasons[id] = reason
         return passed is True
+
+    def within(self, id: str, description: str, seconds: float | None, limit: float, *, reason: str) -> bool:
+        """Record a duration criterion: passed when `seconds` is at most `limit`, unknown when it was not measured."""
+        passed = None if seconds is None else seconds <= limit
+        return self.criterion(id, description, passed, observed=seconds, threshold=limit, unit="s", reason=reason)
+
+    def concluded(self, id: str, description: str, conclusion: str | None, expected: str, *, reason: str) -> bool:
+        """Record a criterion on a job's conclusion (None: the job never concluded)."""
+        return self.criterion(
+            id, description, conclusion == expected, observed=conclusion, threshold=expected, reason=reason
+        )
+
+    def deployed_on(self, id: str, deploy: WorkflowJob | None, role: RunnerRole) -> bool:
+        """Record on which runner the deploy job ran: passed when it is the runner of this role."""
+        wanted, runner = self.runner(role).name, deploy.runner_name if deploy else None
+        return self.criterion(
+            id,
+            f"The deploy job ran on the {role} runner.",
+            runner == wanted,
+            observed=runner,
+            threshold=wanted,
+            reason=f"The deploy job ran on {runner or 'no runner'}, not the {role} runner {wanted}.",
+        )
 
     def measure(self, name: str, seconds: float | None) -> float | None:
         self.result.measurements[name] = None if seconds is None else round(seconds, 3)

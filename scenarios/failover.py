@@ -100,36 +100,24 @@ async def _cancel(ctx: ScenarioContext, dispatch: Dispatch) -> None:
 
 def _judge(ctx: ScenarioContext, track: RunTrack) -> None:
     limits = ctx.env.thresholds
-    secondary = ctx.runner(RunnerRole.SECONDARY).name
     deploy = track.job(ctx.env.workflow.jobs.deploy)
-    runner = deploy.runner_name if deploy else None
-    ctx.criterion(
-        "secondary-runner",
-        "The deploy job ran on the secondary runner.",
-        runner == secondary,
-        observed=runner,
-        threshold=secondary,
-        reason=f"The deploy job ran on {runner or 'no runner'}, not the secondary runner {secondary}.",
-    )
+    ctx.deployed_on("secondary-runner", deploy, RunnerRole.SECONDARY)
     latency = ctx.measure("failover_latency_s", between(track.run.created_at, started(deploy)))
     ctx.measure("queue_s", queue_s(deploy))
     ctx.measure("deployment_duration_s", run_s(deploy))
-    ctx.criterion(
+    ctx.within(
         "failover-latency",
         "From run creation to the deploy job starting on the secondary took less than the failover threshold.",
-        None if latency is None else latency <= limits.failover,
-        observed=latency,
-        threshold=limits.failover,
-        unit="s",
+        latency,
+        limits.failover,
         reason=f"Failover took {fmt(latency)} from run creation to the deploy job starting; "
         f"the threshold is {limits.failover:g} s.",
     )
-    conclusion = deploy.conclusion if deploy else None
-    ctx.criterion(
+    conclusion, runner = (deploy.conclusion, deploy.runner_name) if deploy else (None, None)
+    ctx.concluded(
         "deploy-succeeded",
         "The deployment succeeded on the secondary runner.",
-        conclusion == "success",
-        observed=conclusion,
-        threshold="success",
+        conclusion,
+        "success",
         reason=f"The deploy job on {runner or 'no runner'} concluded {conclusion or 'never'}, not success.",
     )

@@ -10,7 +10,6 @@ from scenarios.timing import fmt, queue_s, run_s
 
 async def run(ctx: ScenarioContext) -> None:
     env, jobs, limits = ctx.env, ctx.env.workflow.jobs, ctx.env.thresholds
-    primary = ctx.runner(RunnerRole.PRIMARY).name
     async with ctx.step("preflight"):
         await ctx.require_runners_online(RunnerRole.PRIMARY)
         await ctx.require_backend_answers()
@@ -19,15 +18,7 @@ async def run(ctx: ScenarioContext) -> None:
     async with ctx.step("observe run"):
         track = await ctx.wait_completed(dispatch)
     deploy, health_job = track.job(jobs.deploy), track.job(jobs.health_check)
-    runner = deploy.runner_name if deploy else None
-    ctx.criterion(
-        "primary-runner",
-        "The deploy job ran on the primary runner.",
-        runner == primary,
-        observed=runner,
-        threshold=primary,
-        reason=f"The deploy job ran on {runner or 'no runner'}, not the primary runner {primary}.",
-    )
+    ctx.deployed_on("primary-runner", deploy, RunnerRole.PRIMARY)
     failed = sorted({f"{j.name}: {s.name}" for j in track.jobs.values() for s in j.steps if s.conclusion == "failure"})
     conclusion = track.run.conclusion
     ctx.criterion(
@@ -41,13 +32,11 @@ async def run(ctx: ScenarioContext) -> None:
     )
     duration = ctx.measure("deployment_duration_s", run_s(deploy))
     ctx.measure("queue_s", queue_s(deploy))
-    ctx.criterion(
+    ctx.within(
         "deployment-duration",
         "The deploy job finished within the deployment threshold.",
-        None if duration is None else duration <= limits.deployment,
-        observed=duration,
-        threshold=limits.deployment,
-        unit="s",
+        duration,
+        limits.deployment,
         reason=f"The deploy job took {fmt(duration)}; the threshold is {limits.deployment:g} s.",
     )
     checked = ctx.measure("health_check_s", run_s(health_job))

@@ -60,12 +60,11 @@ def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
     jobs, limits = ctx.env.workflow.jobs, ctx.env.thresholds
     health, rollback = track.job(jobs.health_check), track.job(jobs.rollback)
     hc = health.conclusion if health else None
-    ctx.criterion(
+    ctx.concluded(
         "health-check-failed",
         "The pipeline's health check detected the stopped backend.",
-        hc == "failure",
-        observed=hc,
-        threshold="failure",
+        hc,
+        "failure",
         reason=(
             f"The health-check job concluded {hc} although the backend was stopped."
             if hc
@@ -73,12 +72,11 @@ def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
         ),
     )
     rb = rollback.conclusion if rollback else None
-    ctx.criterion(
+    ctx.concluded(
         "rollback-ran",
         "The rollback job ran and succeeded.",
-        rb == "success",
-        observed=rb,
-        threshold="success",
+        rb,
+        "success",
         reason=(
             f"The rollback job concluded {rb}, not success."
             if rb
@@ -87,13 +85,11 @@ def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
     )
     seconds = ctx.measure("rollback_s", between(completed(health), completed(rollback)))
     ctx.measure("health_check_s", run_s(health))
-    ctx.criterion(
+    ctx.within(
         "rollback-duration",
         "The rollback finished within the rollback threshold after the health check failed.",
-        None if seconds is None else seconds <= limits.rollback,
-        observed=seconds,
-        threshold=limits.rollback,
-        unit="s",
+        seconds,
+        limits.rollback,
         reason=(
             f"The rollback took {fmt(seconds)} after the failed health check; the threshold is {limits.rollback:g} s."
             if seconds is not None

@@ -10,6 +10,7 @@ from typing import Any
 from lab.github.concurrency import Groups, GroupSpec, Member
 from lab.github.config import SimConfig
 from lab.github.expressions import JobStatus, evaluate_condition, substitute, substitute_all
+from lab.github.part import SimPart
 from lab.github.pulls import Pulls
 from lab.github.runners import RoutingHooks, RunnerPool
 from lab.github.shapes import Shapes
@@ -19,15 +20,11 @@ from lab.github.workflow_data import DispatchError, RunFacts, dispatch_inputs, g
 from lab.truth import Truth
 
 
-class Actions:
+class Actions(SimPart):
     """Runs, jobs and their life cycle. One instance per simulated repository."""
 
     def __init__(self, config: SimConfig, shapes: Shapes, hub: WebhookHub, truth: Truth, *, pulls: Pulls) -> None:
-        self.config = config
-        self.pulls = pulls
-        self.shapes = shapes
-        self.hub = hub
-        self.truth = truth
+        super().__init__(config, shapes, hub, truth, pulls=pulls)
         self.runs: dict[int, RunState] = {}
         self.jobs: dict[int, JobState] = {}
         self.groups = Groups()

@@ -5,7 +5,7 @@ the status functions `success()`, `failure()`, `always()`, `cancelled()` plus `c
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,30 +122,26 @@ class _Parser:
         self.pos += 1
         return token
 
-    def or_(self) -> Any:
-        left = self.and_()
-        while self._peek() == "||":
-            self._take()
-            right = self.and_()
-            left = left if truthy(left) else right
+    def _chain(self, ops: tuple[str, ...], operand: Callable[[], Any], combine: Callable[[str, Any, Any], Any]) -> Any:
+        """Left-associative operators of one precedence level; both sides are always parsed (and so evaluated)."""
+        left = operand()
+        while self._peek() in ops:
+            op = self._take()[1]
+            left = combine(op, left, operand())
         return left
+
+    def or_(self) -> Any:
+        return self._chain(("||",), self.and_, lambda _, left, right: left if truthy(left) else right)
 
     def and_(self) -> Any:
-        left = self.compare()
-        while self._peek() == "&&":
-            self._take()
-            right = self.compare()
-            left = right if truthy(left) else left
-        return left
+        return self._chain(("&&",), self.compare, lambda _, left, right: right if truthy(left) else left)
 
     def compare(self) -> Any:
-        left = self.unary()
-        while self._peek() in ("==", "!="):
-            op = self._take()[1]
-            right = self.unary()
+        def equality(op: str, left: Any, right: Any) -> bool:
             equal = _loose(left) == _loose(right)
-            left = equal if op == "==" else not equal
-        return left
+            return equal if op == "==" else not equal
+
+        return self._chain(("==", "!="), self.unary, equality)
 
     def unary(self) -> Any:
         if self._peek() == "!":

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from lab.github.auth import APP_ONLY, ENDPOINT_PERMISSIONS, AuthError, Kind, Principal
+from lab.github.repo import Invalid
 from lab.github.sim import SIM
 
 DOCS = "https://docs.github.com/rest"
@@ -29,6 +30,13 @@ def error(status: int, message: str, **extra: Any) -> web.Response:
 
 def invalid(message: str) -> web.Response:
     return error(422, "Validation Failed", errors=[{"resource": "Request", "code": "invalid", "message": message}])
+
+
+def found(value: T | None) -> T:
+    """The resource a request's path names, or GitHub's 404 when there is none."""
+    if value is None:
+        raise web.HTTPNotFound(text='{"message": "Not Found"}', content_type="application/json")
+    return value
 
 
 def principal(request: web.Request) -> Principal:
@@ -100,7 +108,11 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
     if route in APP_ONLY and request.method in ("POST", "PATCH") and who.kind == Kind.USER:
         return error(403, "You must authenticate via a GitHub App.")
     request[PRINCIPAL] = who
-    answer: web.StreamResponse = await handler(request)
+    answer: web.StreamResponse
+    try:
+        answer = await handler(request)
+    except Invalid as failure:
+        answer = invalid(str(failure))
     sim.requests.append(
         {"at": now, "method": request.method, "route": route, "status": answer.status, "kind": who.kind.value}
     )

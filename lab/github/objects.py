@@ -14,14 +14,6 @@ from lab.github.state import (
 
 _CREATED = "2024-01-15T09:00:00Z"
 _LITE_KEYS = ("id", "node_id", "name", "full_name", "private", "owner", "description", "fork", "url")
-_NOT_IN_CHECK_RUN_SUITE = (
-    "repository",
-    "runs_rerequestable",
-    "rerequestable",
-    "check_runs_url",
-    "head_commit",
-    "latest_check_runs_count",
-)
 _CLONE_URLS = ("clone_url", "git_url", "mirror_url", "ssh_url", "svn_url")
 _REACTIONS = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from lab.github.config import Permission, PullSpec, SimConfig
+from lab.github.part import SimPart
 from lab.github.pulls import Pulls
 from lab.github.shapes import Shapes
 from lab.github.state import CheckRunState, CheckSuiteState, CommentState, IssueState, utcnow
@@ -38,15 +39,11 @@ def _parse_time(raw: Any) -> datetime | None:
     return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
 
 
-class Repo:
+class Repo(SimPart):
     """Issues, comments, reactions and check runs of the simulated repository."""
 
     def __init__(self, config: SimConfig, shapes: Shapes, hub: WebhookHub, truth: Truth, *, pulls: Pulls) -> None:
-        self.config = config
-        self.pulls = pulls
-        self.shapes = shapes
-        self.hub = hub
-        self.truth = truth
+        super().__init__(config, shapes, hub, truth, pulls=pulls)
         self.issues: dict[int, IssueState] = {
             pr.number: IssueState(pr.number, pr.title, pr.body, pr.author or config.owner, is_pull=True)
             for pr in config.pull_requests

@@ -11,8 +11,7 @@ import yaml
 from aiohttp import web
 
 from lab.github.config import Permission
-from lab.github.http import error, invalid, page_of, principal, read_json
-from lab.github.repo import Invalid
+from lab.github.http import error, found, invalid, page_of, principal, read_json
 from lab.github.rest_actions import REPO, _sim
 from lab.github.state import CheckRunState, CommentState
 
@@ -20,17 +19,11 @@ routes = web.RouteTableDef()
 
 
 def _check_run(request: web.Request) -> CheckRunState:
-    found = _sim(request).repo.check_runs.get(int(request.match_info["check_run_id"]))
-    if found is None:
-        raise web.HTTPNotFound(text='{"message": "Not Found"}', content_type="application/json")
-    return found
+    return found(_sim(request).repo.check_runs.get(int(request.match_info["check_run_id"])))
 
 
 def _comment(request: web.Request) -> CommentState:
-    found = _sim(request).repo.comments.get(int(request.match_info["comment_id"]))
-    if found is None:
-        raise web.HTTPNotFound(text='{"message": "Not Found"}', content_type="application/json")
-    return found
+    return found(_sim(request).repo.comments.get(int(request.match_info["comment_id"])))
 
 
 @routes.get(REPO)
@@ -42,10 +35,7 @@ async def get_repository(request: web.Request) -> web.Response:
 @routes.post(REPO + "/check-runs")
 async def create_check_run(request: web.Request) -> web.Response:
     sim = _sim(request)
-    try:
-        run = sim.repo.create_check_run(await read_json(request))
-    except Invalid as failure:
-        return invalid(str(failure))
+    run = sim.repo.create_check_run(await read_json(request))
     return web.json_response(sim.repo.check_json(run), status=201)
 
 
@@ -53,10 +43,7 @@ async def create_check_run(request: web.Request) -> web.Response:
 async def update_check_run(request: web.Request) -> web.Response:
     sim = _sim(request)
     run = _check_run(request)
-    try:
-        sim.repo.update_check_run(run, await read_json(request))
-    except Invalid as failure:
-        return invalid(str(failure))
+    sim.repo.update_check_run(run, await read_json(request))
     return web.json_response(sim.repo.check_json(run))
 
 
@@ -98,10 +85,7 @@ async def create_comment(request: web.Request) -> web.Response:
     if number not in sim.repo.issues:
         return error(404, "Not Found")
     body = await read_json(request)
-    try:
-        comment = sim.repo.add_comment(number=number, body=str(body.get("body") or ""), user=principal(request).login)
-    except Invalid as failure:
-        return invalid(str(failure))
+    comment = sim.repo.add_comment(number=number, body=str(body.get("body") or ""), user=principal(request).login)
     return web.json_response(sim.repo.comment_json(comment), status=201)
 
 
@@ -140,10 +124,7 @@ async def add_reaction(request: web.Request) -> web.Response:
     sim = _sim(request)
     comment = _comment(request)
     body = await read_json(request)
-    try:
-        reaction = sim.repo.react(comment, content=str(body.get("content")), user=principal(request).login)
-    except Invalid as failure:
-        return invalid(str(failure))
+    reaction = sim.repo.react(comment, content=str(body.get("content")), user=principal(request).login)
     answer = {
         "id": reaction.id,
         "node_id": base64.b64encode(f"0:REA{reaction.id}".encode()).decode(),
@@ -198,15 +179,12 @@ async def create_issue(request: web.Request) -> web.Response:
     sim = _sim(request)
     body = await read_json(request)
     labels = [str(label if isinstance(label, str) else label.get("name")) for label in body.get("labels") or []]
-    try:
-        issue = sim.repo.create_issue(
-            title=str(body.get("title") or ""),
-            body=str(body.get("body") or ""),
-            labels=labels,
-            user=principal(request).login,
-        )
-    except Invalid as failure:
-        return invalid(str(failure))
+    issue = sim.repo.create_issue(
+        title=str(body.get("title") or ""),
+        body=str(body.get("body") or ""),
+        labels=labels,
+        user=principal(request).login,
+    )
     return web.json_response(sim.repo.issue_json(issue), status=201)
 
 

@@ -28,10 +28,10 @@ def stable_id(text: str, *, base: int = 10_000_000) -> int:
     return base + zlib.crc32(text.encode()) % 90_000_000
 
 
-@dataclass
-class StepState:
-    number: int
-    name: str
+@dataclass(kw_only=True)
+class Progress:
+    """GitHub's life cycle of a step, a job and a check run: queued, in progress, completed with a conclusion."""
+
     status: str = "queued"
     conclusion: str | None = None
     started_at: datetime | None = None
@@ -39,18 +39,20 @@ class StepState:
 
 
 @dataclass
-class JobState:
+class StepState(Progress):
+    number: int
+    name: str
+
+
+@dataclass
+class JobState(Progress):
     id: int
     run_id: int
     key: str  # the job's id in the workflow
     name: str
     spec: dict[str, Any]
-    status: str = "queued"
-    conclusion: str | None = None
     labels: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=utcnow)
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
     runner_id: int | None = None
     runner_name: str | None = None
     runner_group_id: int | None = None
@@ -95,16 +97,12 @@ class RunState:
 
 
 @dataclass
-class CheckRunState:
+class CheckRunState(Progress):
     id: int
     name: str
     head_sha: str
     suite_id: int
     app_owned: bool
-    status: str = "queued"
-    conclusion: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
     external_id: str = ""
     details_url: str | None = None
     title: str | None = None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, abort, jsonify, make_response, request
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,13 @@ def create_app(raw: dict[str, Any]) -> Flask:
             "histories": issue.histories,
         }
 
+    def issue_or_404(key: str) -> Issue:
+        """The issue with this key, or JIRA's 404 answer (raised, so Flask sends it)."""
+        issue = issues.get(key)
+        if issue is None:
+            abort(make_response(_error(404, "Issue Does Not Exist")))
+        return issue
+
     def add_comment(issue: Issue, body: str) -> dict[str, Any]:
         comment = {
             "id": str(10100 + len(issue.comments)),
@@ -132,17 +139,13 @@ def create_app(raw: dict[str, Any]) -> Flask:
     @app.get("/rest/api/2/issue/<key>")
     def get_issue(key: str) -> tuple[Response, int]:
         with lock:
-            issue = issues.get(key)
-            if issue is None:
-                return _error(404, "Issue Does Not Exist")
+            issue = issue_or_404(key)
             return jsonify(issue_json(issue)), 200
 
     @app.get("/rest/api/2/issue/<key>/transitions")
     def list_transitions(key: str) -> tuple[Response, int]:
         with lock:
-            issue = issues.get(key)
-            if issue is None:
-                return _error(404, "Issue Does Not Exist")
+            issue = issue_or_404(key)
             offered = [_transition_json(t) for t in WORKFLOW.get(issue.status, ())]
         return jsonify({"expand": "transitions", "transitions": offered}), 200
 
@@ -151,9 +154,7 @@ def create_app(raw: dict[str, Any]) -> Flask:
         body = request.get_json(silent=True) or {}
         wanted = str((body.get("transition") or {}).get("id", ""))
         with lock:
-            issue = issues.get(key)
-            if issue is None:
-                return _error(404, "Issue Does Not Exist")
+            issue = issue_or_404(key)
             chosen = next((t for t in WORKFLOW.get(issue.status, ()) if t.id == wanted), None)
             if chosen is None:
                 return _error(400, f"Transition id '{wanted}' is not valid for this issue.")
@@ -174,9 +175,7 @@ def create_app(raw: dict[str, Any]) -> Flask:
     @app.get("/rest/api/2/issue/<key>/comment")
     def list_comments(key: str) -> tuple[Response, int]:
         with lock:
-            issue = issues.get(key)
-            if issue is None:
-                return _error(404, "Issue Does Not Exist")
+            issue = issue_or_404(key)
             comments = list(issue.comments)
         return jsonify({"comments": comments, "startAt": 0, "maxResults": len(comments), "total": len(comments)}), 200
 
@@ -187,9 +186,7 @@ def create_app(raw: dict[str, Any]) -> Flask:
         if not isinstance(text, str) or not text:
             return jsonify({"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}}), 400
         with lock:
-            issue = issues.get(key)
-            if issue is None:
-                return _error(404, "Issue Does Not Exist")
+            issue = issue_or_404(key)
             comment = add_comment(issue, text)
         return jsonify(comment), 201
 

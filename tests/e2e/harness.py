@@ -262,6 +262,24 @@ class World:
         lines = Path(str(self.state["truth_log"])).read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
+    def wait_event(self, event: str, *, since: int, what: str, timeout: float = 60, **fields: object) -> dict[str, Any]:
+        """The first lab truth event of this kind (with these fields) after entry `since`, waited for."""
+
+        def found() -> dict[str, Any] | None:
+            events = self.truth()[since:]
+            return next(
+                (e for e in events if e["event"] == event and all(e.get(k) == v for k, v in fields.items())), None
+            )
+
+        return wait_for(found, timeout=timeout, what=what)
+
+    def wait_runners_online(self, *, timeout: float = 30) -> None:
+        wait_for(
+            lambda: all(r["status"] == "online" for r in self.runners().values()) or None,
+            timeout=timeout,
+            what="both runners online again",
+        )
+
     def database(self) -> Path:
         settings = yaml.safe_load(Path(str(self.state["settings_path"])).read_text(encoding="utf-8"))
         path = Path(str(settings["database"]))
@@ -295,3 +313,9 @@ def running_world(
         yield world
     finally:
         world.stop()
+
+
+def restarted_the_runner_it_stopped(events: Sequence[dict[str, Any]]) -> bool:
+    """Whether the first runner stopped in these lab truth events was started again."""
+    stopped = next(e for e in events if e["event"] == "runner_stopped")
+    return any(e["event"] == "runner_started" and e["runner"] == stopped["runner"] for e in events)

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.wait import wait_for
-
 from .harness import running_world
 
 pytestmark = pytest.mark.lab
@@ -23,24 +21,11 @@ def test_abort_during_the_monitoring_alert_wait_restarts_the_runner_at_once(tmp_
         before = max((int(r["id"]) for r in world.check_runs()), default=0)
         start = len(world.truth())
         world.comment("/verify-staging monitoring")
-        stopped = wait_for(
-            lambda: next((e for e in world.truth()[start:] if e["event"] == "runner_stopped"), None),
-            timeout=60,
-            what="monitoring to stop the primary runner",
-        )
+        stopped = world.wait_event("runner_stopped", since=start, what="monitoring to stop the primary runner")
         asked = datetime.now(UTC)
         world.comment("/verify-staging abort")
-        started = wait_for(
-            lambda: next(
-                (
-                    e
-                    for e in world.truth()[start:]
-                    if e["event"] == "runner_started" and e["runner"] == stopped["runner"]
-                ),
-                None,
-            ),
-            timeout=60,
-            what="the primary runner to be started again",
+        started = world.wait_event(
+            "runner_started", since=start, runner=stopped["runner"], what="the primary runner to be started again"
         )
         took = (datetime.fromisoformat(str(started["at"]).replace("Z", "+00:00")) - asked).total_seconds()
         verdict = world.wait_verdict(after_id=before)

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.wait import wait_for
-
-from .harness import OVERALL_CHECK, running_world
+from .harness import OVERALL_CHECK, restarted_the_runner_it_stopped, running_world
 
 pytestmark = pytest.mark.lab
 
@@ -19,11 +17,7 @@ def test_abort_stops_the_verification_at_a_safe_point_and_restores_what_it_stopp
         before = max((int(r["id"]) for r in world.check_runs()), default=0)
         start = len(world.truth())
         world.comment("/verify-staging failover rollback")
-        wait_for(
-            lambda: any(e["event"] == "runner_stopped" for e in world.truth()[start:]),
-            timeout=60,
-            what="failover to stop the primary runner",
-        )
+        world.wait_event("runner_stopped", since=start, what="failover to stop the primary runner")
         overall = next(r for r in world.check_runs() if int(r["id"]) > before and r["name"] == OVERALL_CHECK)
         clicked = world.gh(
             "POST",
@@ -37,10 +31,5 @@ def test_abort_stops_the_verification_at_a_safe_point_and_restores_what_it_stopp
         assert verdict.conclusions()["rollback"] in ("cancelled", "skipped")  # never started: nothing more harmed
         events = world.truth()[start:]
         assert not any(e["event"] == "service_stopped" for e in events)
-        stopped = next(e for e in events if e["event"] == "runner_stopped")
-        assert any(e["event"] == "runner_started" and e["runner"] == stopped["runner"] for e in events)
-        wait_for(
-            lambda: all(r["status"] == "online" for r in world.runners().values()) or None,
-            timeout=30,
-            what="both runners online again",
-        )
+        assert restarted_the_runner_it_stopped(events)
+        world.wait_runners_online()

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.wait import wait_for
-
-from .harness import running_world
+from .harness import restarted_the_runner_it_stopped, running_world
 
 pytestmark = pytest.mark.lab
 
@@ -21,11 +19,7 @@ def test_a_push_during_a_verification_cancels_it_and_restores_the_runner(tmp_pat
         before = max((int(r["id"]) for r in world.check_runs()), default=0)
         start = len(world.truth())
         world.comment("/verify-staging failover")
-        wait_for(
-            lambda: any(e["event"] == "runner_stopped" for e in world.truth()[start:]),
-            timeout=60,
-            what="failover to stop the primary runner",
-        )
+        world.wait_event("runner_stopped", since=start, what="failover to stop the primary runner")
         pushed = world.gh_json(
             "POST", f"/_lab/pulls/{world.pull_number}/push", body={"user": world.state["authorized_user"]}
         )
@@ -42,10 +36,5 @@ def test_a_push_during_a_verification_cancels_it_and_restores_the_runner(tmp_pat
         assert new_head in (verification.reason or "")
         assert verification.restorations and all(r.ok for r in verification.restorations)
         events = world.truth()[start:]
-        stopped = next(e for e in events if e["event"] == "runner_stopped")
-        assert any(e["event"] == "runner_started" and e["runner"] == stopped["runner"] for e in events)
-        wait_for(
-            lambda: all(r["status"] == "online" for r in world.runners().values()) or None,
-            timeout=30,
-            what="both runners online again",
-        )
+        assert restarted_the_runner_it_stopped(events)
+        world.wait_runners_online()

@@ -31,6 +31,10 @@ def at(s: int) -> datetime:
 RUN = WorkflowRun(7, "Deploy", "Deploy staging vs-abc", "workflow_dispatch", "queued", None, "a" * 40, "main",
                   ".github/workflows/ci.yml", at(0), at(0), at(0), None)  # fmt: skip
 JOB = WorkflowJob(70, 7, "deploy", "queued", None, ("self-hosted",), None, None, at(1), at(1), None, None, "Deploy")
+#: How the run and its deploy job end: their last webhooks, and what GitHub's REST API answers afterwards.
+RUN_DONE = replace(RUN, status="completed", conclusion="success", updated_at=at(9))
+JOB_DONE = replace(JOB, status="completed", conclusion="success", runner_name="production-runner-01", started_at=at(3),
+                   completed_at=at(8))  # fmt: skip
 
 
 def history() -> list[WorkflowRun | WorkflowJob]:
@@ -40,15 +44,8 @@ def history() -> list[WorkflowRun | WorkflowJob]:
         replace(RUN, status="in_progress", updated_at=at(1)),
         JOB,
         replace(JOB, status="in_progress", runner_name="production-runner-01", started_at=at(3)),
-        replace(
-            JOB,
-            status="completed",
-            conclusion="success",
-            runner_name="production-runner-01",
-            started_at=at(3),
-            completed_at=at(8),
-        ),
-        replace(RUN, status="completed", conclusion="success", updated_at=at(9)),
+        JOB_DONE,
+        RUN_DONE,
     ]
 
 
@@ -84,15 +81,8 @@ def test_any_order_and_duplicates_give_the_same_state(order: list[int], dupes: l
 
 async def test_lost_events_are_recovered_by_one_rest_reconciliation() -> None:
     repo = FakeGitHubRepo()
-    repo.runs[7] = replace(RUN, status="completed", conclusion="success", updated_at=at(9))
-    repo.jobs[70] = replace(
-        JOB,
-        status="completed",
-        conclusion="success",
-        runner_name="production-runner-01",
-        started_at=at(3),
-        completed_at=at(8),
-    )
+    repo.runs[7] = RUN_DONE
+    repo.jobs[70] = JOB_DONE
     c = Correlator(repo=repo, clock=FakeClock(start=T0), reconcile_after=5)
     c.observe_run(RUN)  # only the first delivery arrived
     await c.reconcile(Dispatch(test_id="vs-abc", workflow="ci.yml", dispatched_at=T0))

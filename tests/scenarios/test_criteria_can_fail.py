@@ -6,15 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.github.models import WorkflowJob, WorkflowRun
-from bot.model import ScenarioConclusion, ScenarioId, ScenarioResult, Verification
-from tests.scenarios.test_scenarios import crit
+from bot.model import ScenarioId
+from tests.scenarios.verdicts import crit, criteria, failed
 from tests.scenarios.world import PRIMARY, SECONDARY, world
-
-
-def failed(v: Verification, scenario: ScenarioId) -> ScenarioResult:
-    s = v.scenario(scenario)
-    assert s.conclusion is ScenarioConclusion.FAILED, (s.conclusion, s.reason)
-    return s
 
 
 # ----------------------------------------------------------------------------------------------- failover
@@ -36,9 +30,11 @@ async def test_primary_not_back_online_after_restart_fails_primary_restored(tmp_
         v = await w.verify(ScenarioId.FAILOVER)
         assert w.ssh.running(PRIMARY, f"actions.runner.paws360-paws360.{PRIMARY}.service")
     s = failed(v, ScenarioId.FAILOVER)
-    assert crit(v, ScenarioId.FAILOVER, "primary-offline") is True
-    assert crit(v, ScenarioId.FAILOVER, "deploy-succeeded") is True
-    assert crit(v, ScenarioId.FAILOVER, "primary-restored") is False
+    assert criteria(s, "primary-offline", "deploy-succeeded", "primary-restored") == {
+        "primary-offline": True,
+        "deploy-succeeded": True,
+        "primary-restored": False,
+    }
     assert s.reason == f"{PRIMARY} was not reported online within 10 s of its restart."
 
 
@@ -47,9 +43,8 @@ async def test_deploy_failing_on_the_secondary_fails_deploy_succeeded(tmp_path: 
         w.pipeline.deploy_fails = lambda _run, runner: runner == SECONDARY
         v = await w.verify(ScenarioId.FAILOVER)
     s = failed(v, ScenarioId.FAILOVER)
-    assert crit(v, ScenarioId.FAILOVER, "secondary-runner") is True
-    assert crit(v, ScenarioId.FAILOVER, "failover-latency") is True
-    assert crit(v, ScenarioId.FAILOVER, "primary-restored") is True
+    for cid in ("secondary-runner", "failover-latency", "primary-restored"):
+        assert crit(v, ScenarioId.FAILOVER, cid) is True, cid
     assert crit(v, ScenarioId.FAILOVER, "deploy-succeeded") is False
     assert s.reason == f"The deploy job on {SECONDARY} concluded failure, not success."
 

@@ -40,21 +40,27 @@ DASHBOARD = {
 
 
 def _app(seen: list[Any]) -> web.Application:
+    routes = web.RouteTableDef()
+
+    @routes.get("/api/v1/rules")
     async def rules(_: web.Request) -> web.Response:
         return web.json_response({"status": "success", "data": {"groups": [{"name": "runners", "rules": [
             {"type": "alerting", "name": "RunnerOffline", "duration": 120, "query": "up == 0",
              "labels": {"severity": "critical"}, "annotations": {"summary": "s"}}]}]}})  # fmt: skip
 
+    @routes.get("/api/v1/alerts")
     async def alerts(_: web.Request) -> web.Response:
         return web.json_response({"status": "success", "data": {"alerts": [
             {"labels": {"alertname": "RunnerOffline"}, "state": "firing",
              "activeAt": "2026-11-27T09:00:01.5Z"}]}})  # fmt: skip
 
+    @routes.get("/api/v1/query")
     async def query(request: web.Request) -> web.Response:
         seen.append(request.query["query"])
         return web.json_response({"status": "success", "data": {"resultType": "vector", "result": [
             {"metric": {"runner": "production-runner-01"}, "value": [1, "1"]}]}})  # fmt: skip
 
+    @routes.get("/api/v2/alerts")
     async def am_alerts(_: web.Request) -> web.Response:
         return web.json_response(
             [
@@ -67,20 +73,25 @@ def _app(seen: list[Any]) -> web.Application:
             ]
         )
 
+    @routes.get("/api/v2/status")
     async def am_status(_: web.Request) -> web.Response:
         original = "route: {receiver: oncall-sre}\nreceivers:\n- name: oncall-sre\n- name: default\n"
         return web.json_response({"config": {"original": original}})
 
+    @routes.get("/metrics")
     async def am_metrics(_: web.Request) -> web.Response:
         return web.Response(text=AM_METRICS)
 
+    @routes.get("/api/dashboards/uid/{uid}")
     async def dashboard(request: web.Request) -> web.Response:
         seen.append(request.headers.get("Authorization"))
         return web.json_response(DASHBOARD)
 
+    @routes.get("/api/datasources")
     async def datasources(_: web.Request) -> web.Response:
         return web.json_response([{"uid": "loki1", "type": "loki"}, {"uid": "prom1", "type": "prometheus"}])
 
+    @routes.post("/api/ds/query")
     async def ds_query(request: web.Request) -> web.Response:
         body = await request.json()
         seen.append(body["queries"][0]["datasource"])
@@ -88,28 +99,20 @@ def _app(seen: list[Any]) -> web.Application:
         values = [[1, 2], [1.0, None]] if expr != "disk" else [[], []]
         return web.json_response({"results": {"A": {"frames": [{"data": {"values": values}}]}}})
 
+    @routes.get("/actuator/health")
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": "UP"})
 
+    @routes.get("/actuator/info")
     async def info(_: web.Request) -> web.Response:
         return web.json_response({"build": {"version": "1.4.2", "artifact": "paws360-backend"}})
 
+    @routes.get("/")
     async def home(_: web.Request) -> web.Response:
         return web.Response(text="<html>v1.0</html>", content_type="text/html")
 
     app = web.Application()
-    app.router.add_get("/api/v1/rules", rules)
-    app.router.add_get("/api/v1/alerts", alerts)
-    app.router.add_get("/api/v1/query", query)
-    app.router.add_get("/api/v2/alerts", am_alerts)
-    app.router.add_get("/api/v2/status", am_status)
-    app.router.add_get("/metrics", am_metrics)
-    app.router.add_get("/api/dashboards/uid/{uid}", dashboard)
-    app.router.add_get("/api/datasources", datasources)
-    app.router.add_post("/api/ds/query", ds_query)
-    app.router.add_get("/actuator/health", health)
-    app.router.add_get("/actuator/info", info)
-    app.router.add_get("/", home)
+    app.add_routes(routes)
     return app
 
 

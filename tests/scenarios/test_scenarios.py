@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pytest
+
 from bot.github.models import WorkflowJob, WorkflowRun
-from bot.model import ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
+from bot.model import ScenarioConclusion, ScenarioId, VerificationConclusion
 from bot.ports import PanelQueryResult, PromAlert
 from scenarios.monitoring import DASHBOARD_WAIT_SCRAPES, POLL_SECONDS
+from tests.scenarios.verdicts import crit, criteria, verify_one
 from tests.scenarios.world import PRIMARY, SECONDARY, UNIT, Chaos, world
-
-
-def crit(v: Verification, scenario: ScenarioId, cid: str) -> bool | None:
-    return next(c.passed for c in v.scenario(scenario).criteria if c.id == cid)
 
 
 async def test_healthy_world_passes_all_five_and_restores_everything(tmp_path: Path) -> None:
@@ -33,14 +32,65 @@ async def test_healthy_world_passes_all_five_and_restores_everything(tmp_path: P
         assert v.scenario(ScenarioId.CONCURRENCY).measurements["overlap_s"] == 0
 
 
-async def test_slow_deploy_fails_normal_deploy_on_duration(tmp_path: Path) -> None:
-    async with world(tmp_path, "slow-deploy") as w:
-        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
-    s = v.scenario(ScenarioId.NORMAL_DEPLOY)
+@dataclass(frozen=True)
+class FaultVerdict:
+    """A lab fault, the scenario it must fail, and what that scenario's verdict must say."""
+
+    fault: str
+    scenario: ScenarioId
+    criteria: dict[str, bool | None]
+    reason: str | None = None  # the whole reason, where it is pinned
+    reason_has: str = ""  # a part of the reason
+    measurements: dict[str, float] = field(default_factory=dict)
+
+
+FAULT_VERDICTS = (
+    FaultVerdict(
+        "slow-deploy", ScenarioId.NORMAL_DEPLOY, {"deployment-duration": False},
+        reason="The deploy job took 30 s; the threshold is 20 s.", measurements={"deployment_duration_s": 30.0},
+    ),
+    FaultVerdict(
+        "no-secondary", ScenarioId.FAILOVER, {"primary-offline": True, "primary-restored": True},
+        reason="No runner took the deploy job within 24 s (the failover threshold is 8 s).",
+    ),
+    # select-runner: 1 s pickup + 1 s work; the secondary then needs 15 s to take the deploy job
+    FaultVerdict(
+        "slow-failover", ScenarioId.FAILOVER, {"secondary-runner": True, "failover-latency": False},
+        reason="Failover took 17 s from run creation to the deploy job starting; the threshold is 8 s.",
+        measurements={"failover_latency_s": 17.0},
+    ),
+    FaultVerdict(
+        "no-rollback", ScenarioId.ROLLBACK,
+        {"health-check-failed": True, "rollback-ran": False, "version-restored": False, "incident-issue": False},
+        reason_has="not the previous version v1.0",
+    ),
+    FaultVerdict(
+        "redis-down", ScenarioId.NORMAL_DEPLOY,
+        {"backend-health": False, "health-check-job": False, "primary-runner": True},
+        reason_has="reports DOWN (db UP, redis DOWN)",
+    ),
+    FaultVerdict(
+        "missing-alert-rule", ScenarioId.MONITORING, {"alert-rules": False},
+        reason="Prometheus lacks the alert rule DeploymentDurationHigh.",
+    ),
+    FaultVerdict(
+        "no-notification", ScenarioId.MONITORING,
+        {"alert-fires": True, "routed-to-oncall": False, "notification-sent": False, "alert-resolves": True},
+    ),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("expected", FAULT_VERDICTS, ids=lambda e: e.fault)
+async def test_each_lab_fault_fails_its_scenario_with_its_criteria_and_reason(
+    tmp_path: Path, expected: FaultVerdict
+) -> None:
+    _, _, s = await verify_one(tmp_path, expected.scenario, expected.fault)
     assert s.conclusion is ScenarioConclusion.FAILED
-    assert crit(v, ScenarioId.NORMAL_DEPLOY, "deployment-duration") is False
-    assert s.measurements["deployment_duration_s"] == 30.0
-    assert s.reason == "The deploy job took 30 s; the threshold is 20 s."
+    assert criteria(s, *expected.criteria) == expected.criteria
+    if expected.reason is not None:
+        assert s.reason == expected.reason
+    assert expected.reason_has in (s.reason or "")
+    assert {m: s.measurements[m] for m in expected.measurements} == expected.measurements
 
 
 async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> None:
@@ -57,66 +107,34 @@ async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> No
     assert "ran at the same time for 5 s" in (s.reason or "")
 
 
-async def test_no_secondary_fails_failover_and_cancels_the_stranded_run(tmp_path: Path) -> None:
-    async with world(tmp_path, "no-secondary") as w:
-        v = await w.verify(ScenarioId.FAILOVER)
-    s = v.scenario(ScenarioId.FAILOVER)
-    assert s.conclusion is ScenarioConclusion.FAILED
-    assert s.reason == "No runner took the deploy job within 24 s (the failover threshold is 8 s)."
-    assert crit(v, ScenarioId.FAILOVER, "primary-offline") is True
-    assert crit(v, ScenarioId.FAILOVER, "primary-restored") is True
+async def test_no_secondary_cancels_the_stranded_run_and_restores_the_primary(tmp_path: Path) -> None:
+    w, v, s = await verify_one(tmp_path, ScenarioId.FAILOVER, "no-secondary")
     assert w.repo.cancelled == [s.runs[0].run_id]
     assert s.runs[0].conclusion == "cancelled"
     assert all(r.ok for r in v.restorations)
 
 
-async def test_slow_failover_fails_on_latency(tmp_path: Path) -> None:
-    async with world(tmp_path, "slow-failover") as w:
-        v = await w.verify(ScenarioId.FAILOVER)
-    s = v.scenario(ScenarioId.FAILOVER)
-    assert s.conclusion is ScenarioConclusion.FAILED
-    assert crit(v, ScenarioId.FAILOVER, "secondary-runner") is True
-    assert crit(v, ScenarioId.FAILOVER, "failover-latency") is False
-    # select-runner: 1 s pickup + 1 s work; the secondary then needs 15 s to take the deploy job
-    assert s.measurements["failover_latency_s"] == 17.0
-    assert s.reason == "Failover took 17 s from run creation to the deploy job starting; the threshold is 8 s."
+async def test_no_rollback_leaves_the_backend_running(tmp_path: Path) -> None:
+    w, _, _ = await verify_one(tmp_path, ScenarioId.ROLLBACK, "no-rollback")
+    assert w.backend_running()
 
 
 async def test_concurrency_passes_alone(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
-        v = await w.verify(ScenarioId.CONCURRENCY)
-    s = v.scenario(ScenarioId.CONCURRENCY)
+    _, _, s = await verify_one(tmp_path, ScenarioId.CONCURRENCY)
     assert s.conclusion is ScenarioConclusion.PASSED, s.reason
     assert s.measurements["overlap_s"] == 0
 
 
 async def test_failover_passes_with_latency_from_github_timestamps(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
-        v = await w.verify(ScenarioId.FAILOVER)
-    s = v.scenario(ScenarioId.FAILOVER)
+    _, v, s = await verify_one(tmp_path, ScenarioId.FAILOVER)
     assert s.conclusion is ScenarioConclusion.PASSED, s.reason
     assert s.measurements["failover_latency_s"] == 3.0
     # The configured glob was expanded on the host before the stop; the concrete unit is what was stopped.
     assert [r.fault for r in v.restorations] == [f"sudo systemctl stop {UNIT.format(PRIMARY)}"]
 
 
-async def test_no_rollback_fails_rollback(tmp_path: Path) -> None:
-    async with world(tmp_path, "no-rollback") as w:
-        v = await w.verify(ScenarioId.ROLLBACK)
-    s = v.scenario(ScenarioId.ROLLBACK)
-    assert s.conclusion is ScenarioConclusion.FAILED
-    assert crit(v, ScenarioId.ROLLBACK, "health-check-failed") is True
-    assert crit(v, ScenarioId.ROLLBACK, "rollback-ran") is False
-    assert crit(v, ScenarioId.ROLLBACK, "version-restored") is False
-    assert crit(v, ScenarioId.ROLLBACK, "incident-issue") is False
-    assert "not the previous version v1.0" in (s.reason or "")
-    assert w.backend_running()
-
-
 async def test_rollback_passes_and_measures_from_job_timestamps(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
-        v = await w.verify(ScenarioId.ROLLBACK)
-    s = v.scenario(ScenarioId.ROLLBACK)
+    _, v, s = await verify_one(tmp_path, ScenarioId.ROLLBACK)
     assert s.conclusion is ScenarioConclusion.PASSED, s.reason
     assert s.measurements["rollback_s"] == 4.0  # 1 s pickup + 3 s rollback
     assert v.restorations[0].host == "staging-backend-host" and v.restorations[0].ok
@@ -132,17 +150,6 @@ async def test_rollback_too_slow_fails_on_duration(tmp_path: Path) -> None:
     )
 
 
-async def test_redis_down_fails_normal_deploy_on_health_checks(tmp_path: Path) -> None:
-    async with world(tmp_path, "redis-down") as w:
-        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
-    s = v.scenario(ScenarioId.NORMAL_DEPLOY)
-    assert s.conclusion is ScenarioConclusion.FAILED
-    assert crit(v, ScenarioId.NORMAL_DEPLOY, "backend-health") is False
-    assert crit(v, ScenarioId.NORMAL_DEPLOY, "health-check-job") is False
-    assert crit(v, ScenarioId.NORMAL_DEPLOY, "primary-runner") is True
-    assert "reports DOWN (db UP, redis DOWN)" in (s.reason or "")
-
-
 async def test_deploy_on_the_wrong_runner_and_frontend_down_fail_their_criteria(tmp_path: Path) -> None:
     async with world(tmp_path) as w:
         w.pipeline.primary = "someone-else"  # select-runner sends the deploy to the secondary
@@ -156,30 +163,8 @@ async def test_deploy_on_the_wrong_runner_and_frontend_down_fail_their_criteria(
     )
 
 
-async def test_missing_alert_rule_fails_monitoring(tmp_path: Path) -> None:
-    async with world(tmp_path, "missing-alert-rule") as w:
-        v = await w.verify(ScenarioId.MONITORING)
-    s = v.scenario(ScenarioId.MONITORING)
-    assert s.conclusion is ScenarioConclusion.FAILED
-    assert crit(v, ScenarioId.MONITORING, "alert-rules") is False
-    assert s.reason == "Prometheus lacks the alert rule DeploymentDurationHigh."
-
-
-async def test_no_notification_fails_monitoring_on_notification(tmp_path: Path) -> None:
-    async with world(tmp_path, "no-notification") as w:
-        v = await w.verify(ScenarioId.MONITORING)
-    s = v.scenario(ScenarioId.MONITORING)
-    assert s.conclusion is ScenarioConclusion.FAILED
-    assert crit(v, ScenarioId.MONITORING, "alert-fires") is True
-    assert crit(v, ScenarioId.MONITORING, "routed-to-oncall") is False
-    assert crit(v, ScenarioId.MONITORING, "notification-sent") is False
-    assert crit(v, ScenarioId.MONITORING, "alert-resolves") is True
-
-
 async def test_monitoring_passes_with_alert_timings(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
-        v = await w.verify(ScenarioId.MONITORING)
-    s = v.scenario(ScenarioId.MONITORING)
+    _, _, s = await verify_one(tmp_path, ScenarioId.MONITORING)
     assert s.conclusion is ScenarioConclusion.PASSED, s.reason
     assert s.measurements["alert_fire_s"] == 4.0  # activeAt (stop + 1 s) + for: 3 s
     assert s.measurements["notification_s"] is not None and s.measurements["notification_s"] <= 2.0

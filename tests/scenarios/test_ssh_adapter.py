@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
@@ -28,22 +30,30 @@ async def _handle(process: asyncssh.SSHServerProcess[str]) -> None:
     process.exit(0 if "fail" not in command else 3)
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[tuple[int, Path, Path]]:
+@asynccontextmanager
+async def _listening(tmp_path: Path, **options: Any) -> AsyncIterator[tuple[int, Path, Path]]:
+    """A local SSH server that admits one client key: its port, that key's file, and a known_hosts naming it."""
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     client_key = asyncssh.generate_private_key("ssh-ed25519")
     (tmp_path / "id").write_bytes(client_key.export_private_key())
     (tmp_path / "authorized").write_bytes(client_key.export_public_key())
     srv = await asyncssh.listen(
-        "127.0.0.1", 0, server_host_keys=[host_key], authorized_client_keys=str(tmp_path / "authorized"),
-        process_factory=_handle, server_factory=_Server,
-    )  # fmt: skip
-    port = srv.sockets[0].getsockname()[1]
-    known = tmp_path / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode().strip()}\n")
-    yield port, tmp_path / "id", known
-    srv.close()
-    await srv.wait_closed()
+        "127.0.0.1", 0, server_host_keys=[host_key], authorized_client_keys=str(tmp_path / "authorized"), **options
+    )
+    try:
+        port = srv.sockets[0].getsockname()[1]
+        known = tmp_path / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode().strip()}\n")
+        yield port, tmp_path / "id", known
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[tuple[int, Path, Path]]:
+    async with _listening(tmp_path, process_factory=_handle, server_factory=_Server) as listening:
+        yield listening
 
 
 def _ssh(port: int, key: Path, known: Path, *, timeout: float = 30) -> AsyncSSH:
@@ -63,25 +73,30 @@ async def test_runs_argv_quoted_and_reuses_the_connection(server: tuple[int, Pat
     assert second.exit_status == 3 and second.stdout == "ran: echo 'fail; rm -rf /'\n"
 
 
+async def _refusal(port: int, key: Path, known: Path) -> SSHError:
+    """The error a command meets when the handshake fails."""
+    with pytest.raises(SSHError) as err:
+        await _ssh(port, key, known).run("runner", ["true"])
+    return err.value
+
+
 async def test_unknown_host_key_is_refused(server: tuple[int, Path, Path], tmp_path: Path) -> None:
     port, key, _ = server
     other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
     wrong = tmp_path / "wrong_known_hosts"
     wrong.write_text(f"[127.0.0.1]:{port} {other}\n")
-    with pytest.raises(SSHError) as err:
-        await _ssh(port, key, wrong).run("runner", ["true"])
-    assert err.value.kind == "host-key"
-    assert "not in SSH_KNOWN_HOSTS" in str(err.value)
+    err = await _refusal(port, key, wrong)
+    assert err.kind == "host-key"
+    assert "not in SSH_KNOWN_HOSTS" in str(err)
 
 
 async def test_wrong_client_key_is_an_auth_error(server: tuple[int, Path, Path], tmp_path: Path) -> None:
     port, _, known = server
     stranger = tmp_path / "stranger"
     stranger.write_bytes(asyncssh.generate_private_key("ssh-ed25519").export_private_key())
-    with pytest.raises(SSHError) as err:
-        await _ssh(port, stranger, known).run("runner", ["true"])
-    assert err.value.kind == "auth"
-    assert "refused the SSH key for user deploy" in str(err.value)
+    err = await _refusal(port, stranger, known)
+    assert err.kind == "auth"
+    assert "refused the SSH key for user deploy" in str(err)
 
 
 async def test_unreachable_and_timeout_and_unknown_host(server: tuple[int, Path, Path], tmp_path: Path) -> None:
@@ -143,24 +158,12 @@ class _EchoSession(asyncssh.SSHServerSession[str]):
 @pytest.fixture
 async def counting(tmp_path: Path) -> AsyncIterator[AsyncSSH]:
     _CountingServer.connections, _CountingServer.refuse = 0, 0
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
-    client_key = asyncssh.generate_private_key("ssh-ed25519")
-    (tmp_path / "id").write_bytes(client_key.export_private_key())
-    (tmp_path / "authorized").write_bytes(client_key.export_public_key())
-    srv = await asyncssh.listen(
-        "127.0.0.1", 0, server_host_keys=[host_key], authorized_client_keys=str(tmp_path / "authorized"),
-        server_factory=_CountingServer,
-    )  # fmt: skip
-    port = srv.sockets[0].getsockname()[1]
-    known = tmp_path / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode().strip()}\n")
-    ssh = _ssh(port, tmp_path / "id", known, timeout=0.3)
-    try:
-        yield ssh
-    finally:
-        await ssh.close()
-        srv.close()
-        await srv.wait_closed()
+    async with _listening(tmp_path, server_factory=_CountingServer) as (port, key, known):
+        ssh = _ssh(port, key, known, timeout=0.3)
+        try:
+            yield ssh
+        finally:
+            await ssh.close()
 
 
 async def test_a_timed_out_connection_is_evicted_and_the_next_command_reconnects(counting: AsyncSSH) -> None:
