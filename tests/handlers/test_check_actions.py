@@ -7,9 +7,8 @@ from pathlib import Path
 from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting import external_id
 from handlers.checks import router
-
-from .conftest import conclude, new_verification
-from .handler_support import World, check_event, world
+from tests.bot.reporting.conftest import conclude, new_verification
+from tests.handlers.handler_support import World, check_event, world
 
 
 async def finished(w: World) -> str:

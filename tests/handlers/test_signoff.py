@@ -10,9 +10,8 @@ from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting.escape import md_text
 from bot.texts import reports as texts
 from handlers.signoff import router
-
-from .conftest import SHA, conclude, new_verification
-from .handler_support import World, comment_event, world
+from tests.bot.reporting.conftest import SHA, conclude, new_verification
+from tests.handlers.handler_support import World, comment_event, world
 
 
 async def finished(w: World, *, failed: ScenarioId | None = None, head: str = SHA) -> None:

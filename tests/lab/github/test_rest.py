@@ -12,7 +12,7 @@ from githubkit.webhooks import sign as githubkit_sign
 
 from lab.github.config import FlakyFaults
 from lab.github.webhooks import sign
-from tests.lab_github.conftest import FAST, INSTALLATION, PERMISSIONS, REPO, Keys, StartLab
+from tests.lab.github.conftest import FAST, INSTALLATION, PERMISSIONS, REPO, Keys, StartLab
 
 
 def test_signature_matches_githubs_test_vector() -> None:

@@ -15,7 +15,7 @@ import requests
 import yaml
 
 from bot.settings import load_settings
-from tests.lab_world.labproc import FakeBotMetrics, LabProcess, start_lab
+from tests.lab.world.labproc import FakeBotMetrics, LabProcess, start_lab
 from tests.support.processes import alive
 from tests.support.wait import wait_for
 

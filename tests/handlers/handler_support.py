@@ -15,11 +15,10 @@ from bot.metrics import Metrics
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from handlers.context import HandlerContext
+from tests.bot.reporting.conftest import REPO, SHA
 from tests.fakes.engine import FakeEngine
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
 from tests.fakes.jira import FakeJira
-
-from .conftest import REPO, SHA
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "settings.example.yml"
 

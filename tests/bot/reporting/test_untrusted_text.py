@@ -13,6 +13,8 @@ from bot.reporting.escape import ZWJ, md_code, md_fence, md_text
 from bot.reporting.jira_render import finished_comment, started_comment
 from handlers.signoff import router as signoff_router
 from scenarios.context import Health
+from tests.handlers.handler_support import comment_event, world
+from tests.handlers.test_signoff import finished, replies
 from tests.hostile import (
     BRANCH,
     HEALTH_COMPONENT,
@@ -25,8 +27,6 @@ from tests.hostile import (
 )
 
 from .conftest import conclude, new_verification
-from .handler_support import comment_event, world
-from .test_signoff import finished, replies
 
 BASE = "http://127.0.0.1:9"
 

@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from lab.faults import Fault
-from tests.lab_world.labproc import FakeBotMetrics, LabProcess, start_lab
+from tests.lab.world.labproc import FakeBotMetrics, LabProcess, start_lab
 from tests.support.processes import alive
 from tests.support.wait import wait_for
 

@@ -13,10 +13,11 @@ from bot.model import ScenarioConclusion, ScenarioId, ScenarioStatus, Step, Step
 from bot.ports import ProgressEvent
 from bot.reporting.terminal import TerminalReporter
 from tests.fakes.clock import FakeClock
+from tests.paths import REPO_ROOT
 
 from .conftest import conclude, new_verification
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 
 async def test_progress_is_plain_lines_when_not_a_terminal() -> None:
