@@ -2,53 +2,39 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.app import Runtime, start_runtime
 from bot.settings import Settings, load_settings
 from tests.bot.github_api import REPOSITORY, FakeGitHubAPI
 from tests.fakes.engine import FakeEngine
 from tests.paths import WEBHOOK_PAYLOADS
+from tests.support import settings as support_settings
+from tests.support.keys import rsa_key
+from tests.support.settings import write_example_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_SETTINGS = ROOT / "deploy" / "settings.example.yml"
 FIXTURES = WEBHOOK_PAYLOADS
 WEBHOOK_SECRET = "whsec-It's a Secret to Everybody"
 
 
 @pytest.fixture(scope="session")
 def private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return rsa_key().private_pem
 
 
 @pytest.fixture
-def secret_env(tmp_path: Path, private_key_pem: str) -> dict[str, str]:
-    (tmp_path / "id_ed25519").write_text("not used by these tests\n")
-    (tmp_path / "known_hosts").write_text("")
-    return {
-        "GITHUB_APP_ID": "4242",
-        "GITHUB_PRIVATE_KEY": private_key_pem,
-        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "SSH_KEY_PATH": str(tmp_path / "id_ed25519"),
-        "SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
-    }
+def secret_env(tmp_path: Path) -> dict[str, str]:
+    return support_settings.secret_env(tmp_path, webhook_secret=WEBHOOK_SECRET)
 
 
 def fixture_repositories() -> list[str]:
@@ -58,20 +44,6 @@ def fixture_repositories() -> list[str]:
         if repository:
             names.add(repository["full_name"])
     return sorted(names)
-
-
-def write_settings(tmp_path: Path, *, extra_repositories: Sequence[str] = (), **overrides: Any) -> Path:
-    """The example settings with the database in tmp_path, plus the given repositories and top-level overrides."""
-    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
-    raw = copy.deepcopy(raw)
-    raw["database"] = str(tmp_path / "state" / "bot.db")
-    for name in extra_repositories:
-        raw["github"]["repositories"][name] = {"environment": "staging"}
-    for key, value in overrides.items():
-        raw[key] = value
-    path = tmp_path / "settings.yml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
 
 
 @pytest.fixture
@@ -84,7 +56,9 @@ async def github_api() -> AsyncIterator[FakeGitHubAPI]:
 
 @pytest.fixture
 def settings(tmp_path: Path, secret_env: dict[str, str], github_api: FakeGitHubAPI) -> Settings:
-    path = write_settings(tmp_path, extra_repositories=fixture_repositories())
+    path = write_example_settings(
+        tmp_path, database=tmp_path / "state" / "bot.db", extra_repositories=fixture_repositories()
+    )
     return load_settings(str(path), {**secret_env, "GITHUB_API_URL": github_api.url})
 
 

@@ -6,36 +6,17 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import sansio
 
 from bot.github_models import PullRequest
 from bot.metrics import Metrics
-from bot.settings import Settings, load_settings
 from bot.store import Store
 from handlers.context import HandlerContext
 from tests.bot.reporting.conftest import REPO, SHA
 from tests.fakes.engine import FakeEngine
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
 from tests.fakes.jira import FakeJira
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "settings.example.yml"
-
-
-def example_settings(tmp_path: Path) -> Settings:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    (tmp_path / "id").write_text("unused\n")
-    (tmp_path / "known_hosts").write_text("")
-    env = {
-        "GITHUB_APP_ID": "4242",
-        "GITHUB_PRIVATE_KEY": pem.decode(),
-        "GITHUB_WEBHOOK_SECRET": "unused",
-        "SSH_KEY_PATH": str(tmp_path / "id"),
-        "SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
-    }
-    return dataclasses.replace(load_settings(str(EXAMPLE), env), database=str(tmp_path / "bot.db"))
+from tests.support.settings import example_settings
 
 
 @dataclasses.dataclass

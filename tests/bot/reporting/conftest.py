@@ -22,18 +22,11 @@ from bot.model import (
     StepOutcome,
     Verification,
 )
-from bot.settings import (
-    AuthorizationSettings,
-    GitHubSettings,
-    JiraSettings,
-    RepositorySettings,
-    Secrets,
-    Settings,
-    SSHSettings,
-)
+from bot.settings import AuthorizationSettings, JiraSettings, Settings
 from tests.fakes.clock import EPOCH, FakeClock
 from tests.fakes.github import FakeGitHubRepo
 from tests.fakes.jira import FakeJira
+from tests.support.settings import unit_settings
 
 SHA = "a" * 40
 REPO = "paws360/paws360"
@@ -141,14 +134,10 @@ __all__ = ["REPO", "SHA", "Restoration", "conclude", "new_verification"]
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        database=":memory:",
-        github=GitHubSettings(repositories={REPO: RepositorySettings(environment="staging")}),
+    return unit_settings(
         authorization=AuthorizationSettings(signoff_team="paws360/sre"),
         jira=JiraSettings(issue="INFRA-473"),
-        ssh=SSHSettings(user="deploy", hosts={}),
-        environments={},
-        secrets=Secrets(app_id="4242", private_key="unused", webhook_secret="unused", api_url="http://127.0.0.1:9"),
+        api_url="http://127.0.0.1:9",
     )
 
 
