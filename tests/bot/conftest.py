@@ -50,8 +50,10 @@ def fixture_repositories() -> list[str]:
 async def github_api() -> AsyncIterator[FakeGitHubAPI]:
     api = FakeGitHubAPI()
     await api.start()
-    yield api
-    await api.close()
+    try:
+        yield api
+    finally:
+        await api.close()
 
 
 @pytest.fixture
@@ -113,9 +115,11 @@ async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bo
         return engine
 
     runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)
-    async with aiohttp.ClientSession() as session:
-        yield Bot(runtime, engine, session, github_api)
-    await runtime.stop()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Bot(runtime, engine, session, github_api)
+    finally:
+        await runtime.stop()
     assert engine.stopped
 
 

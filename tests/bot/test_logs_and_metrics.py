@@ -28,8 +28,10 @@ def sample(text: str, name: str, labels: dict[str, str]) -> float | None:
 def log_stream() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     configure_logging(json=True, stream=stream)
-    yield stream
-    structlog.reset_defaults()
+    try:
+        yield stream
+    finally:
+        structlog.reset_defaults()
 
 
 async def test_logs_bind_request_ids_and_hold_no_secret(

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from gidgethub import sansio
 
 from bot.github_models import PullRequest
 from bot.metrics import Metrics
 from bot.store import Store
 from handlers.context import HandlerContext
-from tests.bot.reporting.conftest import REPO, SHA
 from tests.fakes.engine import FakeEngine
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
 from tests.fakes.jira import FakeJira
 from tests.support.settings import example_settings
+from tests.support.verifications import REPO, SHA
 
 
 @dataclasses.dataclass
@@ -28,7 +30,10 @@ class World:
     store: Store
 
 
-async def world(tmp_path: Path) -> World:
+@pytest.fixture
+async def w(tmp_path: Path) -> AsyncIterator[World]:
+    """What a handler is given, with a pull request #42, alice-admin (admin), bob-reader (read) and sam-sre (admin,
+    in paws360/sre); its store is closed after the test, passed or failed."""
     settings = example_settings(tmp_path)
     github = FakeGitHubApp()
     repo = github.repo(installation_id=1001, repository=REPO)
@@ -38,7 +43,10 @@ async def world(tmp_path: Path) -> World:
     store = await Store.open(settings.database)
     engine, jira = FakeEngine(), FakeJira()
     ctx = HandlerContext(settings=settings, github=github, engine=engine, store=store, metrics=Metrics(), jira=jira)
-    return World(ctx, repo, engine, jira, store)
+    try:
+        yield World(ctx, repo, engine, jira, store)
+    finally:
+        await store.close()
 
 
 def comment_event(body: str, *, user: str, action: str = "created", user_type: str = "User") -> sansio.Event:

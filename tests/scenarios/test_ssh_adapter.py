@@ -41,9 +41,11 @@ async def server(tmp_path: Path) -> AsyncIterator[tuple[int, Path, Path]]:
     port = srv.sockets[0].getsockname()[1]
     known = tmp_path / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode().strip()}\n")
-    yield port, tmp_path / "id", known
-    srv.close()
-    await srv.wait_closed()
+    try:
+        yield port, tmp_path / "id", known
+    finally:
+        srv.close()
+        await srv.wait_closed()
 
 
 def _ssh(port: int, key: Path, known: Path, *, timeout: float = 30) -> AsyncSSH:

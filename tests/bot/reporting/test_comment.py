@@ -15,8 +15,9 @@ from bot.reporting.mermaid import gantt, mermaid_text
 from bot.settings import Settings
 from tests.fakes.clock import EPOCH, FakeClock
 from tests.paths import REPORT_SCHEMA
+from tests.support.verifications import conclude, new_verification
 
-from .conftest import RecordingApp, conclude, new_verification
+from .conftest import RecordingApp
 from .test_check_runs import run_verification
 
 SCHEMA = REPORT_SCHEMA

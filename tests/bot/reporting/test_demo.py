@@ -14,8 +14,7 @@ from bot.ports import ProgressEvent
 from bot.reporting.terminal import TerminalReporter
 from tests.fakes.clock import FakeClock
 from tests.paths import REPO_ROOT
-
-from .conftest import conclude, new_verification
+from tests.support.verifications import conclude, new_verification
 
 ROOT = REPO_ROOT
 

@@ -6,8 +6,7 @@ from bot.model import Criterion, ScenarioConclusion, ScenarioId
 from bot.reporting.check_render import actions, scenario_output
 from bot.reporting.comment_render import COMMENT_LIMIT, render_comment
 from bot.reporting.format import GITHUB_FIELD_LIMIT, clip, clip_short
-
-from .conftest import conclude, new_verification
+from tests.support.verifications import conclude, new_verification
 
 
 def test_a_huge_criteria_table_is_cut_to_the_limit_with_a_note() -> None:

@@ -124,8 +124,10 @@ async def sink() -> AsyncIterator[Sink]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     found.url = f"http://127.0.0.1:{port}/webhooks"
-    yield found
-    await runner.cleanup()
+    try:
+        yield found
+    finally:
+        await runner.cleanup()
 
 
 def make_config(tmp_path: Path, keys: Keys, sink_url: str | None, **overrides: Any) -> SimConfig:
@@ -238,7 +240,11 @@ async def start_lab(tmp_path: Path, keys: Keys, sink: Sink) -> AsyncIterator[Sta
         started.append(lab)
         return lab
 
-    yield start
-    for lab in started:
-        await lab.github.stop()
-    await http.close()
+    try:
+        yield start
+    finally:
+        try:
+            for lab in started:
+                await lab.github.stop()
+        finally:
+            await http.close()
