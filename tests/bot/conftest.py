@@ -16,7 +16,7 @@ import pytest
 
 from bot.app import Runtime, start_runtime
 from bot.settings import Settings, load_settings
-from tests.bot.github_api import REPOSITORY, FakeGitHubAPI
+from tests.bot.github_api import FakeGitHubAPI
 from tests.fakes.engine import FakeEngine
 from tests.paths import WEBHOOK_PAYLOADS
 from tests.support import settings as support_settings
@@ -121,37 +121,3 @@ async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bo
     finally:
         await runtime.stop()
     assert engine.stopped
-
-
-def load_fixture(relative: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / relative).read_text())
-    return data
-
-
-def pr_comment(
-    body: str,
-    *,
-    user: str = "alice-admin",
-    user_type: str = "User",
-    action: str = "created",
-    on_pull_request: bool = True,
-) -> dict[str, Any]:
-    """An issue_comment delivery as GitHub sends it for a pull request comment (from the captured fixture)."""
-    payload = load_fixture("issue_comment/created.with-installation.payload.json")
-    payload["action"] = action
-    payload["repository"]["full_name"] = REPOSITORY
-    payload["installation"] = {"id": 1001, "node_id": "x"}
-    payload["issue"]["number"] = 42
-    if on_pull_request:
-        payload["issue"]["pull_request"] = {
-            "url": f"https://api.github.com/repos/{REPOSITORY}/pulls/42",
-            "html_url": f"https://github.com/{REPOSITORY}/pull/42",
-            "diff_url": f"https://github.com/{REPOSITORY}/pull/42.diff",
-            "patch_url": f"https://github.com/{REPOSITORY}/pull/42.patch",
-            "merged_at": None,
-        }
-    payload["comment"]["id"] = 555
-    payload["comment"]["body"] = body
-    payload["comment"]["user"] = {**payload["comment"]["user"], "login": user, "type": user_type}
-    payload["sender"] = {**payload["sender"], "login": user, "type": user_type}
-    return payload

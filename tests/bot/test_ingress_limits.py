@@ -28,9 +28,10 @@ from bot.metrics import Metrics
 from bot.settings import ServerSettings, Settings
 from bot.store import Store
 from bot.web import WebhookIngress, build_web_app
-from tests.bot.conftest import WEBHOOK_SECRET, load_fixture, sign
+from tests.bot.conftest import WEBHOOK_SECRET, sign
 from tests.bot.github_api import REPOSITORY
 from tests.fakes.engine import FakeEngine
+from tests.support.payloads import load_fixture
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from gidgethub import sansio
@@ -17,6 +16,7 @@ from handlers.context import HandlerContext
 from tests.fakes.engine import FakeEngine
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
 from tests.fakes.jira import FakeJira
+from tests.support.payloads import check_delivery, pr_comment
 from tests.support.settings import example_settings
 from tests.support.verifications import REPO, SHA
 
@@ -50,28 +50,12 @@ async def w(tmp_path: Path) -> AsyncIterator[World]:
 
 
 def comment_event(body: str, *, user: str, action: str = "created", user_type: str = "User") -> sansio.Event:
-    data: dict[str, Any] = {
-        "action": action,
-        "repository": {"full_name": REPO},
-        "installation": {"id": 1001},
-        "issue": {"number": 42, "pull_request": {"url": "x"}},
-        "comment": {"id": 777, "body": body, "user": {"login": user, "type": user_type}},
-        "sender": {"login": user, "type": user_type},
-    }
+    data = pr_comment(body, user=user, action=action, user_type=user_type, comment_id=777)
     return sansio.Event(data, event="issue_comment", delivery_id="d-1")
 
 
 def check_event(
     event: str, action: str, *, user: str, external_id: str = "", identifier: str | None = None
 ) -> sansio.Event:
-    key = "check_run" if event == "check_run" else "check_suite"
-    data: dict[str, Any] = {
-        "action": action,
-        "repository": {"full_name": REPO},
-        "installation": {"id": 1001},
-        "sender": {"login": user},
-        key: {"id": 1, "external_id": external_id, "head_sha": SHA, "pull_requests": [{"number": 42}]},
-    }
-    if identifier is not None:
-        data["requested_action"] = {"identifier": identifier}
+    data = check_delivery(event, action, user=user, head_sha=SHA, external_id=external_id, identifier=identifier)
     return sansio.Event(data, event=event, delivery_id="d-2")

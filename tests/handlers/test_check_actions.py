@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting import external_id
+from bot.texts import commands, reports
 from handlers.checks import router
 from tests.handlers.handler_support import World, check_event
 from tests.support.verifications import conclude, new_verification
@@ -58,7 +59,7 @@ async def test_abort_asks_the_engine_and_says_so(w: World) -> None:
     await router.dispatch(event, w.ctx)
     assert w.engine.aborted == [(vid, "alice-admin")]
     (reply,) = [c.body for c in w.repo.comments.values()]
-    assert reply == f"@alice-admin asked verification `{vid}` to stop; everything it changed will be restored."
+    assert reply == reports.CHECKS_ABORT_REQUESTED.format(user="alice-admin", verification_id=vid)
 
 
 async def test_people_without_permission_are_refused_and_nothing_starts(w: World) -> None:
@@ -76,7 +77,7 @@ async def test_people_without_permission_are_refused_and_nothing_starts(w: World
     assert w.engine.started == [] and w.engine.aborted == []
     replies = [c.body for c in w.repo.comments.values()]
     assert len(replies) == 3
-    assert all(r.startswith("@bob-reader only people with at least `admin` permission") for r in replies)
+    assert replies == [commands.NOT_AUTHORIZED.format(user="bob-reader", minimum="admin", permission="read")] * 3
 
 
 async def test_a_second_verification_is_not_started_while_one_runs(w: World) -> None:
@@ -85,8 +86,8 @@ async def test_a_second_verification_is_not_started_while_one_runs(w: World) -> 
     await router.dispatch(check_event("check_suite", "rerequested", user="alice-admin"), w.ctx)
     assert w.engine.started == []
     (reply,) = [c.body for c in w.repo.comments.values()]
-    assert (
-        reply == "@alice-admin verification `vs-running` is already running in `staging`; re-run once it has finished."
+    assert reply == reports.CHECKS_ALREADY_RUNNING.format(
+        user="alice-admin", running="vs-running", environment="staging"
     )
 
 

@@ -10,6 +10,7 @@ from bot.reporting.escape import md_text
 from bot.texts import reports as texts
 from handlers.signoff import router
 from tests.handlers.handler_support import World, comment_event
+from tests.support.texts import pattern
 from tests.support.verifications import SHA, conclude, new_verification
 
 
@@ -34,7 +35,9 @@ async def test_approval_posts_the_form_and_moves_jira_to_done(w: World) -> None:
 
     assert w.repo.reactions == [(777, "eyes")]
     (body,) = replies(w)
-    assert body.startswith("## SRE sign-off: APPROVED\n\nVerification `v-0001` of head `aaaaaaa`.")
+    assert pattern(
+        texts.SIGNOFF_COMMENT, status=texts.SIGNOFF_APPROVED, verification_id="v-0001", sha="aaaaaaa"
+    ).fullmatch(body)
     for line in (
         "SRE Engineer: sam-sre",
         "[x] Test 1: Normal Deployment - PASS",
@@ -55,7 +58,7 @@ async def test_rejection_needs_a_reason_and_moves_jira_back(w: World) -> None:
     await router.dispatch(comment_event("/sre-signoff reject failover too slow", user="sam-sre"), w.ctx)
 
     usage, form = replies(w)
-    assert "usage: `/sre-signoff approve [comment]` or `/sre-signoff reject <reason>`" in usage
+    assert usage == texts.SIGNOFF_USAGE.format(user="sam-sre")
     assert "[ ] Test 3: Failover to Secondary - FAIL" in form
     assert "Approval Status: [ ] APPROVED  [x] REJECTED" in form
     assert "If rejected, reason: failover too slow" in form
@@ -71,10 +74,12 @@ async def test_refusals_say_why(w: World) -> None:
     await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)  # head moved on
 
     none, member, failed, stale = replies(w)
-    assert none == "@sam-sre there is no verification of this pull request to sign off: run `/verify-staging`."
-    assert member == "@alice-admin only members of the `paws360/sre` team may sign off a staging verification."
-    assert "approve is refused: not every scenario of verification `v-0001` passed (rollback: FAIL)" in failed
-    assert "the pull request head is now `aaaaaaa`, but the latest verification `v-0001` checked `bbbbbbb`" in stale
+    assert none == texts.SIGNOFF_NO_VERIFICATION.format(user="sam-sre")
+    assert member == texts.SIGNOFF_NOT_MEMBER.format(user="alice-admin", team="paws360/sre")
+    assert failed == texts.SIGNOFF_NOT_ALL_PASSED.format(
+        user="sam-sre", verification_id="v-0001", failed="rollback: FAIL"
+    )
+    assert stale == texts.SIGNOFF_STALE.format(user="sam-sre", head="aaaaaaa", verification_id="v-0001", sha="bbbbbbb")
     assert w.jira.comments == [] and w.jira.moves == []
 
 
@@ -94,7 +99,7 @@ async def test_jira_down_is_said_on_the_pull_request(w: World) -> None:
     assert "Approval Status: [x] APPROVED" in body
     # JIRA's error is outside text: shown escaped (its URL is not a link).
     error = md_text("JIRA at http://jira.invalid could not be reached (ConnectionError)")
-    assert body.endswith(f"_JIRA could not be updated: {error}_")
+    assert body.endswith(texts.SIGNOFF_JIRA_FAILED.format(error=error))
 
 
 async def test_approval_is_refused_when_a_run_tested_another_commit(w: World) -> None:
