@@ -17,14 +17,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from tests.support.ports import PortReservation, closed_port, reserve_port
+from tests.support.settings import secret_env, write_example_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_SETTINGS = ROOT / "deploy" / "settings.example.yml"
 SERVE = ROOT / ".venv" / "bin" / "verify-staging"
 REPOSITORY = "paws360/paws360"
 
@@ -63,31 +59,12 @@ class BotProcess:
 
     def prepare(self) -> tuple[list[str], dict[str, str]]:
         """Writes settings, key and known_hosts; returns the command and its environment."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
-        raw["database"] = str(self.workdir / "bot.db")
-        settings = self.workdir / "settings.yml"
-        settings.write_text(yaml.safe_dump(raw))
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = self.workdir / "app.pem"
-        pem.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        pem.chmod(0o600)
-        ssh_key = self.workdir / "id_ed25519"
-        ssh_key.write_text("unused: no scenario runs in these benchmarks\n")
-        known_hosts = self.workdir / "known_hosts"
-        known_hosts.write_text("")
+        settings = write_example_settings(self.workdir)
         env = {
             **os.environ,
-            "GITHUB_APP_ID": "4242",
-            "GITHUB_PRIVATE_KEY_PATH": str(pem),
-            "GITHUB_WEBHOOK_SECRET": self.webhook_secret,
+            # No scenario runs in these benchmarks: the SSH key and known_hosts are placeholders.
+            **secret_env(self.workdir, webhook_secret=self.webhook_secret, key_in_file=True),
             "GITHUB_API_URL": f"http://127.0.0.1:{closed_port()}",
-            "SSH_KEY_PATH": str(ssh_key),
-            "SSH_KNOWN_HOSTS": str(known_hosts),
         }
         command = [str(SERVE), "serve", "--settings", str(settings), "--port", str(self.port), "--reuse-port"]
         return command, env

@@ -2,53 +2,39 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.runtime.app import Runtime, start_runtime
 from bot.settings import Settings, load_settings
-from tests.bot.github_api import REPOSITORY, FakeGitHubAPI
+from tests.bot.github_api import FakeGitHubAPI
 from tests.fakes.engine import FakeEngine
 from tests.paths import WEBHOOK_PAYLOADS
+from tests.support import settings as support_settings
+from tests.support.keys import rsa_key
+from tests.support.settings import write_example_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_SETTINGS = ROOT / "deploy" / "settings.example.yml"
 FIXTURES = WEBHOOK_PAYLOADS
 WEBHOOK_SECRET = "whsec-It's a Secret to Everybody"
 
 
 @pytest.fixture(scope="session")
 def private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return rsa_key().private_pem
 
 
 @pytest.fixture
-def secret_env(tmp_path: Path, private_key_pem: str) -> dict[str, str]:
-    (tmp_path / "id_ed25519").write_text("not used by these tests\n")
-    (tmp_path / "known_hosts").write_text("")
-    return {
-        "GITHUB_APP_ID": "4242",
-        "GITHUB_PRIVATE_KEY": private_key_pem,
-        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "SSH_KEY_PATH": str(tmp_path / "id_ed25519"),
-        "SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
-    }
+def secret_env(tmp_path: Path) -> dict[str, str]:
+    return support_settings.secret_env(tmp_path, webhook_secret=WEBHOOK_SECRET)
 
 
 def fixture_repositories() -> list[str]:
@@ -60,31 +46,21 @@ def fixture_repositories() -> list[str]:
     return sorted(names)
 
 
-def write_settings(tmp_path: Path, *, extra_repositories: Sequence[str] = (), **overrides: Any) -> Path:
-    """The example settings with the database in tmp_path, plus the given repositories and top-level overrides."""
-    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
-    raw = copy.deepcopy(raw)
-    raw["database"] = str(tmp_path / "state" / "bot.db")
-    for name in extra_repositories:
-        raw["github"]["repositories"][name] = {"environment": "staging"}
-    for key, value in overrides.items():
-        raw[key] = value
-    path = tmp_path / "settings.yml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 @pytest.fixture
 async def github_api() -> AsyncIterator[FakeGitHubAPI]:
     api = FakeGitHubAPI()
     await api.start()
-    yield api
-    await api.close()
+    try:
+        yield api
+    finally:
+        await api.close()
 
 
 @pytest.fixture
 def settings(tmp_path: Path, secret_env: dict[str, str], github_api: FakeGitHubAPI) -> Settings:
-    path = write_settings(tmp_path, extra_repositories=fixture_repositories())
+    path = write_example_settings(
+        tmp_path, database=tmp_path / "state" / "bot.db", extra_repositories=fixture_repositories()
+    )
     return load_settings(str(path), {**secret_env, "GITHUB_API_URL": github_api.url})
 
 
@@ -139,41 +115,9 @@ async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bo
         return engine
 
     runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)
-    async with aiohttp.ClientSession() as session:
-        yield Bot(runtime, engine, session, github_api)
-    await runtime.stop()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Bot(runtime, engine, session, github_api)
+    finally:
+        await runtime.stop()
     assert engine.stopped
-
-
-def load_fixture(relative: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / relative).read_text())
-    return data
-
-
-def pr_comment(
-    body: str,
-    *,
-    user: str = "alice-admin",
-    user_type: str = "User",
-    action: str = "created",
-    on_pull_request: bool = True,
-) -> dict[str, Any]:
-    """An issue_comment delivery as GitHub sends it for a pull request comment (from the captured fixture)."""
-    payload = load_fixture("issue_comment/created.with-installation.payload.json")
-    payload["action"] = action
-    payload["repository"]["full_name"] = REPOSITORY
-    payload["installation"] = {"id": 1001, "node_id": "x"}
-    payload["issue"]["number"] = 42
-    if on_pull_request:
-        payload["issue"]["pull_request"] = {
-            "url": f"https://api.github.com/repos/{REPOSITORY}/pulls/42",
-            "html_url": f"https://github.com/{REPOSITORY}/pull/42",
-            "diff_url": f"https://github.com/{REPOSITORY}/pull/42.diff",
-            "patch_url": f"https://github.com/{REPOSITORY}/pull/42.patch",
-            "merged_at": None,
-        }
-    payload["comment"]["id"] = 555
-    payload["comment"]["body"] = body
-    payload["comment"]["user"] = {**payload["comment"]["user"], "login": user, "type": user_type}
-    payload["sender"] = {**payload["sender"], "login": user, "type": user_type}
-    return payload

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,9 +28,11 @@ from bot.runtime.app import start_runtime
 from bot.settings import ServerSettings, Settings
 from bot.store import Store
 from bot.web import WebhookIngress, build_web_app
-from tests.bot.conftest import WEBHOOK_SECRET, load_fixture, sign
+from tests.bot.conftest import WEBHOOK_SECRET, sign
 from tests.bot.github_api import REPOSITORY
 from tests.fakes.engine import FakeEngine
+from tests.support.payloads import load_fixture
+from tests.support.wait import wait_until
 
 
 @dataclass
@@ -105,14 +107,6 @@ async def front(tmp_path: Path, **limits: Any) -> AsyncIterator[Front]:
             await store.close()
 
 
-async def until(condition: Callable[[], bool], *, timeout: float = 5.0, what: str) -> None:
-    """Wait for `condition` with a deadline (polling the event loop, not sleeping in its place)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
 @asynccontextmanager
 async def slow_upload(host: str, port: int) -> AsyncIterator[asyncio.StreamReader]:
     """A sender that announces a 10 kB body, then dribbles one byte every 0.1 s (at most 300 bytes)."""
@@ -163,10 +157,10 @@ async def test_slow_body_is_answered_408_and_closed_within_the_deadline_while_ot
 async def test_requests_beyond_the_cap_get_503_before_their_body_is_read(tmp_path: Path) -> None:
     async with front(tmp_path, body_timeout=2.0, max_requests=2) as f:
         async with slow_upload(*f.address), slow_upload(*f.address):
-            await until(lambda: f.ingress.receiving == 2, what="both slow uploads to be received")
+            await wait_until(lambda: f.ingress.receiving == 2, what="both slow uploads to be received")
             assert await f.deliver("workflow_job") == 503
             assert await f.store.delivery_count() == 0
-        await until(lambda: f.ingress.receiving == 0, what="the slow uploads to end")
+        await wait_until(lambda: f.ingress.receiving == 0, what="the slow uploads to end")
         assert await f.deliver("workflow_job") == 202
 
 
@@ -175,9 +169,9 @@ async def test_a_flood_of_comments_does_not_delay_job_tracking(tmp_path: Path) -
         comments = [str(uuid.uuid4()) for _ in range(30)]
         for delivery_id in comments:
             assert await f.deliver("issue_comment", delivery_id=delivery_id) == 202
-        await until(lambda: len(f.started) == 2, what="both command workers to be busy")
+        await wait_until(lambda: len(f.started) == 2, what="both command workers to be busy")
         assert await f.deliver("workflow_job", delivery_id="job-1") == 202
-        await until(lambda: "workflow_job:job-1" in f.processed, what="the workflow_job to be processed")
+        await wait_until(lambda: "workflow_job:job-1" in f.processed, what="the workflow_job to be processed")
         assert not any(p.startswith("issue_comment:") for p in f.processed)  # every comment is still held
         f.release_commands.set()
         assert await f.ingress.drain(5)
@@ -187,7 +181,7 @@ async def test_a_flood_of_comments_does_not_delay_job_tracking(tmp_path: Path) -
 async def test_full_queue_answers_503_and_does_not_record_the_delivery(tmp_path: Path) -> None:
     async with front(tmp_path, command_queue=2, command_workers=1) as f:
         assert await f.deliver("issue_comment", delivery_id="c-1") == 202
-        await until(lambda: f.started == ["issue_comment:c-1"], what="the command worker to take c-1")
+        await wait_until(lambda: f.started == ["issue_comment:c-1"], what="the command worker to take c-1")
         assert await f.deliver("issue_comment", delivery_id="c-2") == 202
         assert await f.deliver("issue_comment", delivery_id="c-3") == 202
         assert await f.deliver("issue_comment", delivery_id="c-4") == 503  # c-2 and c-3 fill the queue
@@ -204,7 +198,7 @@ async def test_full_queue_answers_503_and_does_not_record_the_delivery(tmp_path:
 async def test_deliveries_still_queued_at_shutdown_are_forgotten_so_a_redelivery_is_processed(tmp_path: Path) -> None:
     async with front(tmp_path, command_workers=1) as f:
         assert await f.deliver("issue_comment", delivery_id="c-1") == 202
-        await until(lambda: f.started == ["issue_comment:c-1"], what="the command worker to take c-1")
+        await wait_until(lambda: f.started == ["issue_comment:c-1"], what="the command worker to take c-1")
         assert await f.deliver("issue_comment", delivery_id="c-2") == 202
         await f.ingress.close()
         # c-1 was being processed (it may have acted): it stays recorded; c-2 never started: it is forgotten.

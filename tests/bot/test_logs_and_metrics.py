@@ -12,8 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.logging import configure_logging
 from bot.runner_poller import RunnerPoller
-from tests.bot.conftest import WEBHOOK_SECRET, Bot, load_fixture, pr_comment
+from tests.bot.conftest import WEBHOOK_SECRET, Bot
 from tests.bot.github_api import INSTALLATION_TOKEN
+from tests.support.payloads import load_fixture, pr_comment
 
 
 def sample(text: str, name: str, labels: dict[str, str]) -> float | None:
@@ -28,8 +29,10 @@ def sample(text: str, name: str, labels: dict[str, str]) -> float | None:
 def log_stream() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     configure_logging(json=True, stream=stream)
-    yield stream
-    structlog.reset_defaults()
+    try:
+        yield stream
+    finally:
+        structlog.reset_defaults()
 
 
 async def test_logs_bind_request_ids_and_hold_no_secret(

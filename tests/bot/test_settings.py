@@ -11,7 +11,8 @@ import yaml
 
 from bot.settings import RunnerRole, SettingsError, load_settings
 from bot.texts import safety as texts
-from tests.bot.conftest import EXAMPLE_SETTINGS, ROOT, write_settings
+from tests.paths import REPO_ROOT
+from tests.support.settings import EXAMPLE_SETTINGS, write_example_settings
 
 
 def test_example_settings_are_complete_and_valid(secret_env: dict[str, str]) -> None:
@@ -42,7 +43,7 @@ def test_server_limits_and_cooldown_have_defaults_when_left_out(tmp_path: Path, 
 
 
 def test_settings_path_comes_from_the_environment(tmp_path: Path, secret_env: dict[str, str]) -> None:
-    path = write_settings(tmp_path, database="relative.db")
+    path = write_example_settings(tmp_path, database="relative.db")
     settings = load_settings(None, {**secret_env, "VERIFY_STAGING_SETTINGS": str(path)})
     assert settings.database == str(tmp_path / "relative.db")
 
@@ -121,7 +122,7 @@ def serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "serve", *args],
         env={"PATH": "/usr/bin:/bin", **env},
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,

@@ -6,7 +6,8 @@ import json
 
 from bot.web import MAX_BODY_BYTES, signature_valid
 from handlers import build_router, handled_events
-from tests.bot.conftest import FIXTURES, Bot, load_fixture, sign
+from tests.bot.conftest import FIXTURES, Bot, sign
+from tests.support.payloads import load_fixture
 
 OWN_EVENTS = {"issue_comment", "workflow_job", "workflow_run"}
 IGNORED_EVENTS = {"ping", "installation", "check_suite", "push"}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.reporting.escape import jira_text, md_text
+from bot.texts import reports as texts
 
 from .harness import Verdict, World, running_world
 
@@ -81,7 +82,7 @@ def assert_verdicts(
             assert_failure_explained(verdict, scenarios[sid], failing, comment=comment, jira=jira_last)
     if any_failed:
         assert world.jira_status() != "In Review", "a failed verification must not await sign-off"
-        assert "What failed:" in jira_last
+        assert texts.JIRA_FAILED_INTRO in jira_last
 
 
 def assert_failure_explained(

@@ -14,8 +14,10 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.texts import reports as texts
 from lab.monitoring import AlertWatcher, parse_duration
 from tests.paths import REPORT_SCHEMA
+from tests.support.texts import pattern
 from tests.support.wait import wait_for
 
 from .checks import ALL, Outcome, assert_measurements_match_truth, outcome
@@ -93,7 +95,7 @@ def test_jira_moved_to_do_in_progress_in_review(healthy: Outcome) -> None:
         if item["field"] == "status"
     ]
     assert moves[:2] == [("To Do", "In Progress"), ("In Progress", "In Review")]
-    assert "awaiting SRE sign-off" in world.jira_comments()[-1]
+    assert texts.JIRA_ALL_PASSED in world.jira_comments()[-1]
 
 
 def test_metrics_count_every_deploy_job_per_runner(healthy: Outcome) -> None:
@@ -185,7 +187,7 @@ def test_sre_signoff_is_refused_to_others_and_approves_for_the_sre(healthy: Outc
     last = max(int(c["id"]) for c in world.issue_comments())
     world.comment("/sre-signoff approve looks good", user=state["unauthorized_user"])
     refusal = wait_for(lambda: world.bot_comments(since_id=last), timeout=30, what="a refusal")
-    assert f"@{state['unauthorized_user']} only members of the" in refusal[0]["body"]
+    assert pattern(texts.SIGNOFF_NOT_MEMBER, user=state["unauthorized_user"]).fullmatch(refusal[0]["body"])
     assert world.jira_status() == "In Review"
 
     last = max(int(c["id"]) for c in world.issue_comments())

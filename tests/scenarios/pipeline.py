@@ -61,6 +61,10 @@ class FakePipeline:
     one_pending: bool = False
     #: The commit the dispatched branch points at (what its runs and jobs test); a push moves it.
     head_sha: str = "a" * 40
+    #: (run id, job name) -> the job's outputs, as the lab's workflow declares them (`role` of select-runner picks
+    #: the deploy's runner label; deploy records the version it replaced).
+    outputs: dict[tuple[int, str], dict[str, str]] = field(default_factory=dict)
+    _installed: str = ""  # the version on the backend host, "" before the first deploy (as the lab's release dir)
     _active: int | None = None
     _pending: list[int] = field(default_factory=list)
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
@@ -127,10 +131,16 @@ class FakePipeline:
         self._set_run(run_id, status="in_progress")
         conclusion = "failure"
         try:
-            role = await self._job(run_id, "select-runner", ("ubuntu-latest",), lambda: self._select(run_id))
-            labels = ("self-hosted", "production", "primary" if role == "success-primary" else "secondary")
-            deployed = await self._job(run_id, "deploy", labels, lambda: self._deploy(version))
-            healthy = await self._job(run_id, "health-check", labels, self._health) if deployed == "success" else None
+            selected = await self._job(run_id, "select-runner", ("ubuntu-latest",), lambda: self._select(run_id))
+            role = "primary" if selected == "success-primary" else "secondary"
+            self.outputs[(run_id, "select-runner")] = {"role": role}
+            labels = ("self-hosted", "production", role)
+            deployed = await self._job(run_id, "deploy", labels, lambda: self._deploy(run_id, version))
+            if deployed == "success":
+                healthy = await self._job(run_id, "health-check", labels, self._health)
+            else:  # as on GitHub (and in the lab): a job whose needs failed is listed, skipped
+                healthy = None
+                self._skipped(run_id, "health-check", labels)
             failed = deployed != "success" or healthy != "success"
             if self.rollback:
                 if failed:
@@ -218,8 +228,10 @@ class FakePipeline:
         primary = self.repo.runners.get(self.primary)
         return "success-primary" if primary is not None and primary.online else "success-secondary"
 
-    async def _deploy(self, version: str) -> str:
+    async def _deploy(self, run_id: int, version: str) -> str:
         await self.clock.sleep(self.timing.deploy_s)
+        self.outputs[(run_id, "deploy")] = {"previous_version": self._installed}
+        self._installed = version
         self.hooks.deployed(version)
         return "success"
 

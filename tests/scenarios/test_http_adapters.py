@@ -121,9 +121,11 @@ async def stub() -> AsyncIterator[tuple[str, list[Any], aiohttp.ClientSession]]:
     seen: list[Any] = []
     server = TestServer(_app(seen), host="127.0.0.1")
     await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield str(server.make_url("")).rstrip("/"), seen, session
-    await server.close()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield str(server.make_url("")).rstrip("/"), seen, session
+    finally:
+        await server.close()
 
 
 async def test_prometheus_rules_alerts_and_query(stub: tuple[str, list[Any], aiohttp.ClientSession]) -> None:

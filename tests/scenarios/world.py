@@ -18,20 +18,14 @@ from bot.github.models import Runner, WorkflowJob, WorkflowRun
 from bot.model import SCENARIO_ORDER, ScenarioId, Verification
 from bot.ports import AmAlert, PanelQueryResult, ProgressEvent, PromAlert, VerificationRequest
 from bot.settings import (
-    AuthorizationSettings,
     BackendSettings,
     EnvironmentSettings,
     FrontendSettings,
-    GitHubSettings,
-    JiraSettings,
     MonitoringSettings,
-    RepositorySettings,
     RunnerRole,
     RunnerSettings,
-    Secrets,
     Settings,
     SSHHost,
-    SSHSettings,
     Thresholds,
     WorkflowSettings,
 )
@@ -44,6 +38,7 @@ from tests.fakes.probe import FakeProbe
 from tests.fakes.ssh import FakeSSH
 from tests.scenarios.clocked_store import ClockedStore
 from tests.scenarios.pipeline import FakePipeline, Hooks, Timing
+from tests.support.settings import unit_settings
 
 REPO = "paws360/paws360"
 PRIMARY, SECONDARY, BACKEND = "production-runner-01", "production-runner-02", "staging-backend-host"
@@ -73,15 +68,11 @@ def environment(thresholds: Thresholds = LAB_THRESHOLDS) -> EnvironmentSettings:
 
 
 def settings(db: str, env: EnvironmentSettings | None = None, *, reconcile_after: float = 5) -> Settings:
-    env = env or environment()
-    return Settings(
+    return unit_settings(
         database=db,
-        github=GitHubSettings(repositories={REPO: RepositorySettings("staging")}, reconcile_after=reconcile_after),
-        authorization=AuthorizationSettings(),
-        jira=JiraSettings(issue=None),
-        ssh=SSHSettings(user="deploy", hosts={h: SSHHost("127.0.0.1") for h in (PRIMARY, SECONDARY, BACKEND)}),
-        environments={"staging": env},
-        secrets=Secrets(app_id="4242", private_key="unused", webhook_secret="unused"),
+        environments={"staging": env or environment()},
+        ssh_hosts={h: SSHHost("127.0.0.1") for h in (PRIMARY, SECONDARY, BACKEND)},
+        reconcile_after=reconcile_after,
     )
 
 

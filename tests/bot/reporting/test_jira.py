@@ -11,6 +11,7 @@ from bot.reporting import transition_to
 from bot.reporting.escape import md_text
 from bot.reporting.jira import TransitionUnavailable
 from bot.settings import Settings
+from bot.texts import reports as texts
 from tests.fakes.clock import FakeClock
 from tests.fakes.jira import FakeJira
 
@@ -26,10 +27,14 @@ async def test_all_passed_moves_the_issue_to_in_progress_then_in_review(
 
     assert jira.moves == [("INFRA-473", "To Do", "In Progress"), ("INFRA-473", "In Progress", "In Review")]
     start, end = jira.bodies()
-    assert start.startswith("verify-staging started the staging verification v-0001 for paws360/paws360")
-    assert "Scenarios: normal-deploy, failover." in start
-    assert end.startswith("h3. verify-staging: staging verification v-0001 — SUCCESS")
-    assert "||Test||Scenario||Result||Criterion||Observed||Threshold||" in end
+    assert start == texts.JIRA_STARTED.format(
+        environment="staging", verification_id="v-0001", repository="paws360/paws360", pull_request=42,
+        sha="aaaaaaa", requested_by="alice-admin", scenarios="normal-deploy, failover",
+    )  # fmt: skip
+    assert end.startswith(
+        texts.JIRA_FINISHED.format(environment="staging", verification_id="v-0001", verdict="SUCCESS")
+    )
+    assert texts.JIRA_TABLE_HEADER in end
     assert (
         "|1|Normal deployment on the primary runner|PASS|Deployment completes within the threshold|9.0 s|20 s|" in end
     )
@@ -64,7 +69,9 @@ async def test_a_missing_transition_fails_loudly_listing_the_offered_ones(jira: 
     jira.workflow["To Do"] = (JiraTransition("5", "Triage", "Backlog"),)
     with pytest.raises(TransitionUnavailable) as caught:
         await transition_to(jira, "INFRA-473", "In Review")
-    assert str(caught.value) == "JIRA issue INFRA-473 offers no transition to 'In Review' (offered: Triage -> Backlog)"
+    assert str(caught.value) == texts.JIRA_TRANSITION_MISSING.format(
+        key="INFRA-473", target="In Review", offered="Triage -> Backlog"
+    )
 
 
 async def test_jira_down_is_reported_and_does_not_stop_github_reports(

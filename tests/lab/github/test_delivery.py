@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lab.github.config import DeliveryFaults
 from lab.truth import Truth
-from tests.lab_github.conftest import REPO, StartLab
+from tests.lab.github.conftest import REPO, StartLab
 
 
 async def test_webhook_loss_drops_the_configured_share_and_records_it(start_lab: StartLab) -> None:

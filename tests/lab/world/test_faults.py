@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from lab.faults import Fault
-from tests.lab_world.labproc import FakeBotMetrics, LabProcess, start_lab
+from tests.lab.world.labproc import FakeBotMetrics, LabProcess, start_lab
 from tests.support.processes import alive
 from tests.support.wait import wait_for
 
@@ -28,11 +28,15 @@ pytestmark = pytest.mark.lab
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
     receiver = FakeBotMetrics()  # somewhere for webhooks to go
-    args = [arg for fault in Fault for arg in ("--fault", fault.value)]
-    running = start_lab(tmp_path_factory.mktemp("faults"), "--webhook-url", receiver.webhook_url, *args)
-    yield running
-    running.stop(signal.SIGKILL)
-    receiver.close()
+    try:
+        args = [arg for fault in Fault for arg in ("--fault", fault.value)]
+        running = start_lab(tmp_path_factory.mktemp("faults"), "--webhook-url", receiver.webhook_url, *args)
+        try:
+            yield running
+        finally:
+            running.stop(signal.SIGKILL)
+    finally:
+        receiver.close()
 
 
 def _retrying(lab: LabProcess, method: str, path: str, **kwargs: Any) -> requests.Response:

@@ -12,11 +12,12 @@ from bot.model import ScenarioConclusion, ScenarioId, ScenarioStatus, Step, Step
 from bot.ports import ProgressEvent
 from bot.reporting.terminal import TerminalReporter
 from bot.runtime.demo import bot_environment, lab_command
+from bot.texts import reports as texts
 from tests.fakes.clock import FakeClock
+from tests.paths import REPO_ROOT
+from tests.support.verifications import conclude, new_verification
 
-from .conftest import conclude, new_verification
-
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 
 async def test_progress_is_plain_lines_when_not_a_terminal() -> None:
@@ -50,7 +51,7 @@ async def test_progress_is_plain_lines_when_not_a_terminal() -> None:
     assert "  1  normal-deploy   PASS" in lines
     assert "  2  failover        FAIL     Deployment took 31.5 s, over the 20 s threshold." in lines
     assert "       - Deployment completes within the threshold: observed 31.5 s, threshold 20 s" in lines
-    assert lines[-1] == "verdict: FAILURE (48 GitHub API calls for this verification)"
+    assert lines[-1] == texts.TERMINAL_VERDICT.format(conclusion="FAILURE", calls=48).lstrip("\n")
     assert terminal.done.is_set()
 
 

@@ -13,10 +13,12 @@ from bot.model import JobRecord, Restoration, RunRecord, ScenarioConclusion, Sce
 from bot.reporting import build_reporter, write_report_dir
 from bot.reporting.mermaid import gantt, mermaid_text
 from bot.settings import Settings
+from bot.texts import reports as texts
 from tests.fakes.clock import EPOCH, FakeClock
 from tests.paths import REPORT_SCHEMA
+from tests.support.verifications import SHA, conclude, new_verification
 
-from .conftest import RecordingApp, conclude, new_verification
+from .conftest import RecordingApp
 from .test_check_runs import run_verification
 
 SCHEMA = REPORT_SCHEMA
@@ -38,13 +40,23 @@ async def test_one_comment_is_created_and_edited_in_place(
     created = app.repo_.of("create_comment")
     assert len(created) == 1
     assert created[0].args["issue_number"] == 42
-    assert "⏳ Verification in progress" in created[0].args["body"]
+    assert (
+        texts.COMMENT_INTRO.format(headline=texts.VERIFICATION_HEADLINE[None], requested_by="alice-admin", sha=SHA[:7])
+        in created[0].args["body"]
+    )
     edits = app.repo_.of("update_comment")
     assert edits and {e.args["comment_id"] for e in edits} == {v.comment_id}
     assert len(edits) <= len(OUTCOMES) + 1  # at most one edit per concluded scenario, plus the final one
 
     body = app.repo_.body(v.comment_id)
-    assert "❌ At least one scenario failed · requested by @alice-admin" in body
+    assert (
+        texts.COMMENT_INTRO.format(
+            headline=texts.VERIFICATION_HEADLINE[VerificationConclusion.FAILURE],
+            requested_by="alice-admin",
+            sha=SHA[:7],
+        )
+        in body
+    )
     for line in (
         "Requested by: alice-admin",
         "[x] Test 1: Normal Deployment - PASS",
@@ -54,8 +66,7 @@ async def test_one_comment_is_created_and_edited_in_place(
         "[x] Test 5: Monitoring & Alerts - PASS",
         "- **failover**: Deployment completes within the threshold: observed 31.5 s, threshold 20 s",
         "| failover | deployment_duration_s | 31.5 s |",
-        "`/sre-signoff approve [comment]`",
-        "SRE team `paws360/sre`",
+        texts.COMMENT_FOOTER_DONE.format(team=" `paws360/sre`"),
     ):
         assert line in body, line
     failover = v.scenario(ScenarioId.FAILOVER)
@@ -139,7 +150,7 @@ async def test_restorations_are_listed_with_their_outcome(
         "| production-runner-01 | `systemctl stop actions.runner.*.service` | "
         "`systemctl start actions.runner.*.service` | 09:00:03 | 09:00:15 | ✅ |"
     ) in body
-    assert "✅ Every selected scenario passed" in body
+    assert texts.VERIFICATION_HEADLINE[VerificationConclusion.SUCCESS] in body
 
 
 async def test_report_dir_holds_the_final_comment_and_a_valid_verification_json(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting import external_id
+from bot.texts import commands, reports
 from handlers.checks import router
-
-from .conftest import conclude, new_verification
-from .handler_support import World, check_event, world
+from tests.handlers.handler_support import World, check_event
+from tests.support.verifications import conclude, new_verification
 
 
 async def finished(w: World) -> str:
@@ -22,8 +20,7 @@ async def finished(w: World) -> str:
     return v.verification_id
 
 
-async def test_rerun_failed_starts_the_failed_and_errored_scenarios_on_the_current_head(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_rerun_failed_starts_the_failed_and_errored_scenarios_on_the_current_head(w: World) -> None:
     vid = await finished(w)
     event = check_event(
         "check_run", "requested_action", user="alice-admin", external_id=external_id(vid), identifier="rerun_failed"
@@ -34,32 +31,26 @@ async def test_rerun_failed_starts_the_failed_and_errored_scenarios_on_the_curre
     assert request.scenarios == (ScenarioId.FAILOVER, ScenarioId.ROLLBACK)
     assert (request.pull_request, request.requested_by, request.jira_issue) == (42, "alice-admin", "INFRA-473")
     assert request.head_sha == w.repo.pull_requests[42].head_sha
-    await w.store.close()
 
 
-async def test_rerequesting_one_check_run_reruns_that_scenario(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_rerequesting_one_check_run_reruns_that_scenario(w: World) -> None:
     vid = await finished(w)
     event = check_event(
         "check_run", "rerequested", user="alice-admin", external_id=external_id(vid, ScenarioId.NORMAL_DEPLOY)
     )
     await router.dispatch(event, w.ctx)
     assert [r.scenarios for r in w.engine.started] == [(ScenarioId.NORMAL_DEPLOY,)]
-    await w.store.close()
 
 
-async def test_rerequesting_the_suite_reruns_every_scenario_of_the_latest_verification(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_rerequesting_the_suite_reruns_every_scenario_of_the_latest_verification(w: World) -> None:
     await finished(w)
     await router.dispatch(check_event("check_suite", "rerequested", user="alice-admin"), w.ctx)
     assert [r.scenarios for r in w.engine.started] == [
         (ScenarioId.NORMAL_DEPLOY, ScenarioId.FAILOVER, ScenarioId.ROLLBACK)
     ]
-    await w.store.close()
 
 
-async def test_abort_asks_the_engine_and_says_so(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_abort_asks_the_engine_and_says_so(w: World) -> None:
     vid = await finished(w)
     w.engine.busy["staging"] = vid
     event = check_event(
@@ -68,12 +59,10 @@ async def test_abort_asks_the_engine_and_says_so(tmp_path: Path) -> None:
     await router.dispatch(event, w.ctx)
     assert w.engine.aborted == [(vid, "alice-admin")]
     (reply,) = [c.body for c in w.repo.comments.values()]
-    assert reply == f"@alice-admin asked verification `{vid}` to stop; everything it changed will be restored."
-    await w.store.close()
+    assert reply == reports.CHECKS_ABORT_REQUESTED.format(user="alice-admin", verification_id=vid)
 
 
-async def test_people_without_permission_are_refused_and_nothing_starts(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_people_without_permission_are_refused_and_nothing_starts(w: World) -> None:
     vid = await finished(w)
     for event in (
         check_event(
@@ -88,26 +77,21 @@ async def test_people_without_permission_are_refused_and_nothing_starts(tmp_path
     assert w.engine.started == [] and w.engine.aborted == []
     replies = [c.body for c in w.repo.comments.values()]
     assert len(replies) == 3
-    assert all(r.startswith("@bob-reader only people with at least `admin` permission") for r in replies)
-    await w.store.close()
+    assert replies == [commands.NOT_AUTHORIZED.format(user="bob-reader", minimum="admin", permission="read")] * 3
 
 
-async def test_a_second_verification_is_not_started_while_one_runs(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_a_second_verification_is_not_started_while_one_runs(w: World) -> None:
     await finished(w)
     w.engine.busy["staging"] = "vs-running"
     await router.dispatch(check_event("check_suite", "rerequested", user="alice-admin"), w.ctx)
     assert w.engine.started == []
     (reply,) = [c.body for c in w.repo.comments.values()]
-    assert (
-        reply == "@alice-admin verification `vs-running` is already running in `staging`; re-run once it has finished."
+    assert reply == reports.CHECKS_ALREADY_RUNNING.format(
+        user="alice-admin", running="vs-running", environment="staging"
     )
-    await w.store.close()
 
 
-async def test_check_runs_of_other_apps_are_ignored(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_check_runs_of_other_apps_are_ignored(w: World) -> None:
     await router.dispatch(check_event("check_run", "rerequested", user="alice-admin", external_id=""), w.ctx)
     await router.dispatch(check_event("check_run", "rerequested", user="alice-admin", external_id="other:1"), w.ctx)
     assert w.engine.started == [] and w.repo.calls == []
-    await w.store.close()

@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from githubkit.webhooks import sign as githubkit_sign
 
 from lab.github.config import FlakyFaults
 from lab.github.webhooks import sign
-from tests.lab_github.conftest import FAST, INSTALLATION, PERMISSIONS, REPO, Keys, StartLab
+from tests.lab.github.conftest import FAST, INSTALLATION, PERMISSIONS, REPO, Keys, StartLab
+from tests.support.keys import rsa_key
 
 
 def test_signature_matches_githubs_test_vector() -> None:
@@ -38,7 +37,7 @@ async def test_app_jwt_buys_an_hour_long_installation_token(start_lab: StartLab,
 async def test_bad_jwts_and_tokens_are_refused(start_lab: StartLab, keys: Keys) -> None:
     lab = await start_lab()
     path = lab.api(f"/app/installations/{INSTALLATION}/access_tokens")
-    other = replace(keys, private_pem=_other_key())
+    other = replace(keys, private_pem=rsa_key("another app").private_pem)
     for bad in (other.jwt(), keys.jwt(lifetime=1200), keys.jwt(iat_offset=-1000), keys.jwt(iss="9999")):
         async with lab.http.post(path, headers={"Authorization": f"Bearer {bad}"}) as answer:
             assert answer.status == 401, bad
@@ -55,13 +54,6 @@ async def test_expired_installation_token_is_refused(start_lab: StartLab, keys: 
     lab = await start_lab(timing=replace(FAST, token_ttl=0.0))
     status, _ = await lab.call("GET", f"/repos/{REPO}/actions/runs")
     assert status == 401
-
-
-def _other_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
 
 
 async def test_missing_app_permission_answers_403(start_lab: StartLab) -> None:

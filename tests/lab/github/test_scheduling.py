@@ -7,7 +7,7 @@ import os
 from dataclasses import replace
 
 from lab.github.concurrency import cancel_message
-from tests.lab_github.conftest import FAST, REPO, Lab, StartLab, sleep_job, workflow
+from tests.lab.github.conftest import FAST, REPO, Lab, StartLab, sleep_job, workflow
 from tests.support.wait import wait_until
 
 GROUP = {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}

@@ -15,7 +15,7 @@ import requests
 import yaml
 
 from bot.settings import load_settings
-from tests.lab_world.labproc import FakeBotMetrics, LabProcess, start_lab
+from tests.lab.world.labproc import FakeBotMetrics, LabProcess, start_lab
 from tests.support.processes import alive
 from tests.support.wait import wait_for
 
@@ -34,16 +34,20 @@ SECONDARY = "production-runner-02"
 @pytest.fixture(scope="module")
 def bot() -> Iterator[FakeBotMetrics]:
     fake = FakeBotMetrics()
-    yield fake
-    fake.close()
+    try:
+        yield fake
+    finally:
+        fake.close()
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, bot: FakeBotMetrics) -> Iterator[LabProcess]:
     running = start_lab(tmp_path_factory.mktemp("world"), "--webhook-url", bot.webhook_url)
     bot.lab = running
-    yield running
-    running.stop()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 async def ssh(lab: LabProcess, host: str, command: str) -> asyncssh.SSHCompletedProcess:

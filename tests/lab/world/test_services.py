@@ -14,7 +14,7 @@ from jira import JIRA, JIRAError
 
 from lab.services import launch
 from lab.units import ProcessSpec, free_port, spawn, terminate
-from tests.lab_world.conftest import running_service
+from tests.lab.world.conftest import running_service
 
 JIRA_CONFIG = {
     "token": "lab-jira-token",

@@ -4,7 +4,6 @@ staging backend answers) and the SRE's sign-off comment stay inert in the PR com
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from bot.model import Criterion, JobRecord, ScenarioConclusion, ScenarioId, Verification
 from bot.reporting.check_render import overall_output, scenario_output
@@ -13,6 +12,8 @@ from bot.reporting.escape import ZWJ, md_code, md_fence, md_text
 from bot.reporting.jira_render import finished_comment, started_comment
 from handlers.signoff import router as signoff_router
 from scenarios.context import Health
+from tests.handlers.handler_support import World, comment_event
+from tests.handlers.test_signoff import finished, replies
 from tests.hostile import (
     BRANCH,
     HEALTH_COMPONENT,
@@ -23,10 +24,7 @@ from tests.hostile import (
     jira_problems,
     markdown_problems,
 )
-
-from .conftest import conclude, new_verification
-from .handler_support import comment_event, world
-from .test_signoff import finished, replies
+from tests.support.verifications import conclude, new_verification
 
 BASE = "http://127.0.0.1:9"
 
@@ -99,8 +97,7 @@ def test_md_code_always_shows_the_text_in_one_span() -> None:
     assert md_fence("x\n```\n````y") == "`````"
 
 
-async def test_the_sre_comment_cannot_leave_the_form_on_the_pull_request_or_in_jira(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_the_sre_comment_cannot_leave_the_form_on_the_pull_request_or_in_jira(w: World) -> None:
     await finished(w)
     await signoff_router.dispatch(comment_event(f"/sre-signoff reject {SIGNOFF_TEXT}", user="sam-sre"), w.ctx)
 
@@ -117,4 +114,3 @@ async def test_the_sre_comment_cannot_leave_the_form_on_the_pull_request_or_in_j
     [(_, jira)] = w.jira.comments
     assert len(re.findall(r"\{noformat\}", jira, re.IGNORECASE)) == 2
     assert jira_problems(jira) == []
-    await w.store.close()

@@ -13,12 +13,11 @@ from typing import Any
 import jwt
 import pytest
 from aiohttp import ClientSession, web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lab.github.config import Permission, PullSpec, RunnerSpec, SimConfig, Timing, UserSpec
 from lab.github.server import RunningGitHub, start_github
 from lab.truth import Truth
+from tests.support.keys import rsa_key
 from tests.support.wait import wait_until
 
 REPO = "paws360/paws360"
@@ -78,16 +77,8 @@ class Keys:
 
 @pytest.fixture(scope="session")
 def keys() -> Keys:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return Keys(private, public)
+    key = rsa_key()
+    return Keys(key.private_pem, key.public_pem)
 
 
 @dataclass
@@ -133,8 +124,10 @@ async def sink() -> AsyncIterator[Sink]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     found.url = f"http://127.0.0.1:{port}/webhooks"
-    yield found
-    await runner.cleanup()
+    try:
+        yield found
+    finally:
+        await runner.cleanup()
 
 
 def make_config(tmp_path: Path, keys: Keys, sink_url: str | None, **overrides: Any) -> SimConfig:
@@ -247,7 +240,11 @@ async def start_lab(tmp_path: Path, keys: Keys, sink: Sink) -> AsyncIterator[Sta
         started.append(lab)
         return lab
 
-    yield start
-    for lab in started:
-        await lab.github.stop()
-    await http.close()
+    try:
+        yield start
+    finally:
+        try:
+            for lab in started:
+                await lab.github.stop()
+        finally:
+            await http.close()

@@ -1,6 +1,6 @@
 """No lab outlives what started it: SIGKILL `verify-staging demo` or `verify-staging lab` (a CI timeout, a closed
 terminal) and every process of its lab ends: the lab, its runner agents, stand-in services, Prometheus and
-Alertmanager. SIGKILL of the lab itself ends its children too (tests/lab_world/test_faults.py)."""
+Alertmanager. SIGKILL of the lab itself ends its children too (tests/lab/world/test_faults.py)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from bot.model import ScenarioId, ScenarioResult, Verification
 from bot.texts import reports as texts
-from tests.bot.conftest import Bot, load_fixture
+from tests.bot.conftest import Bot
 from tests.bot.github_api import REPOSITORY
+from tests.support.payloads import load_fixture
 
 VERIFIED = "a" * 40
 PUSHED = "c0ffee" + "1" * 34

@@ -1,18 +1,14 @@
-"""Shared pieces for the reporting tests: a GitHub port that records what the bot asked of it, and results."""
+"""A verification as the engine leaves it, for tests of what is shown and done with one: `new_verification()` for
+pull request #42 of `REPO` at head `SHA`, and `conclude()` to fill a scenario with criteria, steps, runs and jobs."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-import pytest
 
 from bot.model import (
     Criterion,
     JobRecord,
-    Restoration,
     RunRecord,
     ScenarioConclusion,
     ScenarioId,
@@ -22,33 +18,11 @@ from bot.model import (
     StepOutcome,
     Verification,
 )
-from bot.settings import (
-    AuthorizationSettings,
-    GitHubSettings,
-    JiraSettings,
-    RepositorySettings,
-    Secrets,
-    Settings,
-    SSHSettings,
-)
-from tests.fakes.clock import EPOCH, FakeClock
-from tests.fakes.github import FakeGitHubRepo
-from tests.fakes.jira import FakeJira
+from tests.fakes.clock import EPOCH
+from tests.support.settings import REPOSITORY
 
 SHA = "a" * 40
-REPO = "paws360/paws360"
-
-
-#: The shared GitHub fake records every call's arguments (`log`) and can fail chosen methods (`fail`).
-RecordingRepo = FakeGitHubRepo
-
-
-@dataclass
-class RecordingApp:
-    repo_: RecordingRepo = field(default_factory=RecordingRepo)
-
-    def repo(self, *, installation_id: int, repository: str) -> RecordingRepo:
-        return self.repo_
+REPO = REPOSITORY
 
 
 def _t(seconds: float) -> datetime:
@@ -119,40 +93,3 @@ def conclude(
         )
     ]
     s.measurements = dict(measurements or {"deployment_duration_s": 9.0 if passed else 31.5, "queue_s": 1.0})
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app() -> RecordingApp:
-    return RecordingApp()
-
-
-@pytest.fixture
-def jira() -> FakeJira:
-    return FakeJira()
-
-
-__all__ = ["REPO", "SHA", "Restoration", "conclude", "new_verification"]
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings(
-        database=":memory:",
-        github=GitHubSettings(repositories={REPO: RepositorySettings(environment="staging")}),
-        authorization=AuthorizationSettings(signoff_team="paws360/sre"),
-        jira=JiraSettings(issue="INFRA-473"),
-        ssh=SSHSettings(user="deploy", hosts={}),
-        environments={},
-        secrets=Secrets(app_id="4242", private_key="unused", webhook_secret="unused", api_url="http://127.0.0.1:9"),
-    )
-
-
-async def settle() -> None:
-    """Let tasks that are ready (a deferred update whose time has come) run to their next wait."""
-    for _ in range(20):
-        await asyncio.sleep(0)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from tests.lab_github.conftest import PR_SHA, REPO, SECRET, Lab, StartLab, sleep_job, workflow
+from tests.lab.github.conftest import PR_SHA, REPO, SECRET, Lab, StartLab, sleep_job, workflow
 from tests.paths import WEBHOOK_SCHEMAS
 from tests.support.wait import wait_until
 

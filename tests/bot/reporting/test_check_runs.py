@@ -11,8 +11,9 @@ from bot.reporting import build_reporter, parse_external_id
 from bot.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.jira import FakeJira
+from tests.support.verifications import SHA, conclude, new_verification
 
-from .conftest import SHA, RecordingApp, conclude, new_verification, settle
+from .conftest import RecordingApp, settle
 
 
 async def run_verification(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from aiohttp.test_utils import TestServer
 from bot.adapters.jira import JiraClient
 from bot.ports import JiraError, JiraTransition
 from bot.reporting import transition_to
+from tests.support.ports import closed_port
 
 
 class JiraStandIn:
@@ -105,9 +105,7 @@ async def test_http_errors_become_jira_errors(stand_in: tuple[JiraStandIn, str])
 
 
 async def test_an_unreachable_jira_is_a_jira_error_that_names_it() -> None:
-    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     client = JiraClient(url=f"http://127.0.0.1:{port}", token="pat-123", timeout=2)
     with pytest.raises(JiraError) as caught:
         await client.add_comment("INFRA-473", "hello")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.lab_github.conftest import StartLab, sleep_job, workflow
+from tests.lab.github.conftest import StartLab, sleep_job, workflow
 
 
 async def test_pipeline_with_needs_outputs_and_failure_branch(start_lab: StartLab) -> None:

@@ -9,8 +9,10 @@ from bot.texts import commands as texts
 from bot.texts import safety
 from handlers.comments import jira_issue_for
 from scenarios import EngineBusy
-from tests.bot.conftest import Bot, pr_comment
+from tests.bot.conftest import Bot
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY
+from tests.support.payloads import pr_comment
+from tests.support.texts import pattern
 
 REACTION = f"POST /repos/{REPOSITORY}/issues/comments/555/reactions"
 PERMISSION = "GET /repos/{repo}/collaborators/{user}/permission"
@@ -91,7 +93,9 @@ async def test_second_request_gets_a_link_to_the_running_one(bot: Bot) -> None:
     bot.engine.busy["staging"] = "vs-running"
     await comment(bot, "/verify-staging")
     [reply] = replies(bot)
-    assert reply.startswith("@alice-admin a verification is already running in `staging`: `vs-running`")
+    assert pattern(
+        texts.ALREADY_RUNNING, user="alice-admin", environment="staging", verification_id="vs-running"
+    ).fullmatch(reply)
     assert bot.engine.started == []
 
 
@@ -138,7 +142,7 @@ async def test_an_engine_refusal_is_replied_with_its_reason(bot: Bot) -> None:
     await comment(bot, "/verify-staging rollback")
     assert bot.engine.started == []
     [reply] = replies(bot)
-    assert reply.startswith("@alice-admin verification `") and reply.endswith(f"could not be started: {reason}")
+    assert pattern(texts.START_FAILED, user="alice-admin", error=reason).fullmatch(reply)
 
 
 async def test_abort_from_another_repository_sharing_the_environment_is_refused(bot: Bot) -> None:
