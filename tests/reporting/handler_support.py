@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from gidgethub import sansio
+from gidgethub import routing, sansio
 
+from bot.envelope import Envelope
 from bot.github_models import PullRequest
 from bot.metrics import Metrics
 from bot.settings import Settings, load_settings
@@ -18,6 +20,7 @@ from handlers.context import HandlerContext
 from tests.fakes.engine import FakeEngine
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
 from tests.fakes.jira import FakeJira
+from tests.paths import WEBHOOK_PAYLOADS
 
 from .conftest import REPO, SHA
 
@@ -46,6 +49,11 @@ class World:
     engine: FakeEngine
     jira: FakeJira
     store: Store
+
+    async def handle(self, router: routing.Router, event: sansio.Event) -> None:
+        """Dispatch `event` as the runtime does: with the context of its delivery, its envelope read once."""
+        envelope = Envelope.read(event=event.event, delivery_id=event.delivery_id, data=event.data)
+        await router.dispatch(event, self.ctx.for_delivery(envelope))
 
 
 async def world(tmp_path: Path) -> World:
@@ -76,14 +84,15 @@ def comment_event(body: str, *, user: str, action: str = "created", user_type: s
 def check_event(
     event: str, action: str, *, user: str, external_id: str = "", identifier: str | None = None
 ) -> sansio.Event:
-    key = "check_run" if event == "check_run" else "check_suite"
-    data: dict[str, Any] = {
-        "action": action,
-        "repository": {"full_name": REPO},
-        "installation": {"id": 1001},
-        "sender": {"login": user},
-        key: {"id": 1, "external_id": external_id, "head_sha": SHA, "pull_requests": [{"number": 42}]},
-    }
+    """A `check_run` / `check_suite` delivery as GitHub sent it (the captured example), pointed at our pull request."""
+    data: dict[str, Any] = json.loads((WEBHOOK_PAYLOADS / event / f"{action}.payload.json").read_text())
+    data["repository"]["full_name"] = REPO
+    data["installation"] = {**data["installation"], "id": 1001}
+    data["sender"] = {**data["sender"], "login": user}
+    check = data[event]
+    check.update(external_id=external_id, head_sha=SHA)
+    # GitHub lists the pull requests whose head is the check's commit; the captured re-request lists none.
+    check["pull_requests"] = [{**(check["pull_requests"] or [{}])[0], "number": 42}]
     if identifier is not None:
         data["requested_action"] = {"identifier": identifier}
     return sansio.Event(data, event=event, delivery_id="d-2")

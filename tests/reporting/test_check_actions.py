@@ -28,7 +28,7 @@ async def test_rerun_failed_starts_the_failed_and_errored_scenarios_on_the_curre
     event = check_event(
         "check_run", "requested_action", user="alice-admin", external_id=external_id(vid), identifier="rerun_failed"
     )
-    await router.dispatch(event, w.ctx)
+    await w.handle(router, event)
 
     (request,) = w.engine.started
     assert request.scenarios == (ScenarioId.FAILOVER, ScenarioId.ROLLBACK)
@@ -43,7 +43,7 @@ async def test_rerequesting_one_check_run_reruns_that_scenario(tmp_path: Path) -
     event = check_event(
         "check_run", "rerequested", user="alice-admin", external_id=external_id(vid, ScenarioId.NORMAL_DEPLOY)
     )
-    await router.dispatch(event, w.ctx)
+    await w.handle(router, event)
     assert [r.scenarios for r in w.engine.started] == [(ScenarioId.NORMAL_DEPLOY,)]
     await w.store.close()
 
@@ -51,7 +51,7 @@ async def test_rerequesting_one_check_run_reruns_that_scenario(tmp_path: Path) -
 async def test_rerequesting_the_suite_reruns_every_scenario_of_the_latest_verification(tmp_path: Path) -> None:
     w = await world(tmp_path)
     await finished(w)
-    await router.dispatch(check_event("check_suite", "rerequested", user="alice-admin"), w.ctx)
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
     assert [r.scenarios for r in w.engine.started] == [
         (ScenarioId.NORMAL_DEPLOY, ScenarioId.FAILOVER, ScenarioId.ROLLBACK)
     ]
@@ -65,7 +65,7 @@ async def test_abort_asks_the_engine_and_says_so(tmp_path: Path) -> None:
     event = check_event(
         "check_run", "requested_action", user="alice-admin", external_id=external_id(vid), identifier="abort"
     )
-    await router.dispatch(event, w.ctx)
+    await w.handle(router, event)
     assert w.engine.aborted == [(vid, "alice-admin")]
     (reply,) = [c.body for c in w.repo.comments.values()]
     assert reply == f"@alice-admin asked verification `{vid}` to stop; everything it changed will be restored."
@@ -84,7 +84,7 @@ async def test_people_without_permission_are_refused_and_nothing_starts(tmp_path
         ),
         check_event("check_suite", "rerequested", user="bob-reader"),
     ):
-        await router.dispatch(event, w.ctx)
+        await w.handle(router, event)
     assert w.engine.started == [] and w.engine.aborted == []
     replies = [c.body for c in w.repo.comments.values()]
     assert len(replies) == 3
@@ -96,7 +96,7 @@ async def test_a_second_verification_is_not_started_while_one_runs(tmp_path: Pat
     w = await world(tmp_path)
     await finished(w)
     w.engine.busy["staging"] = "vs-running"
-    await router.dispatch(check_event("check_suite", "rerequested", user="alice-admin"), w.ctx)
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
     assert w.engine.started == []
     (reply,) = [c.body for c in w.repo.comments.values()]
     assert (
@@ -107,7 +107,7 @@ async def test_a_second_verification_is_not_started_while_one_runs(tmp_path: Pat
 
 async def test_check_runs_of_other_apps_are_ignored(tmp_path: Path) -> None:
     w = await world(tmp_path)
-    await router.dispatch(check_event("check_run", "rerequested", user="alice-admin", external_id=""), w.ctx)
-    await router.dispatch(check_event("check_run", "rerequested", user="alice-admin", external_id="other:1"), w.ctx)
+    await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id=""))
+    await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id="other:1"))
     assert w.engine.started == [] and w.repo.calls == []
     await w.store.close()
