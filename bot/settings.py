@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from bot.model import ScenarioId
+from bot.permissions import Permission
 from bot.settings_model import (
     AuthorizationSettings,
     BackendSettings,
@@ -68,7 +69,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------------- loading
 SETTINGS_PATH_VARIABLE = "VERIFY_STAGING_SETTINGS"
-PERMISSIONS: tuple[str, ...] = ("admin", "maintain", "write", "triage", "read")
 JIRA_KEY = re.compile(r"[A-Z][A-Z0-9]+-\d+")
 JIRA_PROJECT = re.compile(r"[A-Z][A-Z0-9]+")
 _TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -157,7 +157,7 @@ def _authorization(node: Node) -> AuthorizationSettings:
         assert team is not None
         teams[ScenarioId(scenario)] = team
     return AuthorizationSettings(
-        minimum_permission=node.choice("minimum_permission", PERMISSIONS, default="admin"),
+        minimum_permission=Permission(node.choice("minimum_permission", Permission.grantable(), default="admin")),
         scenario_teams=teams,
         signoff_team=node.matching("signoff_team", _TEAM, expected="a team as org/team-slug or null", optional=True),
         command_cooldown=node.seconds("command_cooldown", AuthorizationSettings().command_cooldown),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.model import ScenarioId
+from bot.permissions import Permission
 
 
 class RunnerRole(StrEnum):
@@ -135,7 +136,7 @@ class GitHubSettings:
 
 @dataclass(frozen=True)
 class AuthorizationSettings:
-    minimum_permission: str = "admin"
+    minimum_permission: Permission = Permission.ADMIN
     scenario_teams: dict[ScenarioId, str] = field(default_factory=dict)  # scenario -> org/team
     signoff_team: str | None = None  # org/team
     #: Issue 12 §7: seconds a person waits between `/verify-staging` commands on one repository (abort excepted).

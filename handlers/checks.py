@@ -14,15 +14,14 @@ from typing import Any
 import structlog
 from gidgethub import routing, sansio
 
-from bot.github.models import branch_ref, parses
+from bot.envelope import Envelope
+from bot.github.models import PayloadError, parses
 from bot.model import ScenarioConclusion, ScenarioId, Verification
-from bot.ports import GitHubError, GitHubRepo, VerificationRequest
+from bot.ports import GitHubRepo
 from bot.reporting import parse_external_id
-from bot.reporting.escape import md_text
-from bot.texts import commands as command_texts
 from bot.texts import reports as texts
-from handlers.comments import authorize, jira_issue_for
 from handlers.context import HandlerContext
+from handlers.policy import PullRequestReply, authorize, start_verification
 
 router = routing.Router()
 log = structlog.get_logger("handlers.checks")
@@ -41,12 +40,14 @@ class CheckDelivery:
 
     @classmethod
     @parses("check delivery")
-    def from_payload(cls, data: Mapping[str, Any], *, key: str) -> CheckDelivery:
+    def read(cls, envelope: Envelope, data: Mapping[str, Any], *, key: str) -> CheckDelivery:
+        """The check run or suite (`key`) of a delivery whose shared fields (`envelope`) were read at ingress."""
+        if envelope.repository is None:
+            raise PayloadError("check delivery: no repository")
         check = data[key]
-        installation = data.get("installation") or {}
         return cls(
-            repository=str(data["repository"]["full_name"]),
-            installation_id=int(installation["id"]) if installation.get("id") is not None else None,
+            repository=envelope.repository,
+            installation_id=envelope.installation_id,
             user=str((data.get("sender") or {}).get("login") or ""),
             external_id=str(check.get("external_id") or ""),
             identifier=str((data.get("requested_action") or {}).get("identifier") or ""),
@@ -61,8 +62,8 @@ def failed_scenarios(verification: Verification) -> tuple[ScenarioId, ...]:
 
 @router.register("check_run", action="requested_action")
 async def on_requested_action(event: sansio.Event, ctx: HandlerContext) -> None:
-    delivery = CheckDelivery.from_payload(event.data, key="check_run")
-    found = await _ours(ctx, delivery)
+    delivery = CheckDelivery.read(ctx.envelope, event.data, key="check_run")
+    found = await _verification_of_our_check_run(ctx, delivery)
     if found is None:
         return
     repo, verification = found
@@ -81,8 +82,8 @@ async def on_requested_action(event: sansio.Event, ctx: HandlerContext) -> None:
 
 @router.register("check_run", action="rerequested")
 async def on_check_run_rerequested(event: sansio.Event, ctx: HandlerContext) -> None:
-    delivery = CheckDelivery.from_payload(event.data, key="check_run")
-    found = await _ours(ctx, delivery)
+    delivery = CheckDelivery.read(ctx.envelope, event.data, key="check_run")
+    found = await _verification_of_our_check_run(ctx, delivery)
     if found is None:
         return
     repo, verification = found
@@ -93,7 +94,7 @@ async def on_check_run_rerequested(event: sansio.Event, ctx: HandlerContext) -> 
 
 @router.register("check_suite", action="rerequested")
 async def on_check_suite_rerequested(event: sansio.Event, ctx: HandlerContext) -> None:
-    delivery = CheckDelivery.from_payload(event.data, key="check_suite")
+    delivery = CheckDelivery.read(ctx.envelope, event.data, key="check_suite")
     if delivery.installation_id is None or not delivery.pull_requests:
         return
     latest = await ctx.store.latest_verification(repository=delivery.repository, pull_request=delivery.pull_requests[0])
@@ -103,7 +104,9 @@ async def on_check_suite_rerequested(event: sansio.Event, ctx: HandlerContext) -
     await rerun(ctx, repo, latest, user=delivery.user, scenarios=tuple(s.id for s in latest.scenarios))
 
 
-async def _ours(ctx: HandlerContext, delivery: CheckDelivery) -> tuple[GitHubRepo, Verification] | None:
+async def _verification_of_our_check_run(
+    ctx: HandlerContext, delivery: CheckDelivery
+) -> tuple[GitHubRepo, Verification] | None:
     """The verification a check run belongs to (its external_id), when the delivery is one of ours."""
     if delivery.installation_id is None or not delivery.external_id:
         return None
@@ -136,47 +139,12 @@ async def rerun(
     scenarios: tuple[ScenarioId, ...],
 ) -> None:
     """Start a new verification of `scenarios` on the pull request's current head, as `/verify-staging` would."""
-    number = previous.pull_request
-    refusal = await authorize(repo, ctx.settings.authorization, user=user, scenarios=scenarios)
-    if refusal is not None:
-        log.info("re-run refused", reason="permission", user=user)
-        await repo.create_comment(number, refusal)
-        return
-    env = ctx.settings.environment_for(previous.repository)
-    if env is None:
-        return
-    pull = await repo.get_pull_request(number)
-    if pull.from_fork:
-        reply = command_texts.FORK_REFUSED.format(
-            user=user, head_repo=pull.head_repo or "a deleted fork", base_repo=pull.base_repo
-        )
-        await repo.create_comment(number, reply)
-        return
-    if pull.state != "open":
-        await repo.create_comment(number, command_texts.PR_CLOSED.format(user=user, state=pull.state))
-        return
-    running = ctx.engine.running(env.name)
-    if running is not None:
-        reply = texts.CHECKS_ALREADY_RUNNING.format(user=user, running=running, environment=env.name)
-        await repo.create_comment(number, reply)
-        return
-    request = VerificationRequest(
-        verification_id=ctx.new_id(),
-        installation_id=repo.installation_id,
-        repository=previous.repository,
-        pull_request=number,
-        head_sha=pull.head_sha,
-        ref=branch_ref(env.workflow.ref or pull.head_ref),
-        environment=env.name,
+    await start_verification(
+        ctx,
         requested_by=user,
+        repository=previous.repository,
+        installation_id=repo.installation_id,
+        pull_request=previous.pull_request,
         scenarios=scenarios,
-        jira_issue=jira_issue_for(pull, ctx.settings.jira),
-        title=pull.title,
+        reply=PullRequestReply(repo, previous.pull_request),
     )
-    try:
-        await ctx.engine.start(request)
-    except (GitHubError, OSError, RuntimeError, ValueError) as exc:
-        log.error("re-run not started", error=str(exc))
-        await repo.create_comment(number, texts.CHECKS_START_FAILED.format(user=user, error=md_text(exc)))
-        return
-    log.info("re-run accepted", verification=request.verification_id, scenarios=[s.value for s in scenarios])

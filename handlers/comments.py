@@ -1,125 +1,27 @@
-"""The `/verify-staging` pull-request command: acknowledge, authorize, refuse or hand the verification to the engine.
+"""The `/verify-staging` pull-request command: run, dry-run, help, status and abort.
 
-`should_handle_comment()` and `authorize()` are public so other commands (`/sre-signoff`) apply the same rules.
+Which comments count is handlers/comment_event.py; starting a verification (who may, on what) is
+handlers/policy.py, shared with the check-run buttons.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 import structlog
 from gidgethub import routing, sansio
 
-from bot.accounting import open_tally
-from bot.github.models import PullRequest, branch_ref, parses
-from bot.model import SCENARIO_ORDER, ScenarioId
-from bot.ports import GitHubError, GitHubRepo, VerificationRequest
-from bot.reporting import html_base
-from bot.reporting.escape import md_text
-from bot.settings import JIRA_KEY, AuthorizationSettings, EnvironmentSettings, JiraSettings
+from bot.model import SCENARIO_ORDER
+from bot.ports import GitHubRepo
+from bot.settings import AuthorizationSettings, EnvironmentSettings
 from bot.texts import commands as texts
 from bot.texts.reports import SCENARIO_VERDICT
-from handlers.command import Command, CommandKind, parse_command
+from handlers.command import CommandKind, parse_command
+from handlers.comment_event import PullRequestComment, should_handle_comment
 from handlers.context import HandlerContext
 from handlers.cooldown import Admission
-from handlers.plan import render_plan
+from handlers.policy import PullRequestReply, authorize, configured_environment, start_verification
 
 router = routing.Router()
 log = structlog.get_logger("handlers.comments")
-
-#: Highest first; `maintain` and `triage` sit between the legacy admin/write/read levels.
-PERMISSION_ORDER: tuple[str, ...] = ("admin", "maintain", "write", "triage", "read", "none")
-
-
-@dataclass(frozen=True)
-class PullRequestComment:
-    """The fields of an `issue_comment` delivery the commands read."""
-
-    action: str
-    repository: str
-    installation_id: int | None
-    issue_number: int
-    on_pull_request: bool
-    comment_id: int
-    body: str
-    user: str
-    user_type: str
-
-    @classmethod
-    @parses("issue_comment delivery")
-    def from_payload(cls, data: Mapping[str, Any]) -> PullRequestComment:
-        comment, issue = data["comment"], data["issue"]
-        installation = data.get("installation") or {}
-        user = comment.get("user") or data.get("sender") or {}
-        return cls(
-            action=str(data.get("action") or ""),
-            repository=str(data["repository"]["full_name"]),
-            installation_id=int(installation["id"]) if installation.get("id") is not None else None,
-            issue_number=int(issue["number"]),
-            # GitHub marks a pull request's conversation by an `issue.pull_request` object.
-            on_pull_request=bool(issue.get("pull_request")),
-            comment_id=int(comment["id"]),
-            body=str(comment.get("body") or ""),
-            user=str(user.get("login") or ""),
-            user_type=str(user.get("type") or ""),
-        )
-
-
-def is_bot(*, login: str, user_type: str) -> bool:
-    """Apps (this one included) comment as `name[bot]` with type Bot; their comments are never commands."""
-    return user_type == "Bot" or login.endswith("[bot]")
-
-
-def should_handle_comment(comment: PullRequestComment) -> bool:
-    """A newly created comment on a pull request, by a person, through an installation."""
-    return (
-        comment.action == "created"
-        and comment.on_pull_request
-        and comment.installation_id is not None
-        and not is_bot(login=comment.user, user_type=comment.user_type)
-    )
-
-
-def permission_at_least(permission: str, minimum: str) -> bool:
-    rank = {name: i for i, name in enumerate(PERMISSION_ORDER)}
-    return rank.get(permission, len(PERMISSION_ORDER)) <= rank[minimum]
-
-
-async def authorize(
-    repo: GitHubRepo, auth: AuthorizationSettings, *, user: str, scenarios: tuple[ScenarioId, ...] = ()
-) -> str | None:
-    """None when `user` may run these scenarios, else the refusal to reply with."""
-    permission = await repo.get_permission(user)
-    if not permission_at_least(permission, auth.minimum_permission):
-        return texts.NOT_AUTHORIZED.format(user=user, minimum=auth.minimum_permission, permission=permission)
-    for scenario in scenarios:
-        team = auth.scenario_teams.get(scenario)
-        if team is None:
-            continue
-        org, slug = team.split("/", 1)
-        if not await repo.is_team_member(org=org, team=slug, user=user):
-            return texts.NOT_IN_TEAM.format(user=user, scenario=scenario.value, team=team)
-    return None
-
-
-#: A key anywhere in a title or branch, not glued to a longer word or number (`XINFRA-1`, `INFRA-12a`).
-_KEY_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9])(?:{JIRA_KEY.pattern})(?![A-Za-z0-9])")
-
-
-def jira_issue_for(pull: PullRequest, jira: JiraSettings) -> str | None:
-    """The first key of a configured project in the PR title, else in the branch name, else the configured issue.
-
-    The PR's author writes its title and branch: a key of another project is ignored, never commented on.
-    """
-    allowed = jira.allowed_projects
-    for text in (pull.title, pull.head_ref):
-        for match in _KEY_IN_TEXT.finditer(text):
-            if match.group(0).rsplit("-", 1)[0] in allowed:
-                return match.group(0)
-    return jira.issue
 
 
 def help_text(auth: AuthorizationSettings, problem: str | None = None) -> str:
@@ -134,7 +36,7 @@ def help_text(auth: AuthorizationSettings, problem: str | None = None) -> str:
 
 @router.register("issue_comment", action="created")
 async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
-    comment = PullRequestComment.from_payload(event.data)
+    comment = PullRequestComment.read(ctx.envelope, event.data)
     if not should_handle_comment(comment):
         return
     command = parse_command(comment.body)
@@ -148,100 +50,43 @@ async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
         if admission is not Admission.HANDLE:
             log.info("command ignored", reason="cooldown", user=comment.user, replied=admission is Admission.TELL)
             if admission is Admission.TELL:
-                reply = texts.COMMAND_COOLDOWN.format(user=comment.user, seconds=ctx.cooldown.seconds)
-                await repo.create_comment(comment.issue_number, reply)
+                wait = texts.COMMAND_COOLDOWN.format(user=comment.user, seconds=ctx.cooldown.seconds)
+                await repo.create_comment(comment.issue_number, wait)
             return
-    # Everything from here on is on behalf of the verification this comment may start: count it.
-    open_tally()
-    await repo.add_reaction(comment.comment_id, "eyes")
     log.info("command received", kind=command.kind.value, user=comment.user, pull_request=comment.issue_number)
-    environment = ctx.settings.environment_for(comment.repository)
+    reply = PullRequestReply(repo, comment.issue_number, comment_id=comment.comment_id)
+    if command.kind is CommandKind.RUN:
+        await start_verification(
+            ctx,
+            requested_by=comment.user,
+            repository=comment.repository,
+            installation_id=comment.installation_id,
+            pull_request=comment.issue_number,
+            scenarios=command.scenarios,
+            reply=reply,
+            dry_run=command.dry_run,
+            comment_id=comment.comment_id,
+        )
+        return
+    await reply.acknowledge()
+    environment = await configured_environment(ctx, repository=comment.repository, reply=reply)
     if environment is None:
-        await repo.create_comment(comment.issue_number, texts.NOT_CONFIGURED.format(repository=comment.repository))
-    elif command.kind is CommandKind.HELP:
-        await repo.create_comment(comment.issue_number, help_text(ctx.settings.authorization, command.problem))
+        return
+    if command.kind is CommandKind.HELP:
+        await reply.say(help_text(ctx.settings.authorization, command.problem))
     elif command.kind is CommandKind.STATUS:
-        await repo.create_comment(comment.issue_number, await _status(ctx, comment))
+        await reply.say(await _status(ctx, comment))
     else:
-        await _guarded(ctx, repo, comment, command, environment)
+        await _abort(ctx, repo, comment, environment)
 
 
-async def _guarded(
-    ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComment, command: Command, env: EnvironmentSettings
-) -> None:
-    refusal = await authorize(repo, ctx.settings.authorization, user=comment.user, scenarios=command.scenarios)
+async def _abort(ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComment, env: EnvironmentSettings) -> None:
+    """Stop the verification running in `env`, when the person may and it was asked for on this repository."""
+    refusal = await authorize(repo, ctx.settings.authorization, user=comment.user)
     if refusal is not None:
         log.info("command refused", reason="permission", user=comment.user)
         await repo.create_comment(comment.issue_number, refusal)
         return
-    if command.kind is CommandKind.ABORT:
-        await _abort(ctx, repo, comment, env)
-        return
-    pull = await repo.get_pull_request(comment.issue_number)
-    if pull.from_fork:
-        log.info("command refused", reason="fork", head_repo=pull.head_repo)
-        reply = texts.FORK_REFUSED.format(
-            user=comment.user, head_repo=pull.head_repo or "a deleted fork", base_repo=pull.base_repo
-        )
-        await repo.create_comment(comment.issue_number, reply)
-        return
-    if pull.state != "open":
-        await repo.create_comment(comment.issue_number, texts.PR_CLOSED.format(user=comment.user, state=pull.state))
-        return
-    ref = branch_ref(env.workflow.ref or pull.head_ref)
-    if command.dry_run:
-        plan = render_plan(
-            settings=ctx.settings, environment=env, scenarios=command.scenarios, ref=ref, head_sha=pull.head_sha
-        )
-        await repo.create_comment(comment.issue_number, plan)
-        return
-    running = ctx.engine.running(env.name)
-    if running is not None:
-        await repo.create_comment(comment.issue_number, await _already_running(ctx, comment, env, running))
-        return
-    assert comment.installation_id is not None
-    request = VerificationRequest(
-        verification_id=ctx.new_id(),
-        installation_id=comment.installation_id,
-        repository=comment.repository,
-        pull_request=comment.issue_number,
-        head_sha=pull.head_sha,
-        ref=ref,
-        environment=env.name,
-        requested_by=comment.user,
-        scenarios=command.scenarios,
-        jira_issue=jira_issue_for(pull, ctx.settings.jira),
-        comment_id=comment.comment_id,
-        title=pull.title,
-    )
-    structlog.contextvars.bind_contextvars(verification=request.verification_id)
-    try:
-        await ctx.engine.start(request)
-    except (GitHubError, OSError, RuntimeError, ValueError) as exc:
-        log.error("verification not started", error=str(exc))
-        reply = texts.START_FAILED.format(
-            user=comment.user, verification_id=request.verification_id, error=md_text(exc)
-        )
-        await repo.create_comment(comment.issue_number, reply)
-        return
-    log.info("verification accepted", scenarios=[s.value for s in command.scenarios])
-
-
-async def _already_running(
-    ctx: HandlerContext, comment: PullRequestComment, env: EnvironmentSettings, verification_id: str
-) -> str:
-    running = await ctx.store.load_verification(verification_id)
-    if running is None:
-        link = "another pull request"
-    else:
-        link = f"[{running.repository}#{running.pull_request}]({html_base(ctx.settings.secrets.api_url)}/"
-        link += f"{running.repository}/pull/{running.pull_request})"
-    return texts.ALREADY_RUNNING.format(
-        user=comment.user, environment=env.name, verification_id=verification_id, link=link
-    )
-
-
-async def _abort(ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComment, env: EnvironmentSettings) -> None:
     running = ctx.engine.running(env.name)
     if running is not None and not await _started_from(ctx, running, repository=comment.repository):
         # Two repositories may share an environment: an admin of one must not stop the other's verification.

@@ -37,6 +37,13 @@ class HandlerContext:
     #: context for its delivery (`for_delivery`); None only in a context built by hand.
     delivery: Envelope | None = None
 
+    @property
+    def envelope(self) -> Envelope:
+        """The delivery being handled; every handler the runtime calls has one."""
+        if self.delivery is None:
+            raise RuntimeError("a handler was called without its delivery: give it ctx.for_delivery(envelope)")
+        return self.delivery
+
     def for_delivery(self, envelope: Envelope) -> HandlerContext:
         """This context, for the delivery `envelope` came with."""
         return dataclasses.replace(self, delivery=envelope)

@@ -12,7 +12,8 @@ from typing import Any
 import structlog
 from gidgethub import routing, sansio
 
-from bot.github.models import parses
+from bot.envelope import Envelope
+from bot.github.models import PayloadError, parses
 from bot.texts import reports as texts
 from handlers.context import HandlerContext
 
@@ -32,11 +33,14 @@ class PullRequestChange:
 
     @classmethod
     @parses("pull_request delivery")
-    def from_payload(cls, data: Mapping[str, Any]) -> PullRequestChange:
+    def read(cls, envelope: Envelope, data: Mapping[str, Any]) -> PullRequestChange:
+        """The change a delivery reports, its shared fields (`envelope`) read at ingress."""
+        if envelope.action is None or envelope.repository is None:
+            raise PayloadError("pull_request delivery: no action or repository")
         pull = data["pull_request"]
         return cls(
-            action=str(data["action"]),
-            repository=str(data["repository"]["full_name"]),
+            action=envelope.action,
+            repository=envelope.repository,
             number=int(data.get("number") or pull["number"]),
             # `synchronize` also carries `after`; `pull_request.head.sha` is in every action's payload.
             head_sha=str(pull["head"]["sha"]),
@@ -47,7 +51,7 @@ class PullRequestChange:
 @router.register("pull_request", action="synchronize")
 @router.register("pull_request", action="closed")
 async def on_head_moved_or_closed(event: sansio.Event, ctx: HandlerContext) -> None:
-    change = PullRequestChange.from_payload(event.data)
+    change = PullRequestChange.read(ctx.envelope, event.data)
     latest = await ctx.store.latest_verification(repository=change.repository, pull_request=change.number)
     if latest is None or latest.completed_at is not None:
         return

@@ -1,7 +1,7 @@
 """`/sre-signoff approve [comment]` and `/sre-signoff reject <reason>`: an SRE completes the seed's sign-off form
 for the pull request's latest verification; the form goes on the pull request and into JIRA (approve -> Done).
 
-Same rules as `/verify-staging` for which comments count (handlers/comments.py); only members of
+Same rules as `/verify-staging` for which comments count (handlers/comment_event.py); only members of
 `authorization.signoff_team` may sign off, only a finished verification of the current head whose every workflow
 run tested that head, and approve only when all five tests passed and (unless `authorization.allow_self_signoff`)
 the SRE did not open the pull request.
@@ -23,7 +23,7 @@ from bot.reporting.escape import jira_noformat, md_fence, md_text
 from bot.reporting.signoff_form import SignOff, not_passed, render_form
 from bot.texts import reports as texts
 from handlers.command import find_command
-from handlers.comments import PullRequestComment, should_handle_comment
+from handlers.comment_event import PullRequestComment, should_handle_comment
 from handlers.context import HandlerContext
 
 router = routing.Router()
@@ -68,7 +68,7 @@ def parse_signoff(body: str) -> SignoffCommand | None:
 
 @router.register("issue_comment", action="created")
 async def on_signoff_comment(event: sansio.Event, ctx: HandlerContext) -> None:
-    comment = PullRequestComment.from_payload(event.data)
+    comment = PullRequestComment.read(ctx.envelope, event.data)
     if not should_handle_comment(comment):
         return
     command = parse_signoff(comment.body)
@@ -77,16 +77,16 @@ async def on_signoff_comment(event: sansio.Event, ctx: HandlerContext) -> None:
     assert comment.installation_id is not None
     repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
     await repo.add_reaction(comment.comment_id, "eyes")
-    refusal = await _refusal(ctx, repo, comment, command)
+    refusal = await _sign_off(ctx, repo, comment, command)
     if refusal is not None:
         log.info("sign-off refused", user=comment.user, pull_request=comment.issue_number)
         await repo.create_comment(comment.issue_number, refusal)
 
 
-async def _refusal(
+async def _sign_off(
     ctx: HandlerContext, repo: GitHubRepo, comment: PullRequestComment, command: SignoffCommand
 ) -> str | None:
-    """Carry out the sign-off, or return the sentence that says why not."""
+    """Carry out the sign-off; None when done, else the sentence that says why not (nothing was changed)."""
     user = comment.user
     team = ctx.settings.authorization.signoff_team
     if team is None:

@@ -21,11 +21,10 @@ from gidgethub import HTTPException
 from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.github.transport import RetryPolicy, Sleeper, Transport, app_jwt
 from bot.model import parse_ts
+from bot.permissions import Permission
 from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, GitHubError
 
 __all__ = ["GitHubAppClient", "GitHubRepoClient", "RetryPolicy", "app_jwt"]
-
-PERMISSION_NAMES = ("admin", "maintain", "write", "triage", "read", "none")
 
 
 class GitHubAppClient:
@@ -210,7 +209,7 @@ class GitHubRepoClient:
         # role_name tells maintain/triage apart (the legacy `permission` folds them into write/read); a custom
         # role's name is not in the ladder, so fall back to the legacy value for it.
         role = str(data.get("role_name") or "")
-        return role if role in PERMISSION_NAMES else str(data.get("permission") or "none")
+        return role if Permission.named(role) is not None else str(data.get("permission") or Permission.NONE)
 
     async def is_team_member(self, *, org: str, team: str, user: str) -> bool:
         token = await self._app.installation_token(self.installation_id)

@@ -164,10 +164,6 @@ CHECKS_ABORT_REQUESTED = (
     "@{user} asked verification `{verification_id}` to stop; everything it changed will be restored."
 )
 CHECKS_NOT_RUNNING = "@{user} verification `{verification_id}` is not running any more: nothing to abort."
-CHECKS_ALREADY_RUNNING = (
-    "@{user} verification `{running}` is already running in `{environment}`; re-run once it has finished."
-)
-CHECKS_START_FAILED = "@{user} the re-run could not be started: {error}"
 
 # --------------------------------------------------------------------------------------------- terminal (demo)
 TERMINAL_STARTED = "verification {verification_id} started: {scenarios}"

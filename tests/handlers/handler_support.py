@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from gidgethub import sansio
+from gidgethub import routing, sansio
 
+from bot.envelope import Envelope
 from bot.github.models import PullRequest
 from bot.metrics import Metrics
 from bot.store import Store
@@ -28,6 +29,11 @@ class World:
     engine: FakeEngine
     jira: FakeJira
     store: Store
+
+    async def handle(self, router: routing.Router, event: sansio.Event) -> None:
+        """Dispatch `event` as the runtime does: with the context of its delivery, its envelope read once."""
+        envelope = Envelope.read(event=event.event, delivery_id=event.delivery_id, data=event.data)
+        await router.dispatch(event, self.ctx.for_delivery(envelope))
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ async def test_rerun_failed_starts_the_failed_and_errored_scenarios_on_the_curre
     event = check_event(
         "check_run", "requested_action", user="alice-admin", external_id=external_id(vid), identifier="rerun_failed"
     )
-    await router.dispatch(event, w.ctx)
+    await w.handle(router, event)
 
     (request,) = w.engine.started
     assert request.scenarios == (ScenarioId.FAILOVER, ScenarioId.ROLLBACK)
@@ -38,13 +38,13 @@ async def test_rerequesting_one_check_run_reruns_that_scenario(w: World) -> None
     event = check_event(
         "check_run", "rerequested", user="alice-admin", external_id=external_id(vid, ScenarioId.NORMAL_DEPLOY)
     )
-    await router.dispatch(event, w.ctx)
+    await w.handle(router, event)
     assert [r.scenarios for r in w.engine.started] == [(ScenarioId.NORMAL_DEPLOY,)]
 
 
 async def test_rerequesting_the_suite_reruns_every_scenario_of_the_latest_verification(w: World) -> None:
     await finished(w)
-    await router.dispatch(check_event("check_suite", "rerequested", user="alice-admin"), w.ctx)
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
     assert [r.scenarios for r in w.engine.started] == [
         (ScenarioId.NORMAL_DEPLOY, ScenarioId.FAILOVER, ScenarioId.ROLLBACK)
     ]
@@ -56,7 +56,7 @@ async def test_abort_asks_the_engine_and_says_so(w: World) -> None:
     event = check_event(
         "check_run", "requested_action", user="alice-admin", external_id=external_id(vid), identifier="abort"
     )
-    await router.dispatch(event, w.ctx)
+    await w.handle(router, event)
     assert w.engine.aborted == [(vid, "alice-admin")]
     (reply,) = [c.body for c in w.repo.comments.values()]
     assert reply == reports.CHECKS_ABORT_REQUESTED.format(user="alice-admin", verification_id=vid)
@@ -73,7 +73,7 @@ async def test_people_without_permission_are_refused_and_nothing_starts(w: World
         ),
         check_event("check_suite", "rerequested", user="bob-reader"),
     ):
-        await router.dispatch(event, w.ctx)
+        await w.handle(router, event)
     assert w.engine.started == [] and w.engine.aborted == []
     replies = [c.body for c in w.repo.comments.values()]
     assert len(replies) == 3
@@ -83,15 +83,15 @@ async def test_people_without_permission_are_refused_and_nothing_starts(w: World
 async def test_a_second_verification_is_not_started_while_one_runs(w: World) -> None:
     await finished(w)
     w.engine.busy["staging"] = "vs-running"
-    await router.dispatch(check_event("check_suite", "rerequested", user="alice-admin"), w.ctx)
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
     assert w.engine.started == []
     (reply,) = [c.body for c in w.repo.comments.values()]
-    assert reply == reports.CHECKS_ALREADY_RUNNING.format(
-        user="alice-admin", running="vs-running", environment="staging"
+    assert reply == commands.ALREADY_RUNNING.format(
+        user="alice-admin", environment="staging", verification_id="vs-running", link="another pull request"
     )
 
 
 async def test_check_runs_of_other_apps_are_ignored(w: World) -> None:
-    await router.dispatch(check_event("check_run", "rerequested", user="alice-admin", external_id=""), w.ctx)
-    await router.dispatch(check_event("check_run", "rerequested", user="alice-admin", external_id="other:1"), w.ctx)
+    await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id=""))
+    await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id="other:1"))
     assert w.engine.started == [] and w.repo.calls == []

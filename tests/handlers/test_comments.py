@@ -7,7 +7,7 @@ from bot.model import SCENARIO_ORDER, ScenarioId, Verification
 from bot.settings import JiraSettings
 from bot.texts import commands as texts
 from bot.texts import safety
-from handlers.comments import jira_issue_for
+from handlers.policy import jira_issue_for
 from scenarios import EngineBusy
 from tests.bot.conftest import Bot
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY

@@ -31,7 +31,7 @@ async def test_approval_posts_the_form_and_moves_jira_to_done(w: World) -> None:
     await finished(w)
     w.jira.statuses["INFRA-473"] = "In Review"
 
-    await router.dispatch(comment_event("/sre-signoff approve runbooks reviewed", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff approve runbooks reviewed", user="sam-sre"))
 
     assert w.repo.reactions == [(777, "eyes")]
     (body,) = replies(w)
@@ -54,8 +54,8 @@ async def test_rejection_needs_a_reason_and_moves_jira_back(w: World) -> None:
     await finished(w, failed=ScenarioId.FAILOVER)
     w.jira.statuses["INFRA-473"] = "In Progress"
 
-    await router.dispatch(comment_event("/sre-signoff reject", user="sam-sre"), w.ctx)
-    await router.dispatch(comment_event("/sre-signoff reject failover too slow", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff reject", user="sam-sre"))
+    await w.handle(router, comment_event("/sre-signoff reject failover too slow", user="sam-sre"))
 
     usage, form = replies(w)
     assert usage == texts.SIGNOFF_USAGE.format(user="sam-sre")
@@ -66,12 +66,12 @@ async def test_rejection_needs_a_reason_and_moves_jira_back(w: World) -> None:
 
 
 async def test_refusals_say_why(w: World) -> None:
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)  # nothing verified yet
-    await router.dispatch(comment_event("/sre-signoff approve", user="alice-admin"), w.ctx)  # not in the team
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))  # nothing verified yet
+    await w.handle(router, comment_event("/sre-signoff approve", user="alice-admin"))  # not in the team
     await finished(w, failed=ScenarioId.ROLLBACK)
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)  # not all passed
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))  # not all passed
     await finished(w, head="b" * 40)
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)  # head moved on
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))  # head moved on
 
     none, member, failed, stale = replies(w)
     assert none == texts.SIGNOFF_NO_VERIFICATION.format(user="sam-sre")
@@ -85,16 +85,16 @@ async def test_refusals_say_why(w: World) -> None:
 
 async def test_edited_bot_and_other_comments_are_ignored(w: World) -> None:
     await finished(w)
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre", action="edited"), w.ctx)
-    await router.dispatch(comment_event("/sre-signoff approve", user="x[bot]", user_type="Bot"), w.ctx)
-    await router.dispatch(comment_event("looks good /sre-signoff approve", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre", action="edited"))
+    await w.handle(router, comment_event("/sre-signoff approve", user="x[bot]", user_type="Bot"))
+    await w.handle(router, comment_event("looks good /sre-signoff approve", user="sam-sre"))
     assert w.repo.calls == [] and w.jira.calls == 0
 
 
 async def test_jira_down_is_said_on_the_pull_request(w: World) -> None:
     await finished(w)
     w.jira.down = True
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))
     (body,) = replies(w)
     assert "Approval Status: [x] APPROVED" in body
     # JIRA's error is outside text: shown escaped (its URL is not a link).
@@ -113,7 +113,7 @@ async def test_approval_is_refused_when_a_run_tested_another_commit(w: World) ->
     v.conclusion, v.completed_at = v.decide_conclusion(), v.started_at
     await w.store.save_verification(v)
 
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))
 
     assert replies(w) == [
         texts.SIGNOFF_RUN_OTHER_COMMIT.format(
@@ -134,7 +134,7 @@ async def test_a_run_without_a_recorded_commit_is_no_evidence_for_sign_off(w: Wo
     v.conclusion, v.completed_at = v.decide_conclusion(), v.started_at
     await w.store.save_verification(v)
 
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))
 
     (reply,) = replies(w)
     assert reply == texts.SIGNOFF_RUN_OTHER_COMMIT.format(
@@ -146,7 +146,7 @@ async def test_an_sre_may_not_approve_their_own_pull_request_unless_allowed(w: W
     w.repo.pull_requests[42] = dataclasses.replace(w.repo.pull_requests[42], author="sam-sre")
     await finished(w)
 
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))
     assert replies(w) == [texts.SIGNOFF_SELF.format(user="sam-sre", team="paws360/sre")]
     assert w.jira.moves == []
 
@@ -154,5 +154,5 @@ async def test_an_sre_may_not_approve_their_own_pull_request_unless_allowed(w: W
     w = dataclasses.replace(
         w, ctx=dataclasses.replace(w.ctx, settings=dataclasses.replace(w.ctx.settings, authorization=allowed))
     )
-    await router.dispatch(comment_event("/sre-signoff approve", user="sam-sre"), w.ctx)
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))
     assert replies(w)[-1].startswith("## SRE sign-off: APPROVED")

@@ -99,7 +99,7 @@ def test_md_code_always_shows_the_text_in_one_span() -> None:
 
 async def test_the_sre_comment_cannot_leave_the_form_on_the_pull_request_or_in_jira(w: World) -> None:
     await finished(w)
-    await signoff_router.dispatch(comment_event(f"/sre-signoff reject {SIGNOFF_TEXT}", user="sam-sre"), w.ctx)
+    await w.handle(signoff_router, comment_event(f"/sre-signoff reject {SIGNOFF_TEXT}", user="sam-sre"))
 
     (body,) = replies(w)
     lines = body.splitlines()
