@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from bot.accounting import current_tally, open_tally
 from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting import external_id
+from bot.reporting.escape import md_text
+from bot.texts import commands, safety
 from handlers.checks import router
+from handlers.comments import router as comments_router
+from scenarios import EngineBusy
 
-from .conftest import conclude, new_verification
-from .handler_support import World, check_event, world
+from .conftest import REPO, conclude, new_verification
+from .handler_support import World, check_event, comment_event, world
 
 
 async def finished(w: World) -> str:
@@ -99,8 +105,8 @@ async def test_a_second_verification_is_not_started_while_one_runs(tmp_path: Pat
     await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
     assert w.engine.started == []
     (reply,) = [c.body for c in w.repo.comments.values()]
-    assert (
-        reply == "@alice-admin verification `vs-running` is already running in `staging`; re-run once it has finished."
+    assert reply == commands.ALREADY_RUNNING.format(
+        user="alice-admin", environment="staging", verification_id="vs-running", link="another pull request"
     )
     await w.store.close()
 
@@ -110,4 +116,78 @@ async def test_check_runs_of_other_apps_are_ignored(tmp_path: Path) -> None:
     await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id=""))
     await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id="other:1"))
     assert w.engine.started == [] and w.repo.calls == []
+    await w.store.close()
+
+
+def replies(w: World) -> list[str]:
+    return [c.body for c in w.repo.comments.values()]
+
+
+async def test_a_button_and_a_comment_get_the_same_answer_while_another_verification_runs(tmp_path: Path) -> None:
+    """Issue 17 §1: one already-running answer, linking the pull request the running verification belongs to."""
+    w = await world(tmp_path)
+    vid = await finished(w)
+    w.engine.busy["staging"] = vid  # the verification the button belongs to is still running
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
+    await w.handle(comments_router, comment_event("/verify-staging", user="alice-admin"))
+    link = f"[{REPO}#42](https://github.com/{REPO}/pull/42)"
+    expected = commands.ALREADY_RUNNING.format(
+        user="alice-admin", environment="staging", verification_id=vid, link=link
+    )
+    assert replies(w) == [expected, expected]
+    assert w.engine.started == []
+    await w.store.close()
+
+
+async def test_a_rerun_on_a_repository_without_an_environment_is_answered_as_a_comment_is(tmp_path: Path) -> None:
+    """Issue 17 §1: the button used to return without a word where the comment says the repository is not set up."""
+    w = await world(tmp_path)
+    vid = await finished(w)
+    settings = w.ctx.settings
+    w.ctx = dataclasses.replace(
+        w.ctx, settings=dataclasses.replace(settings, github=dataclasses.replace(settings.github, repositories={}))
+    )
+    event = check_event(
+        "check_run", "requested_action", user="alice-admin", external_id=external_id(vid), identifier="rerun_failed"
+    )
+    await w.handle(router, event)
+    await w.handle(comments_router, comment_event("/verify-staging failover", user="alice-admin"))
+    assert replies(w) == [commands.NOT_CONFIGURED.format(repository=REPO)] * 2
+    assert w.engine.started == []
+    await w.store.close()
+
+
+async def test_an_engine_refusal_of_a_rerun_is_replied_with_its_reason(tmp_path: Path) -> None:
+    """A pending undo refuses the start (scenarios.EngineBusy): the button's user is told why, as a comment's is."""
+    w = await world(tmp_path)
+    vid = await finished(w)
+    reason = safety.UNDO_PENDING_REFUSED.format(
+        undo="sudo systemctl start paws360-backend", host="staging-backend-host", verification_id=vid,
+        error="staging-backend-host: connection refused", interval=30,
+    )  # fmt: skip
+    w.engine.refusal = EngineBusy(reason)
+    w.ctx = dataclasses.replace(w.ctx, new_id=lambda: "vs-rerun")
+    event = check_event(
+        "check_run", "rerequested", user="alice-admin", external_id=external_id(vid, ScenarioId.FAILOVER)
+    )
+    await w.handle(router, event)
+    assert w.engine.started == []
+    assert replies(w) == [
+        commands.START_FAILED.format(user="alice-admin", verification_id="vs-rerun", error=md_text(reason))
+    ]
+    await w.store.close()
+
+
+async def test_a_rerun_counts_its_github_calls_on_a_tally_of_its_own(tmp_path: Path) -> None:
+    """The requests a re-run makes count toward the verification it starts, not toward an earlier delivery's (the
+    runtime handles deliveries one after another in the same task, so an earlier tally would still be current)."""
+    w = await world(tmp_path)
+    await finished(w)
+    earlier = open_tally()
+    earlier.count = 99
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
+    assert len(w.engine.started) == 1
+    tally = current_tally()
+    assert tally is not earlier and tally is not None
+    assert tally.count == len(w.repo.calls) == 2  # the permission and the pull request
     await w.store.close()
