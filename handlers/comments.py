@@ -57,9 +57,9 @@ async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
             requested_by=comment.user,
             repository=comment.repository,
             installation_id=repo.installation_id,
+            reply=reply,
             pull_request=comment.issue_number,
             scenarios=command.scenarios,
-            reply=reply,
             dry_run=command.dry_run,
             comment_id=comment.comment_id,
         )
