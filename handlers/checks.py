@@ -144,7 +144,7 @@ async def rerun(
         requested_by=user,
         repository=previous.repository,
         installation_id=repo.installation_id,
+        reply=PullRequestReply(repo, previous.pull_request),
         pull_request=previous.pull_request,
         scenarios=scenarios,
-        reply=PullRequestReply(repo, previous.pull_request),
     )

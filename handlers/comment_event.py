@@ -1,17 +1,23 @@
 """Which pull-request comments are commands: a new comment by a person, on a pull request, through an installation.
 
-Every comment command (`/verify-staging`, `/sre-signoff`) reads its delivery with `PullRequestComment` and applies
-`should_handle_comment`, so they all answer the same comments.
+Every comment command (`/verify-staging`, `/sre-signoff`) reads its delivery with `command_in_comment`, so they all
+answer the same comments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from gidgethub import sansio
 
 from bot.envelope import Envelope
 from bot.github.models import PayloadError, parses
+from bot.ports import GitHubRepo
+from handlers.context import HandlerContext
+
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -63,3 +69,18 @@ def should_handle_comment(comment: PullRequestComment) -> bool:
         and comment.installation_id is not None
         and not is_bot(login=comment.user, user_type=comment.user_type)
     )
+
+
+def command_in_comment(
+    ctx: HandlerContext, event: sansio.Event, parse: Callable[[str], C | None]
+) -> tuple[PullRequestComment, C, GitHubRepo] | None:
+    """The delivery's comment, the command `parse` finds in it and a client of its repository; None when the
+    comment is not one commands are read from, or holds no such command."""
+    comment = PullRequestComment.read(ctx.envelope, event.data)
+    if not should_handle_comment(comment):
+        return None
+    command = parse(comment.body)
+    if command is None:
+        return None
+    assert comment.installation_id is not None
+    return comment, command, ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)

@@ -15,7 +15,7 @@ from bot.settings import AuthorizationSettings, EnvironmentSettings
 from bot.texts import commands as texts
 from bot.texts.reports import SCENARIO_VERDICT
 from handlers.command import CommandKind, parse_command
-from handlers.comment_event import PullRequestComment, should_handle_comment
+from handlers.comment_event import PullRequestComment, command_in_comment
 from handlers.context import HandlerContext
 from handlers.cooldown import Admission
 from handlers.policy import PullRequestReply, authorize, configured_environment, start_verification
@@ -36,14 +36,10 @@ def help_text(auth: AuthorizationSettings, problem: str | None = None) -> str:
 
 @router.register("issue_comment", action="created")
 async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
-    comment = PullRequestComment.read(ctx.envelope, event.data)
-    if not should_handle_comment(comment):
+    found = command_in_comment(ctx, event, parse_command)
+    if found is None:
         return
-    command = parse_command(comment.body)
-    if command is None:
-        return
-    assert comment.installation_id is not None
-    repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    comment, command, repo = found
     # Abort is never held back: stopping a verification that harms staging must always get through.
     if ctx.cooldown is not None and command.kind is not CommandKind.ABORT:
         admission = ctx.cooldown.admit(repository=comment.repository, user=comment.user)
@@ -60,10 +56,10 @@ async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
             ctx,
             requested_by=comment.user,
             repository=comment.repository,
-            installation_id=comment.installation_id,
+            installation_id=repo.installation_id,
+            reply=reply,
             pull_request=comment.issue_number,
             scenarios=command.scenarios,
-            reply=reply,
             dry_run=command.dry_run,
             comment_id=comment.comment_id,
         )

@@ -103,9 +103,9 @@ async def start_verification(
     requested_by: str,
     repository: str,
     installation_id: int,
+    reply: Reply,
     pull_request: int,
     scenarios: tuple[ScenarioId, ...],
-    reply: Reply,
     dry_run: bool = False,
     comment_id: int | None = None,
 ) -> None:

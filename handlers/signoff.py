@@ -23,7 +23,7 @@ from bot.reporting.escape import jira_noformat, md_fence, md_text
 from bot.reporting.signoff_form import SignOff, not_passed, render_form
 from bot.texts import reports as texts
 from handlers.command import find_command
-from handlers.comment_event import PullRequestComment, should_handle_comment
+from handlers.comment_event import PullRequestComment, command_in_comment
 from handlers.context import HandlerContext
 
 router = routing.Router()
@@ -68,14 +68,10 @@ def parse_signoff(body: str) -> SignoffCommand | None:
 
 @router.register("issue_comment", action="created")
 async def on_signoff_comment(event: sansio.Event, ctx: HandlerContext) -> None:
-    comment = PullRequestComment.read(ctx.envelope, event.data)
-    if not should_handle_comment(comment):
+    found = command_in_comment(ctx, event, parse_signoff)
+    if found is None:
         return
-    command = parse_signoff(comment.body)
-    if command is None:
-        return
-    assert comment.installation_id is not None
-    repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    comment, command, repo = found
     await repo.add_reaction(comment.comment_id, "eyes")
     refusal = await _sign_off(ctx, repo, comment, command)
     if refusal is not None:

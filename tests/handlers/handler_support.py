@@ -55,6 +55,11 @@ async def w(tmp_path: Path) -> AsyncIterator[World]:
         await store.close()
 
 
+def replies(w: World) -> list[str]:
+    """What the bot said on the pull request, in order."""
+    return [c.body for c in w.repo.comments.values()]
+
+
 def comment_event(body: str, *, user: str, action: str = "created", user_type: str = "User") -> sansio.Event:
     data = pr_comment(body, user=user, action=action, user_type=user_type, comment_id=777)
     return sansio.Event(data, event="issue_comment", delivery_id="d-1")

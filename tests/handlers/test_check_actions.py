@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from bot.accounting import current_tally, open_tally
 from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting import external_id
-from bot.texts import commands, reports
+from bot.reporting.escape import md_text
+from bot.texts import commands, reports, safety
 from handlers.checks import router
-from tests.handlers.handler_support import World, check_event
-from tests.support.verifications import conclude, new_verification
+from handlers.comments import router as comments_router
+from scenarios import EngineBusy
+from tests.handlers.handler_support import World, check_event, comment_event, replies
+from tests.support.verifications import REPO, conclude, new_verification
 
 
 async def finished(w: World) -> str:
@@ -95,3 +101,65 @@ async def test_check_runs_of_other_apps_are_ignored(w: World) -> None:
     await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id=""))
     await w.handle(router, check_event("check_run", "rerequested", user="alice-admin", external_id="other:1"))
     assert w.engine.started == [] and w.repo.calls == []
+
+
+async def test_a_button_and_a_comment_get_the_same_answer_while_another_verification_runs(w: World) -> None:
+    """Issue 17 §1: one already-running answer, linking the pull request the running verification belongs to."""
+    vid = await finished(w)
+    w.engine.busy["staging"] = vid  # the verification the button belongs to is still running
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
+    await w.handle(comments_router, comment_event("/verify-staging", user="alice-admin"))
+    link = f"[{REPO}#42](https://github.com/{REPO}/pull/42)"
+    expected = commands.ALREADY_RUNNING.format(
+        user="alice-admin", environment="staging", verification_id=vid, link=link
+    )
+    assert replies(w) == [expected, expected]
+    assert w.engine.started == []
+
+
+async def test_a_rerun_on_a_repository_without_an_environment_is_answered_as_a_comment_is(w: World) -> None:
+    """Issue 17 §1: the button used to return without a word where the comment says the repository is not set up."""
+    vid = await finished(w)
+    settings = w.ctx.settings
+    w.ctx = dataclasses.replace(
+        w.ctx, settings=dataclasses.replace(settings, github=dataclasses.replace(settings.github, repositories={}))
+    )
+    event = check_event(
+        "check_run", "requested_action", user="alice-admin", external_id=external_id(vid), identifier="rerun_failed"
+    )
+    await w.handle(router, event)
+    await w.handle(comments_router, comment_event("/verify-staging failover", user="alice-admin"))
+    assert replies(w) == [commands.NOT_CONFIGURED.format(repository=REPO)] * 2
+    assert w.engine.started == []
+
+
+async def test_an_engine_refusal_of_a_rerun_is_replied_with_its_reason(w: World) -> None:
+    """A pending undo refuses the start (scenarios.EngineBusy): the button's user is told why, as a comment's is."""
+    vid = await finished(w)
+    reason = safety.UNDO_PENDING_REFUSED.format(
+        undo="sudo systemctl start paws360-backend", host="staging-backend-host", verification_id=vid,
+        error="staging-backend-host: connection refused", interval=30,
+    )  # fmt: skip
+    w.engine.refusal = EngineBusy(reason)
+    w.ctx = dataclasses.replace(w.ctx, new_id=lambda: "vs-rerun")
+    event = check_event(
+        "check_run", "rerequested", user="alice-admin", external_id=external_id(vid, ScenarioId.FAILOVER)
+    )
+    await w.handle(router, event)
+    assert w.engine.started == []
+    assert replies(w) == [
+        commands.START_FAILED.format(user="alice-admin", verification_id="vs-rerun", error=md_text(reason))
+    ]
+
+
+async def test_a_rerun_counts_its_github_calls_on_a_tally_of_its_own(w: World) -> None:
+    """The requests a re-run makes count toward the verification it starts, not toward an earlier delivery's (the
+    runtime handles deliveries one after another in the same task, so an earlier tally would still be current)."""
+    await finished(w)
+    earlier = open_tally()
+    earlier.count = 99
+    await w.handle(router, check_event("check_suite", "rerequested", user="alice-admin"))
+    assert len(w.engine.started) == 1
+    tally = current_tally()
+    assert tally is not earlier and tally is not None
+    assert tally.count == len(w.repo.calls) == 2  # the permission and the pull request

@@ -9,7 +9,7 @@ from bot.model import ScenarioConclusion, ScenarioId
 from bot.reporting.escape import md_text
 from bot.texts import reports as texts
 from handlers.signoff import router
-from tests.handlers.handler_support import World, comment_event
+from tests.handlers.handler_support import World, comment_event, replies
 from tests.support.texts import pattern
 from tests.support.verifications import SHA, conclude, new_verification
 
@@ -21,10 +21,6 @@ async def finished(w: World, *, failed: ScenarioId | None = None, head: str = SH
         conclude(s, ScenarioConclusion.FAILED if s.id is failed else ScenarioConclusion.PASSED, start=n * 20)
     v.conclusion, v.completed_at = v.decide_conclusion(), v.started_at
     await w.store.save_verification(v)
-
-
-def replies(w: World) -> list[str]:
-    return [c.body for c in w.repo.comments.values()]
 
 
 async def test_approval_posts_the_form_and_moves_jira_to_done(w: World) -> None:
