@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 import aiohttp
 import structlog
@@ -40,38 +39,37 @@ log = structlog.get_logger("bot.runtime")
 PRUNE_INTERVAL = 24 * 3600.0
 
 
-class EngineFactory(Protocol):
-    """Builds the engine once everything else is up (and recovers what a previous run left behind)."""
+@dataclass(frozen=True)
+class EngineParts:
+    """What the engine is built from, once everything else is up."""
 
-    async def __call__(
-        self,
-        *,
-        settings: Settings,
-        store: Store,
-        github: GitHubApp,
-        reporter: Reporter,
-        clock: Clock,
-        session: aiohttp.ClientSession,
-        metrics: Metrics,
-    ) -> Engine: ...
+    settings: Settings
+    store: Store
+    github: GitHubApp
+    reporter: Reporter
+    clock: Clock
+    session: aiohttp.ClientSession
+    metrics: Metrics
 
 
-async def scenario_engine(
-    *,
-    settings: Settings,
-    store: Store,
-    github: GitHubApp,
-    reporter: Reporter,
-    clock: Clock,
-    session: aiohttp.ClientSession,
-    metrics: Metrics,
-) -> Engine:
+#: Builds the engine (and recovers what a previous run left behind); tests pass one that builds a fake.
+EngineFactory = Callable[[EngineParts], Awaitable[Engine]]
+
+
+async def scenario_engine(parts: EngineParts) -> Engine:
     """The production engine: adapters for SSH, HTTP probes and monitoring, start-up recovery, then the engine,
     whose undo keeper retries every undo that still fails for as long as the bot runs."""
     import scenarios
-    from bot.runtime.adapters import build_adapters  # the SSH, probe and monitoring adapters, wired in one place
+    from bot.runtime.adapters import build_adapters
 
-    adapters = build_adapters(settings=settings, session=session)
+    settings, store, reporter, clock = (
+        parts.settings,
+        parts.store,
+        parts.reporter,
+        parts.clock,
+    )  # the SSH, probe and monitoring adapters, wired in one place
+
+    adapters = build_adapters(settings=settings, session=parts.session)
     # ---- start-up recovery: undo any fault a previous run injected and did not restore ----
     await scenarios.recover(settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock)
     # ---- the scenario engine ----
@@ -79,13 +77,13 @@ async def scenario_engine(
     engine = scenarios.ScenarioEngine(
         settings=settings,
         store=store,
-        github=github,
+        github=parts.github,
         ssh=adapters.ssh,
         probe=adapters.probe,
         monitoring=adapters.monitoring,
         reporter=reporter,
         clock=clock,
-        on_undo_pending=lambda counts: metrics.undos_pending(counts, hosts=hosts),
+        on_undo_pending=lambda counts: parts.metrics.undos_pending(counts, hosts=hosts),
     )
     engine.start_undo_keeper()
     return engine
@@ -196,10 +194,11 @@ async def start_runtime(
             clock=clock,
             extra=(MetricsReporter(metrics), *extra_reporters),
         )
-        engine = await engine_factory(
+        parts = EngineParts(
             settings=settings, store=store, github=github, reporter=reporter, clock=clock, session=session,
             metrics=metrics,
         )  # fmt: skip
+        engine = await engine_factory(parts)
         poller = RunnerPoller(
             github=github,
             metrics=metrics,

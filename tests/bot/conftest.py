@@ -111,7 +111,7 @@ def sign(secret: str, body: bytes) -> str:
 async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bot]:
     engine = FakeEngine()
 
-    async def engine_factory(**_: object) -> FakeEngine:
+    async def engine_factory(_: object) -> FakeEngine:
         return engine
 
     runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 INSTALLATION_TOKEN = "ghs_installationtoken0123456789abcdef"
-REPOSITORY = "paws360/paws360"
+from tests.support.settings import REPOSITORY
 
 
 @dataclass(frozen=True)

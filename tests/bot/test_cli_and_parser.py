@@ -66,32 +66,9 @@ def test_a_real_command_after_a_fence_a_quote_or_a_comment_counts() -> None:
 
 
 def test_lab_passes_its_flags_through_to_python_m_lab() -> None:
-    args = build_parser().parse_args(
-        [
-            "lab",
-            "--fault",
-            "no-secondary",
-            "--fault",
-            "redis-down",
-            "--state-file",
-            "s.json",
-            "--webhook-url",
-            "http://x",
-        ]
-    )
-    assert lab_argv(args) == [
-        sys.executable,
-        "-m",
-        "lab",
-        "--fault",
-        "no-secondary",
-        "--fault",
-        "redis-down",
-        "--state-file",
-        "s.json",
-        "--webhook-url",
-        "http://x",
-    ]
+    flags = ["--fault", "no-secondary", "--fault", "redis-down", "--state-file", "s.json", "--webhook-url", "http://x"]
+    args = build_parser().parse_args(["lab", *flags])
+    assert lab_argv(args) == [sys.executable, "-m", "lab", *flags]
 
 
 def test_demo_arguments() -> None:

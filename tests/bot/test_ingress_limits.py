@@ -218,7 +218,7 @@ async def test_the_bot_prunes_old_deliveries_at_start_up(tmp_path: Path, setting
     await store.close()
     engine = FakeEngine()
 
-    async def engine_factory(**_: object) -> FakeEngine:
+    async def engine_factory(_: object) -> FakeEngine:
         return engine
 
     runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)

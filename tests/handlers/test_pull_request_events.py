@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from bot.model import ScenarioId, ScenarioResult, Verification
+from bot.model import ScenarioId
 from bot.texts import reports as texts
 from tests.bot.conftest import Bot
 from tests.bot.github_api import REPOSITORY
 from tests.support.payloads import load_fixture
+from tests.support.verifications import new_verification
 
 VERIFIED = "a" * 40
 PUSHED = "c0ffee" + "1" * 34
@@ -28,16 +30,9 @@ def pull_request_event(action: str, *, head: str, user: str = "mallory-author") 
 
 
 async def running_verification(bot: Bot, verification_id: str = "vs-running") -> None:
-    v = Verification(
-        verification_id=verification_id,
-        installation_id=1001,
-        repository=REPOSITORY,
-        pull_request=42,
-        head_sha=VERIFIED,
-        ref="refs/heads/001-github-runner-deploy",
-        environment="staging",
-        requested_by="alice-admin",
-        scenarios=[ScenarioResult(id=ScenarioId.FAILOVER)],
+    # The verification the engine is running: of this pull request, at the commit that was asked for.
+    v = dataclasses.replace(
+        new_verification((ScenarioId.FAILOVER,)), verification_id=verification_id, head_sha=VERIFIED
     )
     await bot.runtime.store.save_verification(v)
     bot.engine.busy["staging"] = verification_id
