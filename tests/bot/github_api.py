@@ -13,8 +13,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-INSTALLATION_TOKEN = "ghs_installationtoken0123456789abcdef"
 from tests.support.settings import REPOSITORY
+
+INSTALLATION_TOKEN = "ghs_installationtoken0123456789abcdef"
 
 
 @dataclass(frozen=True)
