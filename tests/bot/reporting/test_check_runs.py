@@ -6,14 +6,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.model import ScenarioConclusion, ScenarioId, ScenarioStatus, Step, Verification
-from bot.ports import ProgressEvent
-from bot.reporting import build_reporter, parse_external_id
+from bot.ports import ProgressEvent, Reporter
+from bot.reporting import DEFAULT_MIN_INTERVAL, build_reporter, parse_external_id
 from bot.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.jira import FakeJira
 from tests.support.verifications import SHA, conclude, new_verification
 
 from .conftest import RecordingApp, settle
+
+
+async def started(
+    settings: Settings,
+    app: RecordingApp,
+    clock: FakeClock,
+    scenarios: tuple[ScenarioId, ...],
+    *,
+    jira: FakeJira | None = None,
+    min_interval: float = DEFAULT_MIN_INTERVAL,
+) -> tuple[Reporter, Verification]:
+    """The reporters, told a verification of `scenarios` has started (as the engine tells them)."""
+    reporter = build_reporter(settings=settings, github=app, jira=jira, clock=clock, min_interval=min_interval)
+    v = new_verification(scenarios)
+    await reporter.started(v)
+    return reporter, v
 
 
 async def run_verification(
@@ -27,9 +43,7 @@ async def run_verification(
     step_seconds: float = 2.5,
 ) -> Verification:
     """Drive the reporters as the engine does: start, steps as they end, conclusions, finish."""
-    reporter = build_reporter(settings=settings, github=app, jira=jira, clock=clock)
-    v = new_verification(tuple(outcomes))
-    await reporter.started(v)
+    reporter, v = await started(settings, app, clock, tuple(outcomes), jira=jira)
     for index, s in enumerate(v.scenarios):
         s.status = ScenarioStatus.IN_PROGRESS
         await reporter.progress(ProgressEvent(v, s.id))
@@ -49,9 +63,7 @@ async def run_verification(
 async def test_one_check_run_per_scenario_and_one_overall_on_the_head_sha(
     settings: Settings, app: RecordingApp, clock: FakeClock
 ) -> None:
-    reporter = build_reporter(settings=settings, github=app, jira=None, clock=clock)
-    v = new_verification((ScenarioId.NORMAL_DEPLOY, ScenarioId.FAILOVER))
-    await reporter.started(v)
+    _, v = await started(settings, app, clock, (ScenarioId.NORMAL_DEPLOY, ScenarioId.FAILOVER))
 
     created = app.repo_.of("create_check_run")
     assert [c.args["name"] for c in created] == [
@@ -103,9 +115,7 @@ async def test_failed_scenario_check_run_shows_criteria_timeline_and_jobs(
 async def test_progress_is_coalesced_and_the_latest_step_is_shown(
     settings: Settings, app: RecordingApp, clock: FakeClock
 ) -> None:
-    reporter = build_reporter(settings=settings, github=app, jira=None, clock=clock, min_interval=5)
-    v = new_verification((ScenarioId.FAILOVER,))
-    await reporter.started(v)
+    reporter, v = await started(settings, app, clock, (ScenarioId.FAILOVER,), min_interval=5)
     s = v.scenarios[0]
     assert s.check_run_id is not None
     s.status = ScenarioStatus.IN_PROGRESS
@@ -146,9 +156,7 @@ async def test_scenarios_that_never_ran_are_closed_when_the_verification_is_canc
 ) -> None:
     from bot.model import VerificationConclusion
 
-    reporter = build_reporter(settings=settings, github=app, jira=None, clock=clock)
-    v = new_verification((ScenarioId.FAILOVER, ScenarioId.ROLLBACK))
-    await reporter.started(v)
+    reporter, v = await started(settings, app, clock, (ScenarioId.FAILOVER, ScenarioId.ROLLBACK))
     v.conclusion, v.reason = VerificationConclusion.CANCELLED, "Aborted by alice-admin."
     v.completed_at = clock.now()
     await reporter.finished(v)
