@@ -6,66 +6,25 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.model import (
-    Criterion,
-    JiraReport,
-    JobRecord,
-    Restoration,
-    RunRecord,
-    ScenarioConclusion,
-    ScenarioId,
-    ScenarioResult,
-    ScenarioStatus,
-    Step,
-    StepOutcome,
-    Verification,
-    VerificationConclusion,
-)
+from bot.model import JiraReport, Restoration, ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
 from bot.serialize import verification_from_json, verification_to_json
 from bot.store import MIGRATIONS, Store
+from tests.support.verifications import conclude, new_verification
 
 
 def full_verification(verification_id: str = "v-1", *, started: datetime | None = None) -> Verification:
-    t0 = started or datetime(2026, 11, 27, 10, 0, 0, 123456, tzinfo=UTC)
-    scenario = ScenarioResult(
-        id=ScenarioId.FAILOVER,
-        status=ScenarioStatus.COMPLETED,
-        conclusion=ScenarioConclusion.FAILED,
-        reason="No runner took the job within 30 s.",
-        started_at=t0,
-        completed_at=t0 + timedelta(seconds=42),
-        criteria=[Criterion("latency", "failover < 30 s", False, observed=41.5, threshold=30, unit="s")],
-        runs=[
-            RunRecord(
-                run_id=7,
-                display_title="Deploy staging t1",
-                status="completed",
-                conclusion="failure",
-                created_at=t0,
-                jobs=[JobRecord(job_id=70, name="deploy", run_id=7, labels=["self-hosted"], started_at=t0)],
-            )
-        ],
-        measurements={"failover_seconds": 41.5, "queue_seconds": None},
-        steps=[Step("stop primary", t0, t0 + timedelta(seconds=1), StepOutcome.OK)],
-        check_run_id=99,
-    )
-    return Verification(
-        verification_id=verification_id,
-        installation_id=1001,
-        repository="paws360/paws360",
-        pull_request=42,
-        head_sha="abc123",
-        ref="001-github-runner-deploy",
-        environment="staging",
-        requested_by="alice-admin",
-        scenarios=[scenario, ScenarioResult(id=ScenarioId.MONITORING)],
-        started_at=t0,
-        conclusion=VerificationConclusion.FAILURE,
-        github_api_calls=17,
-        restorations=[Restoration("production-runner-01", "stop-runner", "systemctl start x", ok=True)],
-        jira=JiraReport("INFRA-473", transitions=["In Progress"]),
-        comment_id=5,
-    )
+    """Every kind of field filled: a concluded scenario (criteria, runs, jobs, steps, measurements, a None among
+    them), one never run, a restoration, JIRA, and a start time with microseconds."""
+    v = new_verification((ScenarioId.FAILOVER, ScenarioId.MONITORING))
+    v.verification_id = verification_id
+    v.started_at = started or datetime(2026, 11, 27, 10, 0, 0, 123456, tzinfo=UTC)
+    failover = v.scenarios[0]
+    conclude(failover, ScenarioConclusion.FAILED, start=0, measurements={"failover_s": 41.5, "queue_s": None})
+    failover.check_run_id = 99
+    v.conclusion, v.github_api_calls, v.comment_id = VerificationConclusion.FAILURE, 17, 5
+    v.restorations = [Restoration("production-runner-01", "stop-runner", "systemctl start x", ok=True)]
+    v.jira = JiraReport("INFRA-473", transitions=["In Progress"])
+    return v
 
 
 def test_verification_json_round_trip_is_lossless() -> None:
