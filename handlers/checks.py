@@ -62,11 +62,10 @@ def failed_scenarios(verification: Verification) -> tuple[ScenarioId, ...]:
 
 @router.register("check_run", action="requested_action")
 async def on_requested_action(event: sansio.Event, ctx: HandlerContext) -> None:
-    delivery = CheckDelivery.read(ctx.envelope, event.data, key="check_run")
-    found = await _verification_of_our_check_run(ctx, delivery)
+    found = await _our_check_run(ctx, event)
     if found is None:
         return
-    repo, verification = found
+    delivery, repo, verification = found
     if delivery.identifier == texts.ACTION_ABORT_ID:
         await abort(ctx, repo, verification, user=delivery.user)
     elif delivery.identifier == texts.ACTION_RERUN_ID:
@@ -82,11 +81,10 @@ async def on_requested_action(event: sansio.Event, ctx: HandlerContext) -> None:
 
 @router.register("check_run", action="rerequested")
 async def on_check_run_rerequested(event: sansio.Event, ctx: HandlerContext) -> None:
-    delivery = CheckDelivery.read(ctx.envelope, event.data, key="check_run")
-    found = await _verification_of_our_check_run(ctx, delivery)
+    found = await _our_check_run(ctx, event)
     if found is None:
         return
-    repo, verification = found
+    delivery, repo, verification = found
     _, scenario = parse_external_id(delivery.external_id)
     scenarios = (scenario,) if scenario is not None else tuple(s.id for s in verification.scenarios)
     await rerun(ctx, repo, verification, user=delivery.user, scenarios=scenarios)
@@ -104,10 +102,11 @@ async def on_check_suite_rerequested(event: sansio.Event, ctx: HandlerContext) -
     await rerun(ctx, repo, latest, user=delivery.user, scenarios=tuple(s.id for s in latest.scenarios))
 
 
-async def _verification_of_our_check_run(
-    ctx: HandlerContext, delivery: CheckDelivery
-) -> tuple[GitHubRepo, Verification] | None:
-    """The verification a check run belongs to (its external_id), when the delivery is one of ours."""
+async def _our_check_run(
+    ctx: HandlerContext, event: sansio.Event
+) -> tuple[CheckDelivery, GitHubRepo, Verification] | None:
+    """The check run delivery with the verification it belongs to (its external_id), when the check run is ours."""
+    delivery = CheckDelivery.read(ctx.envelope, event.data, key="check_run")
     if delivery.installation_id is None or not delivery.external_id:
         return None
     verification_id, _ = parse_external_id(delivery.external_id)
@@ -115,7 +114,8 @@ async def _verification_of_our_check_run(
     if verification is None or verification.repository.lower() != delivery.repository.lower():
         log.info("check run of an unknown verification", external_id=delivery.external_id)
         return None
-    return ctx.github.repo(installation_id=delivery.installation_id, repository=delivery.repository), verification
+    repo = ctx.github.repo(installation_id=delivery.installation_id, repository=delivery.repository)
+    return delivery, repo, verification
 
 
 async def abort(ctx: HandlerContext, repo: GitHubRepo, verification: Verification, *, user: str) -> None:
