@@ -61,12 +61,18 @@ def failed_scenarios(verification: Verification) -> tuple[ScenarioId, ...]:
 
 
 @router.register("check_run", action="requested_action")
-async def on_requested_action(event: sansio.Event, ctx: HandlerContext) -> None:
+@router.register("check_run", action="rerequested")
+async def on_check_run(event: sansio.Event, ctx: HandlerContext) -> None:
+    """A button of one of our check runs (Abort, Re-run failed), or GitHub's "Re-run" of one of them."""
     found = await _our_check_run(ctx, event)
     if found is None:
         return
     delivery, repo, verification = found
-    if delivery.identifier == texts.ACTION_ABORT_ID:
+    if ctx.envelope.action == "rerequested":
+        _, scenario = parse_external_id(delivery.external_id)
+        scenarios = (scenario,) if scenario is not None else tuple(s.id for s in verification.scenarios)
+        await rerun(ctx, repo, verification, user=delivery.user, scenarios=scenarios)
+    elif delivery.identifier == texts.ACTION_ABORT_ID:
         await abort(ctx, repo, verification, user=delivery.user)
     elif delivery.identifier == texts.ACTION_RERUN_ID:
         scenarios = failed_scenarios(verification)
@@ -77,17 +83,6 @@ async def on_requested_action(event: sansio.Event, ctx: HandlerContext) -> None:
         await rerun(ctx, repo, verification, user=delivery.user, scenarios=scenarios)
     else:
         log.info("unknown check run action", identifier=delivery.identifier)
-
-
-@router.register("check_run", action="rerequested")
-async def on_check_run_rerequested(event: sansio.Event, ctx: HandlerContext) -> None:
-    found = await _our_check_run(ctx, event)
-    if found is None:
-        return
-    delivery, repo, verification = found
-    _, scenario = parse_external_id(delivery.external_id)
-    scenarios = (scenario,) if scenario is not None else tuple(s.id for s in verification.scenarios)
-    await rerun(ctx, repo, verification, user=delivery.user, scenarios=scenarios)
 
 
 @router.register("check_suite", action="rerequested")
