@@ -6,15 +6,26 @@ monitoring factory.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.ports import AlertRule, AmAlert, Clock, MonitoringError, PanelQueryResult, PromAlert, Sample
 from bot.settings import EnvironmentSettings
 
+T = TypeVar("T")
+
 
 def rule(name: str, *, for_seconds: float = 0.0, group: str = "verify-staging") -> AlertRule:
     return AlertRule(name=name, group=group, for_seconds=for_seconds, expr="vector(1)", labels={}, annotations={})
+
+
+def _answer(service: str, down: bool, value: T) -> T:
+    """What a reachable server answers (a copy, so a test's later changes don't leak into it)."""
+    if down:
+        raise MonitoringError(f"{service} unreachable: connection refused")
+    return copy.copy(value)
 
 
 @dataclass
@@ -24,21 +35,14 @@ class FakePrometheus:
     samples: dict[str, list[Sample]] = field(default_factory=dict)  # expr -> answer
     down: bool = False
 
-    def _check(self) -> None:
-        if self.down:
-            raise MonitoringError("Prometheus unreachable: connection refused")
-
     async def rules(self) -> list[AlertRule]:
-        self._check()
-        return list(self.rule_list)
+        return _answer("Prometheus", self.down, self.rule_list)
 
     async def alerts(self) -> list[PromAlert]:
-        self._check()
-        return list(self.alert_list)
+        return _answer("Prometheus", self.down, self.alert_list)
 
     async def query(self, expr: str) -> list[Sample]:
-        self._check()
-        return list(self.samples.get(expr, []))
+        return _answer("Prometheus", self.down, self.samples.get(expr, []))
 
 
 @dataclass
@@ -49,25 +53,17 @@ class FakeAlertmanager:
     failed: dict[str, float] = field(default_factory=dict)
     down: bool = False
 
-    def _check(self) -> None:
-        if self.down:
-            raise MonitoringError("Alertmanager unreachable: connection refused")
-
     async def alerts(self) -> list[AmAlert]:
-        self._check()
-        return list(self.alert_list)
+        return _answer("Alertmanager", self.down, self.alert_list)
 
     async def receivers(self) -> list[str]:
-        self._check()
-        return list(self.receiver_names)
+        return _answer("Alertmanager", self.down, self.receiver_names)
 
     async def notifications_sent(self) -> dict[str, float]:
-        self._check()
-        return dict(self.sent)
+        return _answer("Alertmanager", self.down, self.sent)
 
     async def notifications_failed(self) -> dict[str, float]:
-        self._check()
-        return dict(self.failed)
+        return _answer("Alertmanager", self.down, self.failed)
 
 
 @dataclass
