@@ -83,6 +83,8 @@ class World:
         self.bot: subprocess.Popen[bytes] | None = None
         self.state: dict[str, Any] = {}
         self.lab_start_s = 0.0
+        #: Wall-clock time the bot first answered /healthz (the lab's Prometheus scrapes its address from before).
+        self.bot_up_at: float | None = None
 
     # -- processes ------------------------------------------------------------------------------------------
 
@@ -131,6 +133,7 @@ class World:
             return False
 
         wait_for(healthy, timeout=BOT_START_TIMEOUT, what="the bot's /healthz")
+        self.bot_up_at = self.bot_up_at or time.time()
 
     def kill_bot(self) -> None:
         """SIGKILL: the bot gets no chance to clean up (its undo journal must)."""
