@@ -1,6 +1,12 @@
-"""Keeps the JIRA issue up to date: a comment and "in progress" at the start, the results table at the end and
-"awaiting sign-off" when everything passed. JIRA being down never fails a verification: each call is retried a
-few times and what could not be done is recorded in `Verification.jira.error`."""
+"""Keeps the JIRA issue up to date: a comment and "in progress" at the start; at the end "awaiting sign-off" when
+everything passed, then the report files attached and the results comment that links them. JIRA being down never
+fails a verification: each call is retried a few times and what could not be done is recorded in
+`Verification.jira.error`.
+
+The end comes in two parts because the attached report.md is the final PR comment, and that comment shows what
+JIRA did: the status change is made before the PR comment is posted (`finished`), the files and the comment
+linking them after it (`JiraResultsReporter`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ import structlog
 
 from bot.model import JiraReport, Verification, VerificationConclusion
 from bot.ports import Clock, JiraError, JiraPort, ProgressEvent
+from bot.reporting.comment_render import render_comment
+from bot.reporting.jira_attachments import VerificationIndex, attach_files, attachment_files
 from bot.reporting.jira_render import finished_comment, started_comment
 from bot.settings import JiraStatuses
 from bot.texts import reports as texts
@@ -64,9 +72,19 @@ class JiraReporter:
     """bot.ports.Reporter for the JIRA issue. Start-up work runs in the background so a slow JIRA delays nothing."""
 
     def __init__(
-        self, *, jira: JiraPort, clock: Clock, statuses: JiraStatuses, default_issue: str | None, base_url: str
+        self,
+        *,
+        jira: JiraPort,
+        clock: Clock,
+        statuses: JiraStatuses,
+        default_issue: str | None,
+        base_url: str,
+        signoff_team: str | None = None,
+        verifications: VerificationIndex | None = None,
     ) -> None:
         self._jira = jira
+        self._signoff_team = signoff_team
+        self._verifications = verifications
         self._clock = clock
         self._statuses = statuses
         self._default_issue = default_issue
@@ -92,12 +110,41 @@ class JiraReporter:
         report = verification.jira
         if report is None:
             return
-        url = f"{self._base_url}/{verification.repository}/pull/{verification.pull_request}"
-        body = finished_comment(verification, pull_request_url=url)
-        await self._step(report, "results comment", lambda: self._comment(report, body))
         if verification.conclusion is VerificationConclusion.SUCCESS:
             target = self._statuses.awaiting_signoff
             await self._step(report, f"transition to {target}", lambda: self._move(report, target))
+
+    async def results(self, verification: Verification) -> None:
+        """Attach the report files, then the results comment linking them (after the final PR comment)."""
+        report = verification.jira
+        if report is None:
+            return
+        report_md = render_comment(verification, base_url=self._base_url, signoff_team=self._signoff_team)
+        files = attachment_files(verification, report_md=report_md)
+        earlier = await self._earlier(verification)
+
+        async def attach() -> None:
+            report.attachments = await attach_files(
+                self._jira, report.issue, files, verification_id=verification.verification_id, earlier=earlier
+            )
+
+        await self._step(report, "attachments", attach)
+        url = f"{self._base_url}/{verification.repository}/pull/{verification.pull_request}"
+        missing = [f.filename for f in files if f.filename not in report.attachments]
+        body = finished_comment(verification, pull_request_url=url, attachments=report.attachments, missing=missing)
+        await self._step(report, "results comment", lambda: self._comment(report, body))
+
+    async def _earlier(self, verification: Verification) -> list[str]:
+        """The pull request's verifications whose attachments a re-run replaces (none known without a store)."""
+        if self._verifications is None:
+            return [verification.verification_id]
+        try:
+            return await self._verifications.verification_ids(
+                repository=verification.repository, pull_request=verification.pull_request
+            )
+        except Exception as exc:  # without the list nothing is replaced: old files stay, none is lost
+            log.warning("earlier verifications unknown", error=str(exc))
+            return [verification.verification_id]
 
     async def _start(self, verification: Verification, report: JiraReport) -> None:
         body = started_comment(verification)
@@ -119,3 +166,20 @@ class JiraReporter:
             message = f"{what}: {exc}"
             report.error = message if not report.error else f"{report.error}; {message}"
             log.warning("jira update failed", issue=report.issue, step=what, error=str(exc))
+
+
+class JiraResultsReporter:
+    """bot.ports.Reporter whose `finished` is the JIRA reporter's last part (attachments and results comment): it
+    finishes after the PR comment, whose final text is the attached report.md."""
+
+    def __init__(self, jira_reporter: JiraReporter) -> None:
+        self._jira_reporter = jira_reporter
+
+    async def started(self, verification: Verification) -> None:
+        return None
+
+    async def progress(self, event: ProgressEvent) -> None:
+        return None
+
+    async def finished(self, verification: Verification) -> None:
+        await self._jira_reporter.results(verification)

@@ -1,6 +1,8 @@
-"""JIRA comment bodies in Jira wiki markup: the start note and the results table."""
+"""JIRA comment bodies in Jira wiki markup: the start note and the results table (linking the attached files)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bot.github.models import branch_name
 from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Verification
@@ -44,7 +46,11 @@ def results_table(v: Verification) -> str:
     return "\n".join(rows)
 
 
-def finished_comment(v: Verification, *, pull_request_url: str) -> str:
+def finished_comment(
+    v: Verification, *, pull_request_url: str, attachments: Sequence[str] = (), missing: Sequence[str] = ()
+) -> str:
+    """The results comment; `attachments` are linked (`[^name]` opens the issue's attachment of that name),
+    `missing` are the files JIRA did not take (named, so nobody looks for them in vain)."""
     conclusion = v.conclusion or v.decide_conclusion()
     parts = [
         texts.JIRA_FINISHED.format(
@@ -67,5 +73,9 @@ def finished_comment(v: Verification, *, pull_request_url: str) -> str:
         parts.append("\n".join(lines))
     else:
         parts.append(texts.JIRA_ALL_PASSED)
+    if attachments:
+        parts.append(texts.JIRA_ATTACHMENTS.format(links=", ".join(f"[^{name}]" for name in attachments)))
+    if missing:
+        parts.append(texts.JIRA_ATTACHMENTS_MISSING.format(names=", ".join(jira_text(n) for n in missing)))
     parts.append(texts.JIRA_LINK.format(url=pull_request_url))
     return "\n\n".join(parts)
