@@ -40,7 +40,12 @@ async def test_all_passed_moves_the_issue_to_in_progress_then_in_review(
     )
     assert "awaiting SRE sign-off" in end
     assert "Pull request: http://127.0.0.1:9/paws360/paws360/pull/42" in end
-    assert v.jira == JiraReport(issue="INFRA-473", transitions=["In Progress", "In Review"], comment_id="10002")
+    assert v.jira == JiraReport(
+        issue="INFRA-473",
+        transitions=["In Progress", "In Review"],
+        comment_id="10002",
+        attachments=["verify-staging-v-0001-report.md", "verify-staging-v-0001-verification.json"],
+    )
 
 
 async def test_failures_are_named_and_the_issue_stays_in_progress(
@@ -85,8 +90,9 @@ async def test_jira_down_is_reported_and_does_not_stop_github_reports(
     assert v.jira.error is not None
     assert v.jira.error.startswith("start comment: JIRA at http://jira.invalid could not be reached")
     assert "results comment:" in v.jira.error
-    # Bounded: three attempts for each of the four steps (start comment, in progress, results, in review).
-    assert jira.calls == 12
+    # Bounded: three attempts for each of the five steps (start comment, in progress, in review, attachments,
+    # results comment).
+    assert jira.calls == 15
     assert v.comment_id is not None
     # JIRA's error is outside text: shown escaped (its URL is not a link).
     assert "JIRA: INFRA-473 (" + md_text("start comment: JIRA at http://jira.invalid") in app.repo_.body(v.comment_id)
