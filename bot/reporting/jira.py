@@ -1,11 +1,13 @@
-"""Keeps the JIRA issue up to date: a comment and "in progress" at the start; at the end "awaiting sign-off" when
-everything passed, then the report files attached and the results comment that links them. JIRA being down never
-fails a verification: each call is retried a few times and what could not be done is recorded in
+"""Keeps the JIRA issue up to date: a comment and "in progress" at the start; at the end the results comment
+(linking the report files by name), "awaiting sign-off" when everything passed, then the files attached. JIRA being
+down never fails a verification: each call is retried a few times and what could not be done is recorded in
 `Verification.jira.error`.
 
 The end comes in two parts because the attached report.md is the final PR comment, and that comment shows what
-JIRA did: the status change is made before the PR comment is posted (`finished`), the files and the comment
-linking them after it (`JiraResultsReporter`).
+JIRA did: the results comment and the status change come before the check runs and the PR comment are final
+(`finished`, so JIRA holds the results once GitHub shows the verdict), the files after them
+(`JiraResultsReporter`). Jira resolves a `[^name]` link by file name when the comment is shown, so the links
+work from the moment the files are there, including when they are sent again after an outage.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import structlog
 from bot.model import JiraReport, Verification, VerificationConclusion
 from bot.ports import Clock, JiraError, JiraPort, ProgressEvent
 from bot.reporting.comment_render import render_comment
-from bot.reporting.jira_attachments import VerificationIndex, attach_files, attachment_files
+from bot.reporting.jira_attachments import AttachmentFile, VerificationIndex, attach_files, attachment_files
 from bot.reporting.jira_render import finished_comment, started_comment
 from bot.settings import JiraStatuses
 from bot.texts import reports as texts
@@ -110,17 +112,20 @@ class JiraReporter:
         report = verification.jira
         if report is None:
             return
+        url = f"{self._base_url}/{verification.repository}/pull/{verification.pull_request}"
+        names = [f.filename for f in self._files(verification)]
+        body = finished_comment(verification, pull_request_url=url, attachments=names)
+        await self._step(report, "results comment", lambda: self._comment(report, body))
         if verification.conclusion is VerificationConclusion.SUCCESS:
             target = self._statuses.awaiting_signoff
             await self._step(report, f"transition to {target}", lambda: self._move(report, target))
 
-    async def results(self, verification: Verification) -> None:
-        """Attach the report files, then the results comment linking them (after the final PR comment)."""
+    async def attach(self, verification: Verification) -> None:
+        """Attach the report files (after the final PR comment: report.md is its text)."""
         report = verification.jira
         if report is None:
             return
-        report_md = render_comment(verification, base_url=self._base_url, signoff_team=self._signoff_team)
-        files = attachment_files(verification, report_md=report_md)
+        files = self._files(verification)
         earlier = await self._earlier(verification)
 
         async def attach() -> None:
@@ -129,10 +134,12 @@ class JiraReporter:
             )
 
         await self._step(report, "attachments", attach)
-        url = f"{self._base_url}/{verification.repository}/pull/{verification.pull_request}"
-        missing = [f.filename for f in files if f.filename not in report.attachments]
-        body = finished_comment(verification, pull_request_url=url, attachments=report.attachments, missing=missing)
-        await self._step(report, "results comment", lambda: self._comment(report, body))
+
+    def _files(self, verification: Verification) -> list[AttachmentFile]:
+        def report_md() -> str:
+            return render_comment(verification, base_url=self._base_url, signoff_team=self._signoff_team)
+
+        return attachment_files(verification, report_md=report_md)
 
     async def _earlier(self, verification: Verification) -> list[str]:
         """The pull request's verifications whose attachments a re-run replaces (none known without a store)."""
@@ -169,8 +176,8 @@ class JiraReporter:
 
 
 class JiraResultsReporter:
-    """bot.ports.Reporter whose `finished` is the JIRA reporter's last part (attachments and results comment): it
-    finishes after the PR comment, whose final text is the attached report.md."""
+    """bot.ports.Reporter whose `finished` is the JIRA reporter's last part (the attachments): it finishes after
+    the PR comment, whose final text is the attached report.md."""
 
     def __init__(self, jira_reporter: JiraReporter) -> None:
         self._jira_reporter = jira_reporter
@@ -182,4 +189,4 @@ class JiraResultsReporter:
         return None
 
     async def finished(self, verification: Verification) -> None:
-        await self._jira_reporter.results(verification)
+        await self._jira_reporter.attach(verification)

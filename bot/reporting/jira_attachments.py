@@ -9,7 +9,7 @@ The new files are uploaded before the old ones are deleted, so a JIRA outage hal
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,8 +28,11 @@ class VerificationIndex(Protocol):
 
 @dataclass(frozen=True)
 class AttachmentFile:
+    """A file to attach: its name is known when the results comment links it, its content is rendered when it is
+    uploaded (after the final PR comment, which report.md is)."""
+
     filename: str
-    content: bytes
+    render: Callable[[], bytes]
 
 
 def attachment_name(verification_id: str, name: str) -> str:
@@ -37,11 +40,13 @@ def attachment_name(verification_id: str, name: str) -> str:
     return f"{NAME_PREFIX}{verification_id}-{name}"
 
 
-def attachment_files(v: Verification, *, report_md: str) -> list[AttachmentFile]:
-    """Every file attached at the end of a verification, in the order the JIRA comment links them."""
+def attachment_files(v: Verification, *, report_md: Callable[[], str]) -> list[AttachmentFile]:
+    """Every file attached at the end of a verification, in the order the JIRA comment links them; the one list
+    to extend with a new kind of evidence."""
+    vid = v.verification_id
     return [
-        AttachmentFile(attachment_name(v.verification_id, REPORT_MD), report_md.encode("utf-8")),
-        AttachmentFile(attachment_name(v.verification_id, REPORT_JSON), report_json(v).encode("utf-8")),
+        AttachmentFile(attachment_name(vid, REPORT_MD), lambda: report_md().encode("utf-8")),
+        AttachmentFile(attachment_name(vid, REPORT_JSON), lambda: report_json(v).encode("utf-8")),
     ]
 
 
@@ -61,13 +66,14 @@ async def attach_files(
     present = await jira.attachments(key)
     attached: list[str] = []
     for file in files:
+        content = file.render()
         same = [a for a in present if a.mine and a.filename == file.filename]
-        if any(a.size == len(file.content) for a in same):
+        if any(a.size == len(content) for a in same):
             attached.append(file.filename)
             continue
         for stale in same:
             await jira.delete_attachment(stale.id)
-        await jira.add_attachment(key, filename=file.filename, content=file.content)
+        await jira.add_attachment(key, filename=file.filename, content=content)
         attached.append(file.filename)
     others = set(earlier) - {verification_id}
     for old in present:

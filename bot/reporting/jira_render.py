@@ -46,11 +46,8 @@ def results_table(v: Verification) -> str:
     return "\n".join(rows)
 
 
-def finished_comment(
-    v: Verification, *, pull_request_url: str, attachments: Sequence[str] = (), missing: Sequence[str] = ()
-) -> str:
-    """The results comment; `attachments` are linked (`[^name]` opens the issue's attachment of that name),
-    `missing` are the files JIRA did not take (named, so nobody looks for them in vain)."""
+def finished_comment(v: Verification, *, pull_request_url: str, attachments: Sequence[str] = ()) -> str:
+    """The results comment; `attachments` are linked (`[^name]` opens the issue's attachment of that name)."""
     conclusion = v.conclusion or v.decide_conclusion()
     parts = [
         texts.JIRA_FINISHED.format(
@@ -75,7 +72,5 @@ def finished_comment(
         parts.append(texts.JIRA_ALL_PASSED)
     if attachments:
         parts.append(texts.JIRA_ATTACHMENTS.format(links=", ".join(f"[^{name}]" for name in attachments)))
-    if missing:
-        parts.append(texts.JIRA_ATTACHMENTS_MISSING.format(names=", ".join(jira_text(n) for n in missing)))
     parts.append(texts.JIRA_LINK.format(url=pull_request_url))
     return "\n\n".join(parts)

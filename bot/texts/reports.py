@@ -207,11 +207,8 @@ SIGNOFF_SELF = (
 )
 
 # --------------------------------------------------------------------------------------------- JIRA attachments
-#: In the results comment: `[^name]` links, one per attached file (report.md, verification.json, ...).
-JIRA_ATTACHMENTS = "Attached: {links}"
-JIRA_ATTACHMENTS_MISSING = (
-    "Not attached (JIRA did not take them; the bot recorded why in the verification's jira.error): {names}"
-)
+#: In the results comment: `[^name]` links, one per file attached at the end (report.md, verification.json, ...).
+JIRA_ATTACHMENTS = "Report files: {links}"
 
 # ------------------------------------------------------------------------------------- sign-off: revise, criteria
 SIGNOFF_NEEDS_REVISION = "NEEDS REVISION"

@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, abort, jsonify, make_response, request
 
@@ -133,7 +134,7 @@ def create_app(raw: dict[str, Any]) -> Flask:
             "created": a.created,
             "size": len(a.content),
             "mimeType": a.mime_type,
-            "content": f"{base}secure/attachment/{a.id}/{a.filename}",
+            "content": f"{base}secure/attachment/{a.id}/{quote(a.filename)}",
         }
 
     def find_attachment(attachment_id: str) -> tuple[Issue, Attachment]:

@@ -12,7 +12,7 @@ import jsonschema
 from bot.model import ScenarioConclusion, ScenarioId, Verification
 from bot.ports import JiraAttachment, JiraError
 from bot.reporting import build_reporter
-from bot.reporting.jira_attachments import attachment_files
+from bot.reporting.jira_attachments import attach_files, attachment_files
 from bot.settings import Settings
 from bot.texts import reports as texts
 from tests.fakes.clock import FakeClock
@@ -120,10 +120,13 @@ async def test_jira_down_at_the_end_is_recorded_retried_and_the_files_can_be_sen
     assert "attachments: JIRA at http://jira.invalid could not be reached" in v.jira.error
     assert "results comment:" in v.jira.error
     assert v.jira.attachments == []
-    # Nothing lost: the verification renders the same files again, byte for byte, once JIRA is back.
+    # Nothing lost: the verification renders the same files again once JIRA is back, under the names the
+    # results comment would have linked.
     jira.down = False
-    again = attachment_files(v, report_md=app.repo_.body(v.comment_id))
-    assert [f.filename for f in again] == [REPORT, JSON]
+    again = attachment_files(v, report_md=lambda: app.repo_.body(v.comment_id))
+    sent = await attach_files(jira, "INFRA-473", again, verification_id="v-0001", earlier=["v-0001"])
+    assert sent == [REPORT, JSON]
+    assert jira.files()[REPORT].decode() == app.repo_.body(v.comment_id)
 
 
 async def test_a_brief_outage_at_the_end_is_retried_without_duplicates(
