@@ -13,7 +13,7 @@ from bot.reporting.check_runs import CheckRunReporter, external_id, parse_extern
 from bot.reporting.comment import CommentReporter
 from bot.reporting.comment_render import html_base, render_comment
 from bot.reporting.composite import CompositeReporter
-from bot.reporting.jira import JiraReporter, JiraResultsReporter, jira_report_for, transition_to
+from bot.reporting.jira import JiraAttachmentsReporter, JiraReporter, jira_report_for, transition_to
 from bot.reporting.jira_attachments import VerificationIndex
 from bot.reporting.report_dir import write_report_dir
 from bot.settings import Settings
@@ -73,7 +73,7 @@ def build_reporter(
         reporters.append(jira_reporter)
         finish_first.append(jira_reporter)
         # Attached after the PR comment: report.md is that comment's final text.
-        finish_after_comment.append(JiraResultsReporter(jira_reporter))
+        finish_after_comment.append(JiraAttachmentsReporter(jira_reporter))
     reporters.extend(extra)
     finish_order = [*finish_first, checks, comment, *finish_after_comment, *extra]
     return CompositeReporter(reporters, finish_order=finish_order)

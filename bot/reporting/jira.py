@@ -6,7 +6,7 @@ down never fails a verification: each call is retried a few times and what could
 The end comes in two parts because the attached report.md is the final PR comment, and that comment shows what
 JIRA did: the results comment and the status change come before the check runs and the PR comment are final
 (`finished`, so JIRA holds the results once GitHub shows the verdict), the files after them
-(`JiraResultsReporter`). Jira resolves a `[^name]` link by file name when the comment is shown, so the links
+(`JiraAttachmentsReporter`). Jira resolves a `[^name]` link by file name when the comment is shown, so the links
 work from the moment the files are there, including when they are sent again after an outage.
 """
 
@@ -175,7 +175,7 @@ class JiraReporter:
             log.warning("jira update failed", issue=report.issue, step=what, error=str(exc))
 
 
-class JiraResultsReporter:
+class JiraAttachmentsReporter:
     """bot.ports.Reporter whose `finished` is the JIRA reporter's last part (the attachments): it finishes after
     the PR comment, whose final text is the attached report.md."""
 
