@@ -228,3 +228,8 @@ SIGNOFF_AFFIRMED = "affirmed by @{engineer} by approving"
 SIGNOFF_NOT_AFFIRMED = "not affirmed: @{engineer} {outcome}"
 #: How SIGNOFF_NOT_AFFIRMED names a decision that is not an approval (keys: bot.reporting.signoff_form.Outcome).
 SIGNOFF_OUTCOME = {"approved": "approved", "rejected": "rejected", "needs-revision": "asked for a revision"}
+JIRA_RESEND_DONE = "attached to {issue}: {names}"
+JIRA_RESEND_FAILED = "verification {verification_id}: JIRA still refuses the files ({error}); try again later"
+JIRA_RESEND_UNKNOWN = "no verification {verification_id} in the store (the id is in the PR comment and the check runs)"
+JIRA_RESEND_NOTHING = "verification {verification_id} is still running or reports to no JIRA issue: nothing to attach"
+JIRA_RESEND_NO_JIRA = "JIRA_URL is not set: there is no JIRA to attach the files to"
