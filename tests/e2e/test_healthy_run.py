@@ -120,7 +120,7 @@ def test_the_jira_issue_holds_the_report_files_linked_from_the_results(healthy: 
     jsonschema.validate(document, json.loads(REPORT_SCHEMA.read_text(encoding="utf-8")))
     assert document["verification_id"] == vid and document["conclusion"] == "success"
     results = next(c for c in world.jira_comments() if texts.JIRA_ALL_PASSED in c and vid in c)
-    assert texts.JIRA_ATTACHMENTS.format(links=", ".join(f"[^{n}]" for n in names)) in results
+    assert all(f"[^{n}]" in results for n in names), results
 
 
 def test_metrics_count_every_deploy_job_per_runner(healthy: Outcome) -> None:

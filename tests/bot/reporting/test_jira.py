@@ -10,6 +10,7 @@ from bot.ports import JiraTransition
 from bot.reporting import transition_to
 from bot.reporting.escape import md_text
 from bot.reporting.jira import TransitionUnavailable
+from bot.reporting.jira_attachments import attachment_files
 from bot.settings import Settings
 from bot.texts import reports as texts
 from tests.fakes.clock import FakeClock
@@ -44,7 +45,7 @@ async def test_all_passed_moves_the_issue_to_in_progress_then_in_review(
         issue="INFRA-473",
         transitions=["In Progress", "In Review"],
         comment_id="10002",
-        attachments=["verify-staging-v-0001-report.md", "verify-staging-v-0001-verification.json"],
+        attachments=[f.filename for f in attachment_files(v, report_md=lambda: "")],
     )
 
 

@@ -26,6 +26,13 @@ REPORT = "verify-staging-v-0001-report.md"
 JSON = "verify-staging-v-0001-verification.json"
 
 
+def ours(*, v_id: str) -> list[str]:
+    """The evidence files' names for a verification (report.md, verification.json, ...)."""
+    v = new_verification((ScenarioId.NORMAL_DEPLOY,))
+    v.verification_id = v_id
+    return [f.filename for f in attachment_files(v, report_md=lambda: "")]
+
+
 @dataclass
 class Index:
     """The store's answer: which verifications the pull request has had."""
@@ -62,7 +69,9 @@ async def test_the_report_files_are_attached_with_the_verification_id_and_linked
     v = await verify(settings, app, clock, jira)
 
     files = jira.files()
-    assert list(files) == [REPORT, JSON]
+    expected = [f.filename for f in attachment_files(v, report_md=lambda: "")]  # the one list of evidence files
+    assert expected[:2] == [REPORT, JSON]
+    assert list(files) == expected
     # report.md is the final PR comment, as the demo's report directory holds it.
     assert files[REPORT].decode() == app.repo_.body(v.comment_id)
     document = json.loads(files[JSON])
@@ -70,9 +79,9 @@ async def test_the_report_files_are_attached_with_the_verification_id_and_linked
     assert document["verification_id"] == "v-0001"
     assert document["scenarios"][0]["conclusion"] == "passed"
     results = jira.bodies()[-1]
-    assert texts.JIRA_ATTACHMENTS.format(links=f"[^{REPORT}], [^{JSON}]") in results
-    assert v.jira is not None and v.jira.attachments == [REPORT, JSON] and v.jira.error is None
-    assert v.to_report()["jira"]["attachments"] == [REPORT, JSON]
+    assert texts.JIRA_ATTACHMENTS.format(links=", ".join(f"[^{name}]" for name in expected)) in results
+    assert v.jira is not None and v.jira.attachments == expected and v.jira.error is None
+    assert v.to_report()["jira"]["attachments"] == expected
 
 
 async def test_a_rerun_replaces_its_own_earlier_files_and_nobody_elses(
@@ -96,7 +105,7 @@ async def test_a_rerun_replaces_its_own_earlier_files_and_nobody_elses(
     await verify(settings, app, clock, jira, index=index)
 
     files = jira.files()
-    assert sorted(files) == sorted([*theirs, REPORT, JSON])
+    assert sorted(files) == sorted([*theirs, *ours(v_id="v-0001")])
     for name, stored in theirs.items():
         assert files[name] == stored.content
 
@@ -106,7 +115,7 @@ async def test_without_the_store_nothing_earlier_is_deleted(
 ) -> None:
     jira.attach("INFRA-473", "verify-staging-v-0000-report.md", b"old report", author="verify-staging")
     await verify(settings, app, clock, jira)
-    assert sorted(jira.files()) == sorted(["verify-staging-v-0000-report.md", REPORT, JSON])
+    assert sorted(jira.files()) == sorted(["verify-staging-v-0000-report.md", *ours(v_id="v-0001")])
     assert jira.deleted == []
 
 
@@ -125,7 +134,7 @@ async def test_jira_down_at_the_end_is_recorded_retried_and_the_files_can_be_sen
     jira.down = False
     again = attachment_files(v, report_md=lambda: app.repo_.body(v.comment_id))
     sent = await attach_files(jira, "INFRA-473", again, verification_id="v-0001", earlier=["v-0001"])
-    assert sent == [REPORT, JSON]
+    assert sent == ours(v_id="v-0001")
     assert jira.files()[REPORT].decode() == app.repo_.body(v.comment_id)
 
 
@@ -138,8 +147,8 @@ async def test_a_brief_outage_at_the_end_is_retried_without_duplicates(
 
     assert v.jira is not None and v.jira.error is None
     # The first file went up before the failure and is not sent twice.
-    assert [a.filename for a in jira.stored] == [REPORT, JSON]
-    assert jira.uploads == 3
+    assert [a.filename for a in jira.stored] == ours(v_id="v-0001")
+    assert jira.uploads == len(ours(v_id="v-0001")) + 1
 
 
 @dataclass
