@@ -85,11 +85,12 @@ def _attachments_with_the_library(url: str) -> dict[str, object]:
         headers={"Authorization": "Bearer lab-jira-token"},
         timeout=10,
     )
+    by_library = listed[0].get()
     jira.delete_attachment(added.id)
     return {
         "listed": [(a.filename, a.size, a.mimeType, a.author.name) for a in listed],
         "downloaded": downloaded.content,
-        "also by get": listed[0].get(),
+        "also by get": by_library,
         "without header": (without_header.status_code, without_header.text),
         "after delete": jira.issue("INFRA-473", fields="attachment").fields.attachment,
     }
