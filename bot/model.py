@@ -172,6 +172,8 @@ class JiraReport:
     transitions: list[str] = field(default_factory=list)
     comment_id: str | None = None
     error: str | None = None
+    #: File names attached to the issue at the end (bot/reporting/jira_attachments.py).
+    attachments: list[str] = field(default_factory=list)
 
 
 @dataclass

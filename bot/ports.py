@@ -307,6 +307,15 @@ class JiraTransition:
     to_status: str
 
 
+@dataclass(frozen=True)
+class JiraAttachment:
+    id: str
+    filename: str
+    size: int
+    #: Uploaded by the JIRA user the bot acts as (only those may ever be replaced by the bot).
+    mine: bool
+
+
 class JiraPort(Protocol):
     async def status(self, key: str) -> str: ...
 
@@ -315,6 +324,14 @@ class JiraPort(Protocol):
     async def do_transition(self, key: str, transition_id: str) -> None: ...
 
     async def add_comment(self, key: str, body: str) -> str: ...
+
+    async def attachments(self, key: str) -> list[JiraAttachment]:
+        """The files attached to the issue (its `attachment` field)."""
+        ...
+
+    async def add_attachment(self, key: str, *, filename: str, content: bytes) -> JiraAttachment: ...
+
+    async def delete_attachment(self, attachment_id: str) -> None: ...
 
 
 # --------------------------------------------------------------------------------------------------- clock

@@ -150,6 +150,8 @@ class JiraStatuses:
     awaiting_signoff: str = "In Review"
     done: str = "Done"
     rejected: str = "To Do"
+    #: Where `/sre-signoff revise <reason>` moves the issue.
+    needs_revision: str = "To Do"
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,16 @@ class Store:
             row = await cur.fetchone()
         return verification_from_json(row[0]) if row else None
 
+    async def verification_ids(self, *, repository: str, pull_request: int) -> list[str]:
+        """Every verification of the pull request, oldest first (a re-run replaces their JIRA attachments)."""
+        async with self._db.execute(
+            "SELECT verification_id FROM verifications WHERE repository = ? COLLATE NOCASE AND pull_request = ?"
+            " ORDER BY started_at, rowid",
+            (repository, pull_request),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [str(r[0]) for r in rows]
+
     async def unfinished_verifications(self) -> list[Verification]:
         async with self._db.execute(
             "SELECT document FROM verifications WHERE completed_at IS NULL ORDER BY started_at, rowid"

@@ -1,5 +1,6 @@
-"""`/sre-signoff approve [comment]` and `/sre-signoff reject <reason>`: an SRE completes the seed's sign-off form
-for the pull request's latest verification; the form goes on the pull request and into JIRA (approve -> Done).
+"""`/sre-signoff approve [comment]`, `/sre-signoff reject <reason>` and `/sre-signoff revise <reason>`: an SRE
+completes the seed's sign-off form for the pull request's latest verification; the form goes on the pull request
+and into JIRA (approve -> Done, reject -> `jira.statuses.rejected`, revise -> `jira.statuses.needs_revision`).
 
 Same rules as `/verify-staging` for which comments count (handlers/comment_event.py); only members of
 `authorization.signoff_team` may sign off, only a finished verification of the current head whose every workflow
@@ -20,7 +21,7 @@ from bot.model import Verification, utcnow
 from bot.ports import GitHubRepo, JiraError
 from bot.reporting import transition_to
 from bot.reporting.escape import jira_noformat, md_fence, md_text
-from bot.reporting.signoff_form import SignOff, not_passed, render_form
+from bot.reporting.signoff_form import Outcome, SignOff, not_passed, render_form
 from bot.texts import reports as texts
 from handlers.command import find_command
 from handlers.comment_event import PullRequestComment, command_in_comment
@@ -35,7 +36,20 @@ COMMAND = "/sre-signoff"
 class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+    REVISE = "revise"  # the seed form's NEEDS REVISION
     MALFORMED = "malformed"  # answered with the usage
+
+
+OUTCOMES = {
+    Decision.APPROVE: Outcome.APPROVED,
+    Decision.REJECT: Outcome.REJECTED,
+    Decision.REVISE: Outcome.NEEDS_REVISION,
+}
+STATUS_TEXTS = {
+    Outcome.APPROVED: texts.SIGNOFF_APPROVED,
+    Outcome.REJECTED: texts.SIGNOFF_REJECTED,
+    Outcome.NEEDS_REVISION: texts.SIGNOFF_NEEDS_REVISION,
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,8 @@ def parse_signoff(body: str) -> SignoffCommand | None:
         return SignoffCommand(Decision.APPROVE, text)
     if verb == "reject" and text:
         return SignoffCommand(Decision.REJECT, text)
+    if verb == "revise" and text:
+        return SignoffCommand(Decision.REVISE, text)
     return SignoffCommand(Decision.MALFORMED, text)
 
 
@@ -112,18 +128,19 @@ async def _sign_off(
         return texts.SIGNOFF_NOT_ALL_PASSED.format(
             user=user, verification_id=latest.verification_id, failed=", ".join(failed)
         )
-    signoff = SignOff(approved=command.approve, engineer=user, comment=command.text, at=utcnow())
+    outcome = OUTCOMES[command.decision]
+    signoff = SignOff(outcome=outcome, engineer=user, comment=command.text, at=utcnow())
     form = render_form(latest, signoff)
-    status = texts.SIGNOFF_APPROVED if command.approve else texts.SIGNOFF_REJECTED
+    status = STATUS_TEXTS[outcome]
     body = texts.SIGNOFF_COMMENT.format(
         status=status, verification_id=latest.verification_id, sha=latest.head_sha[:7], form=form, fence=md_fence(form)
     )
     issue = latest.jira.issue if latest.jira is not None else ctx.settings.jira.issue
-    jira_error = await _record_in_jira(ctx, issue, status=status, form=form, approved=command.approve)
+    jira_error = await _record_in_jira(ctx, issue, status=status, form=form, outcome=outcome)
     if jira_error:
         body += texts.SIGNOFF_JIRA_FAILED.format(error=md_text(jira_error))
     await repo.create_comment(comment.issue_number, body)
-    log.info("signed off", user=user, approved=command.approve, verification=latest.verification_id)
+    log.info("signed off", user=user, outcome=outcome.value, verification=latest.verification_id)
     return None
 
 
@@ -144,15 +161,21 @@ def _run_on_other_commit(verification: Verification, pull: PullRequest, *, user:
 
 
 async def _record_in_jira(
-    ctx: HandlerContext, issue: str | None, *, status: str, form: str, approved: bool
+    ctx: HandlerContext, issue: str | None, *, status: str, form: str, outcome: Outcome
 ) -> str | None:
-    """Comment the form and move the issue (Done, or back to the rejected status); the error text if JIRA failed."""
+    """Comment the form and move the issue (Done, the rejected or the needs-revision status); the error text if
+    JIRA failed."""
     if ctx.jira is None or issue is None:
         return None
     statuses = ctx.settings.jira.statuses
     try:
         await ctx.jira.add_comment(issue, texts.SIGNOFF_JIRA.format(status=status, form=jira_noformat(form)))
-        await transition_to(ctx.jira, issue, statuses.done if approved else statuses.rejected)
+        target = {
+            Outcome.APPROVED: statuses.done,
+            Outcome.REJECTED: statuses.rejected,
+            Outcome.NEEDS_REVISION: statuses.needs_revision,
+        }[outcome]
+        await transition_to(ctx.jira, issue, target)
     except JiraError as exc:
         log.warning("sign-off not recorded in jira", issue=issue, error=str(exc))
         return str(exc)

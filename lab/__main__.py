@@ -64,6 +64,7 @@ def bot_settings(world: World) -> dict[str, Any]:
                 "awaiting_signoff": "In Review",
                 "done": "Done",
                 "rejected": "To Do",
+                "needs_revision": "To Do",
             },
         },
         "ssh": {

@@ -1,4 +1,4 @@
-"""Talks to JIRA (REST v2) for the reports and the sign-off: issue status, transitions, comments.
+"""Talks to JIRA (REST v2) for the reports and the sign-off: issue status, transitions, comments, attachments.
 
 bot.ports.JiraPort on the `jira` library. That library is synchronous, so every call runs in a worker thread
 (asyncio.to_thread) and the event loop keeps serving webhooks meanwhile.
@@ -7,6 +7,7 @@ bot.ports.JiraPort on the `jira` library. That library is synchronous, so every 
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import requests
 from jira import JIRA, JIRAError
 
-from bot.ports import JiraError, JiraTransition
+from bot.ports import JiraAttachment, JiraError, JiraTransition
 
 T = TypeVar("T")
 
@@ -36,6 +37,7 @@ class JiraClient:
         self._basic = (user, password) if user and password else None
         self._timeout = timeout
         self._client: JIRA | None = None
+        self._me: dict[str, Any] | None = None
         # One requests.Session is shared; calls are serialised rather than trusting it across threads.
         self._lock = threading.Lock()
 
@@ -72,6 +74,34 @@ class JiraClient:
 
         return await self._run(f"comment on {key}", call)
 
+    async def attachments(self, key: str) -> list[JiraAttachment]:
+        def call(jira: JIRA) -> list[JiraAttachment]:
+            me = self._myself(jira)
+            listed = getattr(jira.issue(key, fields="attachment").fields, "attachment", None) or []
+            return [_attachment(a.raw, me) for a in listed]
+
+        return await self._run(f"list the attachments of {key}", call)
+
+    async def add_attachment(self, key: str, *, filename: str, content: bytes) -> JiraAttachment:
+        def call(jira: JIRA) -> JiraAttachment:
+            # The library sends the multipart body with `X-Atlassian-Token: no-check`, which Jira requires here.
+            added = jira.add_attachment(key, attachment=io.BytesIO(content), filename=filename)
+            return _attachment(added.raw, self._myself(jira))
+
+        return await self._run(f"attach {filename} to {key}", call)
+
+    async def delete_attachment(self, attachment_id: str) -> None:
+        def call(jira: JIRA) -> None:
+            jira.delete_attachment(attachment_id)
+
+        await self._run(f"delete attachment {attachment_id}", call)
+
+    def _myself(self, jira: JIRA) -> dict[str, Any]:
+        """Who the bot is in JIRA (asked once): Server and Data Center name users, Cloud gives account ids."""
+        if self._me is None:
+            self._me = dict(jira.myself())
+        return self._me
+
     async def _run(self, what: str, call: Callable[[JIRA], T]) -> T:
         def locked() -> T:
             with self._lock:
@@ -97,3 +127,11 @@ class JiraClient:
                 max_retries=0,
             )
         return self._client
+
+
+def _attachment(raw: dict[str, Any], me: dict[str, Any]) -> JiraAttachment:
+    author = raw.get("author") or {}
+    mine = any(author.get(k) and author.get(k) == me.get(k) for k in ("accountId", "key", "name"))
+    return JiraAttachment(
+        id=str(raw.get("id", "")), filename=str(raw.get("filename", "")), size=int(raw.get("size") or 0), mine=mine
+    )

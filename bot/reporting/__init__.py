@@ -13,7 +13,8 @@ from bot.reporting.check_runs import CheckRunReporter, external_id, parse_extern
 from bot.reporting.comment import CommentReporter
 from bot.reporting.comment_render import html_base, render_comment
 from bot.reporting.composite import CompositeReporter
-from bot.reporting.jira import JiraReporter, jira_report_for, transition_to
+from bot.reporting.jira import JiraAttachmentsReporter, JiraReporter, jira_report_for, transition_to
+from bot.reporting.jira_attachments import VerificationIndex
 from bot.reporting.report_dir import write_report_dir
 from bot.settings import Settings
 
@@ -45,6 +46,7 @@ def build_reporter(
     clock: Clock,
     extra: Sequence[Reporter] = (),
     min_interval: float = DEFAULT_MIN_INTERVAL,
+    verifications: VerificationIndex | None = None,
 ) -> CompositeReporter:
     base_url = html_base(settings.secrets.api_url)
     checks = CheckRunReporter(github=github, clock=clock, min_interval=min_interval)
@@ -57,6 +59,7 @@ def build_reporter(
     )
     reporters: list[Reporter] = [checks, comment]
     finish_first: list[Reporter] = []
+    finish_after_comment: list[Reporter] = []
     if jira is not None:
         jira_reporter = JiraReporter(
             jira=jira,
@@ -64,9 +67,13 @@ def build_reporter(
             statuses=settings.jira.statuses,
             default_issue=settings.jira.issue,
             base_url=base_url,
+            signoff_team=settings.authorization.signoff_team,
+            verifications=verifications,
         )
         reporters.append(jira_reporter)
         finish_first.append(jira_reporter)
+        # Attached after the PR comment: report.md is that comment's final text.
+        finish_after_comment.append(JiraAttachmentsReporter(jira_reporter))
     reporters.extend(extra)
-    finish_order = [*finish_first, checks, comment, *extra]
+    finish_order = [*finish_first, checks, comment, *finish_after_comment, *extra]
     return CompositeReporter(reporters, finish_order=finish_order)

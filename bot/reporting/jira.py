@@ -1,6 +1,14 @@
-"""Keeps the JIRA issue up to date: a comment and "in progress" at the start, the results table at the end and
-"awaiting sign-off" when everything passed. JIRA being down never fails a verification: each call is retried a
-few times and what could not be done is recorded in `Verification.jira.error`."""
+"""Keeps the JIRA issue up to date: a comment and "in progress" at the start; at the end the results comment
+(linking the report files by name), "awaiting sign-off" when everything passed, then the files attached. JIRA being
+down never fails a verification: each call is retried a few times and what could not be done is recorded in
+`Verification.jira.error`.
+
+The end comes in two parts because the attached report.md is the final PR comment, and that comment shows what
+JIRA did: the results comment and the status change come before the check runs and the PR comment are final
+(`finished`, so JIRA holds the results once GitHub shows the verdict), the files after them
+(`JiraAttachmentsReporter`). Jira resolves a `[^name]` link by file name when the comment is shown, so the links
+work from the moment the files are there, including when they are sent again after an outage.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,8 @@ import structlog
 
 from bot.model import JiraReport, Verification, VerificationConclusion
 from bot.ports import Clock, JiraError, JiraPort, ProgressEvent
+from bot.reporting.comment_render import render_comment
+from bot.reporting.jira_attachments import AttachmentFile, VerificationIndex, attach_files, attachment_files
 from bot.reporting.jira_render import finished_comment, started_comment
 from bot.settings import JiraStatuses
 from bot.texts import reports as texts
@@ -64,9 +74,19 @@ class JiraReporter:
     """bot.ports.Reporter for the JIRA issue. Start-up work runs in the background so a slow JIRA delays nothing."""
 
     def __init__(
-        self, *, jira: JiraPort, clock: Clock, statuses: JiraStatuses, default_issue: str | None, base_url: str
+        self,
+        *,
+        jira: JiraPort,
+        clock: Clock,
+        statuses: JiraStatuses,
+        default_issue: str | None,
+        base_url: str,
+        signoff_team: str | None = None,
+        verifications: VerificationIndex | None = None,
     ) -> None:
         self._jira = jira
+        self._signoff_team = signoff_team
+        self._verifications = verifications
         self._clock = clock
         self._statuses = statuses
         self._default_issue = default_issue
@@ -93,11 +113,45 @@ class JiraReporter:
         if report is None:
             return
         url = f"{self._base_url}/{verification.repository}/pull/{verification.pull_request}"
-        body = finished_comment(verification, pull_request_url=url)
+        names = [f.filename for f in self._files(verification)]
+        body = finished_comment(verification, pull_request_url=url, attachments=names)
         await self._step(report, "results comment", lambda: self._comment(report, body))
         if verification.conclusion is VerificationConclusion.SUCCESS:
             target = self._statuses.awaiting_signoff
             await self._step(report, f"transition to {target}", lambda: self._move(report, target))
+
+    async def attach(self, verification: Verification) -> None:
+        """Attach the report files (after the final PR comment: report.md is its text)."""
+        report = verification.jira
+        if report is None:
+            return
+        files = self._files(verification)
+        earlier = await self._earlier(verification)
+
+        async def attach() -> None:
+            report.attachments = await attach_files(
+                self._jira, report.issue, files, verification_id=verification.verification_id, earlier=earlier
+            )
+
+        await self._step(report, "attachments", attach)
+
+    def _files(self, verification: Verification) -> list[AttachmentFile]:
+        def report_md() -> str:
+            return render_comment(verification, base_url=self._base_url, signoff_team=self._signoff_team)
+
+        return attachment_files(verification, report_md=report_md)
+
+    async def _earlier(self, verification: Verification) -> list[str]:
+        """The pull request's verifications whose attachments a re-run replaces (none known without a store)."""
+        if self._verifications is None:
+            return [verification.verification_id]
+        try:
+            return await self._verifications.verification_ids(
+                repository=verification.repository, pull_request=verification.pull_request
+            )
+        except Exception as exc:  # without the list nothing is replaced: old files stay, none is lost
+            log.warning("earlier verifications unknown", error=str(exc))
+            return [verification.verification_id]
 
     async def _start(self, verification: Verification, report: JiraReport) -> None:
         body = started_comment(verification)
@@ -119,3 +173,20 @@ class JiraReporter:
             message = f"{what}: {exc}"
             report.error = message if not report.error else f"{report.error}; {message}"
             log.warning("jira update failed", issue=report.issue, step=what, error=str(exc))
+
+
+class JiraAttachmentsReporter:
+    """bot.ports.Reporter whose `finished` is the JIRA reporter's last part (the attachments): it finishes after
+    the PR comment, whose final text is the attached report.md."""
+
+    def __init__(self, jira_reporter: JiraReporter) -> None:
+        self._jira_reporter = jira_reporter
+
+    async def started(self, verification: Verification) -> None:
+        return None
+
+    async def progress(self, event: ProgressEvent) -> None:
+        return None
+
+    async def finished(self, verification: Verification) -> None:
+        await self._jira_reporter.attach(verification)

@@ -1,6 +1,8 @@
-"""JIRA comment bodies in Jira wiki markup: the start note and the results table."""
+"""JIRA comment bodies in Jira wiki markup: the start note and the results table (linking the attached files)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bot.github.models import branch_name
 from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Verification
@@ -44,7 +46,8 @@ def results_table(v: Verification) -> str:
     return "\n".join(rows)
 
 
-def finished_comment(v: Verification, *, pull_request_url: str) -> str:
+def finished_comment(v: Verification, *, pull_request_url: str, attachments: Sequence[str] = ()) -> str:
+    """The results comment; `attachments` are linked (`[^name]` opens the issue's attachment of that name)."""
     conclusion = v.conclusion or v.decide_conclusion()
     parts = [
         texts.JIRA_FINISHED.format(
@@ -67,5 +70,7 @@ def finished_comment(v: Verification, *, pull_request_url: str) -> str:
         parts.append("\n".join(lines))
     else:
         parts.append(texts.JIRA_ALL_PASSED)
+    if attachments:
+        parts.append(texts.JIRA_ATTACHMENTS.format(links=", ".join(f"[^{name}]" for name in attachments)))
     parts.append(texts.JIRA_LINK.format(url=pull_request_url))
     return "\n\n".join(parts)

@@ -13,13 +13,18 @@ REPORT_MD = "report.md"
 TRUTH_LOG = "lab-truth.jsonl"
 
 
+def report_json(verification: Verification) -> str:
+    """verification.json's text (also what is attached to JIRA)."""
+    return json.dumps(verification.to_report(), indent=2, sort_keys=False) + "\n"
+
+
 def write_report_dir(
     directory: Path, verification: Verification, *, report_md: str, truth_log: Path | None = None
 ) -> list[Path]:
     """Write the files and return their paths. `report_md` is the final PR comment body, byte for byte."""
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / REPORT_JSON, directory / REPORT_MD]
-    written[0].write_text(json.dumps(verification.to_report(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    written[0].write_text(report_json(verification), encoding="utf-8")
     written[1].write_text(report_md, encoding="utf-8")
     if truth_log is not None and truth_log.exists():
         target = directory / TRUTH_LOG

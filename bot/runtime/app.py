@@ -193,6 +193,7 @@ async def start_runtime(
             jira=jira,
             clock=clock,
             extra=(MetricsReporter(metrics), *extra_reporters),
+            verifications=store,
         )
         parts = EngineParts(
             settings=settings, store=store, github=github, reporter=reporter, clock=clock, session=session,

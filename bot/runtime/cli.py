@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fault", action="append", default=[], metavar="NAME", help="a lab fault (repeatable)")
     demo.add_argument("--topology", help="topology file (default: the built-in one)")
     demo.add_argument("--report-dir", default="./verify-staging-report", help="where the report files go")
+    attach = commands.add_parser(
+        "jira-attach", help="send a finished verification's report files to its JIRA issue again (after an outage)"
+    )
+    attach.add_argument("verification_id", help="the verification's id (in the PR comment and the check runs)")
+    attach.add_argument("--settings", help="settings file (default: $VERIFY_STAGING_SETTINGS)")
     return parser
 
 
@@ -135,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"verify-staging: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     configure_logging()
+    if args.command == "jira-attach":
+        from bot.runtime.jira_resend import resend_from_settings
+
+        done, message = asyncio.run(resend_from_settings(settings, args.verification_id))
+        print(f"verify-staging: {message}", file=sys.stdout if done else sys.stderr)
+        return 0 if done else 1
     try:
         asyncio.run(serve(settings, host=args.host, port=args.port, reuse_port=args.reuse_port))
     except OSError as exc:

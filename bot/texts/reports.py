@@ -100,7 +100,8 @@ COMMENT_FOOTER_DONE = """### Next steps
 
 - Re-run: comment `/verify-staging` (or only some scenarios: `/verify-staging failover rollback`), or use
   **Re-run failed** on a check run.
-- Sign off (SRE team{team}): `/sre-signoff approve [comment]` or `/sre-signoff reject <reason>`."""
+- Sign off (SRE team{team}): `/sre-signoff approve [comment]`, `/sre-signoff reject <reason>` or
+  `/sre-signoff revise <reason>`."""
 COMMENT_API_CALLS = "_GitHub API calls for this verification: {calls}._"
 
 # --------------------------------------------------------------------------------------------- JIRA
@@ -125,10 +126,13 @@ Signature: {engineer} (GitHub)
 Test Results:
 {results}
 
+Sign-Off Criteria:
+{criteria}
+
 Comments:
 {comments}
 
-Approval Status: [{approved}] APPROVED  [{rejected}] REJECTED  [ ] NEEDS REVISION
+Approval Status: [{approved}] APPROVED  [{rejected}] REJECTED  [{revision}] NEEDS REVISION
 {reason_line}"""
 SIGNOFF_REJECT_REASON = "If rejected, reason: {reason}"
 SIGNOFF_COMMENT = """## SRE sign-off: {status}
@@ -154,7 +158,8 @@ SIGNOFF_NOT_ALL_PASSED = (
     "Re-run them, or `/sre-signoff reject <reason>`."
 )
 SIGNOFF_USAGE = (
-    "@{user} usage: `/sre-signoff approve [comment]` or `/sre-signoff reject <reason>` (a reason is required)."
+    "@{user} usage: `/sre-signoff approve [comment]`, `/sre-signoff reject <reason>` or "
+    "`/sre-signoff revise <reason>` (a reason is required)."
 )
 SIGNOFF_JIRA_FAILED = "\n\n_JIRA could not be updated: {error}_"
 
@@ -200,3 +205,31 @@ SIGNOFF_SELF = (
     "@{user} you opened this pull request, so you may not approve it "
     "(`authorization.allow_self_signoff` is off): ask another member of `{team}`."
 )
+
+# --------------------------------------------------------------------------------------------- JIRA attachments
+#: In the results comment: `[^name]` links, one per file attached at the end (report.md, verification.json, ...).
+JIRA_ATTACHMENTS = "Report files: {links}"
+
+# ------------------------------------------------------------------------------------- sign-off: revise, criteria
+SIGNOFF_NEEDS_REVISION = "NEEDS REVISION"
+SIGNOFF_REVISE_REASON = "Revision needed: {reason}"
+#: The seed's five sign-off criteria (T042, "SRE Sign-Off"), word for word.
+SIGNOFF_CRITERIA = (
+    "All 5 test scenarios passed successfully",
+    "Monitoring and alerting operational",
+    "Runbooks reviewed and approved",
+    "No critical issues identified",
+    "Team confident in production rollout",
+)
+SIGNOFF_CRITERION_LINE = "[{mark}] {n}. {criterion} - {state}"
+SIGNOFF_FROM_VERIFICATION = "met in verification {verification_id}"
+SIGNOFF_NOT_MET = "not met in verification {verification_id} ({why})"
+SIGNOFF_AFFIRMED = "affirmed by @{engineer} by approving"
+SIGNOFF_NOT_AFFIRMED = "not affirmed: @{engineer} {outcome}"
+#: How SIGNOFF_NOT_AFFIRMED names a decision that is not an approval (keys: bot.reporting.signoff_form.Outcome).
+SIGNOFF_OUTCOME = {"approved": "approved", "rejected": "rejected", "needs-revision": "asked for a revision"}
+JIRA_RESEND_DONE = "attached to {issue}: {names}"
+JIRA_RESEND_FAILED = "verification {verification_id}: JIRA still refuses the files ({error}); try again later"
+JIRA_RESEND_UNKNOWN = "no verification {verification_id} in the store (the id is in the PR comment and the check runs)"
+JIRA_RESEND_NOTHING = "verification {verification_id} is still running or reports to no JIRA issue: nothing to attach"
+JIRA_RESEND_NO_JIRA = "JIRA_URL is not set: there is no JIRA to attach the files to"

@@ -65,6 +65,11 @@ def test_a_real_command_after_a_fence_a_quote_or_a_comment_counts() -> None:
     assert signoff == SignoffCommand(Decision.REJECT, "broken\nlogs")
 
 
+def test_revise_needs_a_reason() -> None:
+    assert parse_signoff("/sre-signoff revise add the runbook") == SignoffCommand(Decision.REVISE, "add the runbook")
+    assert parse_signoff("/sre-signoff revise") == SignoffCommand(Decision.MALFORMED, "")
+
+
 def test_lab_passes_its_flags_through_to_python_m_lab() -> None:
     flags = ["--fault", "no-secondary", "--fault", "redis-down", "--state-file", "s.json", "--webhook-url", "http://x"]
     args = build_parser().parse_args(["lab", *flags])

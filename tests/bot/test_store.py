@@ -67,6 +67,9 @@ async def test_verifications_latest_and_unfinished(tmp_path: Path) -> None:
         await store.save_verification(new)  # upsert, not a second row
         assert await store.unfinished_verifications() == []
         assert await store.latest_verification(repository="paws360/paws360", pull_request=41) is None
+        # A re-run replaces the JIRA attachments of these (bot/reporting/jira_attachments.py).
+        assert await store.verification_ids(repository="PAWS360/paws360", pull_request=42) == ["old", "new"]
+        assert await store.verification_ids(repository="paws360/paws360", pull_request=41) == []
 
         await store.record_event(verification_id="new", kind="dispatched", data={"run_id": 7})
         assert await store.events("new") == [("dispatched", {"run_id": 7})]

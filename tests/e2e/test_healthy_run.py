@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from jira import JIRA
 
 from bot.texts import reports as texts
 from lab.monitoring import AlertWatcher, parse_duration
@@ -98,6 +99,29 @@ def test_jira_moved_to_do_in_progress_in_review(healthy: Outcome) -> None:
     ]
     assert moves[:2] == [("To Do", "In Progress"), ("In Progress", "In Review")]
     assert texts.JIRA_ALL_PASSED in world.jira_comments()[-1]
+
+
+def test_the_jira_issue_holds_the_report_files_linked_from_the_results(healthy: Outcome) -> None:
+    """Issue 13 §3, read with the `jira` library as anyone with access to the issue would."""
+    world = healthy.world
+    vid = healthy.report["verification_id"]
+    names = [f"verify-staging-{vid}-report.md", f"verify-staging-{vid}-verification.json"]
+    jira = JIRA(server=str(world.state["jira_url"]), token_auth=str(world.state["jira_token"]))
+    key = str(world.state["jira_issue"])
+
+    def attached() -> dict[str, Any] | None:
+        found = {a.filename: a for a in jira.issue(key, fields="attachment").fields.attachment}
+        return found if set(names) <= set(found) else None
+
+    # The files go up after the PR comment, so shortly after the verdict.
+    found = wait_for(attached, timeout=30, what="the report files on the JIRA issue")
+    [comment] = world.bot_comments(since_id=healthy.before_comment)
+    assert found[names[0]].get().decode("utf-8") == comment["body"]
+    document = json.loads(found[names[1]].get())
+    jsonschema.validate(document, json.loads(REPORT_SCHEMA.read_text(encoding="utf-8")))
+    assert document["verification_id"] == vid and document["conclusion"] == "success"
+    results = next(c for c in world.jira_comments() if texts.JIRA_ALL_PASSED in c and vid in c)
+    assert all(f"[^{n}]" in results for n in names), results
 
 
 def test_metrics_count_every_deploy_job_per_runner(healthy: Outcome) -> None:

@@ -152,3 +152,68 @@ async def test_an_sre_may_not_approve_their_own_pull_request_unless_allowed(w: W
     )
     await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))
     assert replies(w)[-1].startswith("## SRE sign-off: APPROVED")
+
+
+def criteria_lines(body: str) -> list[str]:
+    start = body.index("Sign-Off Criteria:\n") + len("Sign-Off Criteria:\n")
+    return body[start:].split("\n\n", 1)[0].splitlines()
+
+
+def criterion(n: int, state: str, *, met: bool) -> str:
+    return texts.SIGNOFF_CRITERION_LINE.format(
+        mark="x" if met else " ", n=n, criterion=texts.SIGNOFF_CRITERIA[n - 1], state=state
+    )
+
+
+async def test_revise_marks_needs_revision_and_moves_jira_to_its_status(w: World) -> None:
+    await finished(w)
+    w.jira.statuses["INFRA-473"] = "In Review"
+
+    await w.handle(router, comment_event("/sre-signoff revise", user="sam-sre"))  # a reason is required
+    await w.handle(router, comment_event("/sre-signoff revise runbook for failover is missing", user="sam-sre"))
+
+    usage, body = replies(w)
+    assert usage == texts.SIGNOFF_USAGE.format(user="sam-sre")
+    assert pattern(
+        texts.SIGNOFF_COMMENT, status=texts.SIGNOFF_NEEDS_REVISION, verification_id="v-0001", sha="aaaaaaa"
+    ).fullmatch(body)
+    assert "Approval Status: [ ] APPROVED  [ ] REJECTED  [x] NEEDS REVISION" in body
+    assert texts.SIGNOFF_REVISE_REASON.format(reason="runbook for failover is missing") in body
+    assert w.jira.moves == [("INFRA-473", "In Review", w.ctx.settings.jira.statuses.needs_revision)]
+    assert w.ctx.settings.jira.statuses.needs_revision == "To Do"
+    assert w.jira.bodies()[0].startswith("h3. SRE sign-off: NEEDS REVISION\n{noformat}\n")
+
+
+async def test_the_form_lists_the_five_criteria_affirmed_only_by_an_approval(w: World) -> None:
+    await finished(w)
+    await w.handle(router, comment_event("/sre-signoff approve", user="sam-sre"))
+    await w.handle(router, comment_event("/sre-signoff reject not now", user="sam-sre"))
+    await w.handle(router, comment_event("/sre-signoff revise add the runbook", user="sam-sre"))
+
+    approved, rejected, revise = (criteria_lines(body) for body in replies(w))
+    from_verification = [
+        criterion(n, texts.SIGNOFF_FROM_VERIFICATION.format(verification_id="v-0001"), met=True) for n in (1, 2)
+    ]
+    assert approved == from_verification + [
+        criterion(n, texts.SIGNOFF_AFFIRMED.format(engineer="sam-sre"), met=True) for n in (3, 4, 5)
+    ]
+    assert rejected == from_verification + [
+        criterion(n, texts.SIGNOFF_NOT_AFFIRMED.format(engineer="sam-sre", outcome="rejected"), met=False)
+        for n in (3, 4, 5)
+    ]
+    assert revise == from_verification + [
+        criterion(n, texts.SIGNOFF_NOT_AFFIRMED.format(engineer="sam-sre", outcome="asked for a revision"), met=False)
+        for n in (3, 4, 5)
+    ]
+    assert approved[2] == "[x] 3. Runbooks reviewed and approved - affirmed by @sam-sre by approving"
+
+
+async def test_criteria_one_and_two_come_from_the_verification(w: World) -> None:
+    await finished(w, failed=ScenarioId.MONITORING)
+    await w.handle(router, comment_event("/sre-signoff reject alerts never fired", user="sam-sre"))
+
+    (body,) = replies(w)
+    lines = criteria_lines(body)
+    why = "monitoring: FAIL"
+    assert lines[0] == criterion(1, texts.SIGNOFF_NOT_MET.format(verification_id="v-0001", why=why), met=False)
+    assert lines[1] == criterion(2, texts.SIGNOFF_NOT_MET.format(verification_id="v-0001", why=why), met=False)

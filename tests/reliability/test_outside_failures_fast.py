@@ -18,7 +18,17 @@ from bot.adapters.jira import JiraClient
 from bot.adapters.monitoring import PrometheusClient
 from bot.adapters.ssh import AsyncSSH
 from bot.model import ScenarioConclusion, ScenarioId, Verification, VerificationConclusion
-from bot.ports import AlertRule, CommandResult, JiraPort, JiraTransition, PromAlert, Reporter, Sample, SSHPort
+from bot.ports import (
+    AlertRule,
+    CommandResult,
+    JiraAttachment,
+    JiraPort,
+    JiraTransition,
+    PromAlert,
+    Reporter,
+    Sample,
+    SSHPort,
+)
 from bot.reporting import build_reporter
 from bot.reporting.escape import md_text
 from bot.settings import SSHHost
@@ -60,6 +70,15 @@ class HeldJira:
 
     async def add_comment(self, key: str, body: str) -> str:
         return await held(self._clock, self._jira.add_comment(key, body))
+
+    async def attachments(self, key: str) -> list[JiraAttachment]:
+        return await held(self._clock, self._jira.attachments(key))
+
+    async def add_attachment(self, key: str, *, filename: str, content: bytes) -> JiraAttachment:
+        return await held(self._clock, self._jira.add_attachment(key, filename=filename, content=content))
+
+    async def delete_attachment(self, attachment_id: str) -> None:
+        await held(self._clock, self._jira.delete_attachment(attachment_id))
 
 
 class HostRoutedSSH:

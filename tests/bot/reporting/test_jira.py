@@ -10,6 +10,7 @@ from bot.ports import JiraTransition
 from bot.reporting import transition_to
 from bot.reporting.escape import md_text
 from bot.reporting.jira import TransitionUnavailable
+from bot.reporting.jira_attachments import attachment_files
 from bot.settings import Settings
 from bot.texts import reports as texts
 from tests.fakes.clock import FakeClock
@@ -40,7 +41,12 @@ async def test_all_passed_moves_the_issue_to_in_progress_then_in_review(
     )
     assert "awaiting SRE sign-off" in end
     assert "Pull request: http://127.0.0.1:9/paws360/paws360/pull/42" in end
-    assert v.jira == JiraReport(issue="INFRA-473", transitions=["In Progress", "In Review"], comment_id="10002")
+    assert v.jira == JiraReport(
+        issue="INFRA-473",
+        transitions=["In Progress", "In Review"],
+        comment_id="10002",
+        attachments=[f.filename for f in attachment_files(v, report_md=lambda: "")],
+    )
 
 
 async def test_failures_are_named_and_the_issue_stays_in_progress(
@@ -85,8 +91,9 @@ async def test_jira_down_is_reported_and_does_not_stop_github_reports(
     assert v.jira.error is not None
     assert v.jira.error.startswith("start comment: JIRA at http://jira.invalid could not be reached")
     assert "results comment:" in v.jira.error
-    # Bounded: three attempts for each of the four steps (start comment, in progress, results, in review).
-    assert jira.calls == 12
+    # Bounded: three attempts for each of the five steps (start comment, in progress, in review, attachments,
+    # results comment).
+    assert jira.calls == 15
     assert v.comment_id is not None
     # JIRA's error is outside text: shown escaped (its URL is not a link).
     assert "JIRA: INFRA-473 (" + md_text("start comment: JIRA at http://jira.invalid") in app.repo_.body(v.comment_id)

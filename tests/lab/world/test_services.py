@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import subprocess
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 import requests
 from jira import JIRA, JIRAError
 
+from bot.adapters.jira import JiraClient
+from bot.ports import JiraAttachment
 from lab.services import launch
 from lab.units import ProcessSpec, free_port, spawn, terminate
 from tests.lab.world.conftest import running_service
@@ -66,6 +69,53 @@ async def test_jira_refuses_a_transition_the_status_does_not_offer(tmp_path: Pat
     assert offered == ["Start Progress"]
     assert messages == ["Transition id '31' is not valid for this issue.", "{}"]
     assert wrong_token.status_code == 401
+
+
+def _attachments_with_the_library(url: str) -> dict[str, object]:
+    """Upload, list, download and delete as a script using the `jira` library would; and a bare POST without
+    the XSRF header."""
+    jira = JIRA(server=url, token_auth="lab-jira-token")
+    report = b"# verify-staging report\n\nAll passed.\n"
+    added = jira.add_attachment("INFRA-473", attachment=io.BytesIO(report), filename="v-1-report.md")
+    listed = jira.issue("INFRA-473", fields="attachment").fields.attachment
+    downloaded = requests.get(listed[0].content, headers={"Authorization": "Bearer lab-jira-token"}, timeout=10)
+    without_header = requests.post(
+        f"{url}/rest/api/2/issue/INFRA-473/attachments",
+        files={"file": ("x.md", b"x")},
+        headers={"Authorization": "Bearer lab-jira-token"},
+        timeout=10,
+    )
+    by_library = listed[0].get()
+    jira.delete_attachment(added.id)
+    return {
+        "listed": [(a.filename, a.size, a.mimeType, a.author.name) for a in listed],
+        "downloaded": downloaded.content,
+        "also by get": by_library,
+        "without header": (without_header.status_code, without_header.text),
+        "after delete": jira.issue("INFRA-473", fields="attachment").fields.attachment,
+    }
+
+
+async def test_jira_attachments_as_the_library_uses_them(tmp_path: Path) -> None:
+    async with running_service(tmp_path, "jira", JIRA_CONFIG) as url:
+        seen = await asyncio.to_thread(_attachments_with_the_library, url)
+    report = b"# verify-staging report\n\nAll passed.\n"
+    assert seen["listed"] == [("v-1-report.md", len(report), "text/markdown", "verify-staging")]
+    assert seen["downloaded"] == report
+    assert seen["also by get"] == report
+    assert seen["without header"] == (403, "XSRF check failed")
+    assert seen["after delete"] == []
+
+
+async def test_the_bots_jira_adapter_attaches_lists_and_deletes_on_the_lab_jira(tmp_path: Path) -> None:
+    async with running_service(tmp_path, "jira", JIRA_CONFIG) as url:
+        client = JiraClient(url=url, token="lab-jira-token")
+        added = await client.add_attachment("INFRA-473", filename="verify-staging-v-1-verification.json", content=b"{}")
+        listed = await client.attachments("INFRA-473")
+        await client.delete_attachment(added.id)
+        after = await client.attachments("INFRA-473")
+    assert listed == [JiraAttachment(id=added.id, filename="verify-staging-v-1-verification.json", size=2, mine=True)]
+    assert after == []
 
 
 async def test_backend_reports_redis_down_with_503_and_frontend_shows_version(tmp_path: Path) -> None:
