@@ -200,3 +200,15 @@ SIGNOFF_SELF = (
     "@{user} you opened this pull request, so you may not approve it "
     "(`authorization.allow_self_signoff` is off): ask another member of `{team}`."
 )
+
+# --------------------------------------------------------------------------------------------- the deploy job's log
+DEPLOY_LOG_STEP = "read deploy log"
+DEPLOY_LOG_CLEAN_DESCRIPTION = "The deploy job's log has no `##[error]` line."
+#: {first} is the first error line as the log has it (the renderers escape it for where it is shown).
+DEPLOY_LOG_ERRORS = 'The deploy job\'s log has {count} error line(s), the first: "{first}".'
+DEPLOY_LOG_RUNNER_DESCRIPTION = "The deploy job's log names, in Set up job, the runner GitHub reported for the job."
+DEPLOY_LOG_RUNNER_WRONG = "The deploy job's log says it ran on {logged}, but GitHub reported {reported}."
+DEPLOY_LOG_NO_RUNNER_LINE = "no runner (no Runner name line)"
+DEPLOY_LOG_NO_REPORTED_RUNNER = "no runner"
+DEPLOY_LOG_UNREADABLE = "GitHub did not serve the deploy job's log ({error}), so it could not be checked."
+DEPLOY_LOG_NO_JOB = "There was no deploy job, so there was no log to check."

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.github.models import WorkflowJob, WorkflowRun
-from bot.model import ScenarioId
+from bot.model import ScenarioId, StepOutcome
+from bot.texts import reports as texts
+from tests.scenarios.pipeline import DEPLOY_LOG_ERROR
 from tests.scenarios.verdicts import crit, criteria, failed
 from tests.scenarios.world import PRIMARY, SECONDARY, world
 
@@ -46,7 +48,56 @@ async def test_deploy_failing_on_the_secondary_fails_deploy_succeeded(tmp_path: 
     for cid in ("secondary-runner", "failover-latency", "primary-restored"):
         assert crit(v, ScenarioId.FAILOVER, cid) is True, cid
     assert crit(v, ScenarioId.FAILOVER, "deploy-succeeded") is False
-    assert s.reason == f"The deploy job on {SECONDARY} concluded failure, not success."
+    # The failed step's `##[error]` line is in the log too, and the log is the evidence a person would open.
+    assert crit(v, ScenarioId.FAILOVER, "deploy-log-clean") is False
+    assert s.reason == (
+        f"The deploy job on {SECONDARY} concluded failure, not success. "
+        + texts.DEPLOY_LOG_ERRORS.format(count=1, first="##[error]Process completed with exit code 1.")
+    )
+
+
+async def test_deploy_log_error_on_the_secondary_fails_failover_on_deploy_log_clean(tmp_path: Path) -> None:
+    async with world(tmp_path, "deploy-log-error") as w:
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = failed(v, ScenarioId.FAILOVER)
+    assert [c.id for c in s.criteria if c.passed is not True] == ["deploy-log-clean"]
+    clean = next(c for c in s.criteria if c.id == "deploy-log-clean")
+    assert (clean.observed, clean.threshold) == (1, 0)
+    assert s.reason == texts.DEPLOY_LOG_ERRORS.format(count=1, first=DEPLOY_LOG_ERROR)
+
+
+async def test_log_naming_another_runner_fails_failover_on_deploy_log_runner(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.logged_runner = lambda runner: "rogue-runner" if runner == SECONDARY else runner
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = failed(v, ScenarioId.FAILOVER)
+    assert [c.id for c in s.criteria if c.passed is not True] == ["deploy-log-runner"]
+    assert s.reason == texts.DEPLOY_LOG_RUNNER_WRONG.format(logged="rogue-runner", reported=SECONDARY)
+
+
+# ----------------------------------------------------------------------------------------------- normal-deploy
+async def test_log_naming_another_runner_fails_deploy_log_runner(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.logged_runner = lambda runner: SECONDARY  # the log's Set up job disagrees with the webhook
+        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
+    s = failed(v, ScenarioId.NORMAL_DEPLOY)
+    assert [c.id for c in s.criteria if c.passed is not True] == ["deploy-log-runner"]
+    runner = next(c for c in s.criteria if c.id == "deploy-log-runner")
+    assert (runner.observed, runner.threshold) == (SECONDARY, PRIMARY)
+    assert s.reason == texts.DEPLOY_LOG_RUNNER_WRONG.format(logged=SECONDARY, reported=PRIMARY)
+
+
+async def test_a_log_github_does_not_serve_is_never_a_pass(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.no_log = frozenset({"deploy"})
+        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
+    s = failed(v, ScenarioId.NORMAL_DEPLOY)
+    assert criteria(s, "deploy-log-clean", "deploy-log-runner") == {"deploy-log-clean": None, "deploy-log-runner": None}
+    [deploy] = [j for j in s.runs[0].jobs if j.name == "deploy"]
+    error = f"GET the log of job {deploy.job_id} failed: Not Found"
+    assert s.reason == texts.DEPLOY_LOG_UNREADABLE.format(error=error)  # said once for both criteria
+    [step] = [st for st in s.steps if st.name == texts.DEPLOY_LOG_STEP]
+    assert (step.outcome, step.error) == (StepOutcome.FAILED, error)
 
 
 # ----------------------------------------------------------------------------------------------- concurrency
