@@ -117,13 +117,15 @@ class Transport(GitHubAPI):
         """
         token = _NO_REDIRECTS.set(True)
         try:
-            data, _, _ = await self._make_request(
+            # gidgethub annotates the body as bytes, but hands it back decoded by its content type.
+            answer = await self._make_request(
                 "GET", url, url_vars, b"", sansio.accept_format(), oauth_token=oauth_token, extra_headers=extra_headers
             )
+            data: object = answer[0]
         except RedirectionException as exc:
             location = {k.lower(): v for k, v in exc.headers.items()}.get("location")
             if not location:
-                raise GitHubError(f"GET {url} answered {int(exc.status_code)} without a Location", status=None) from None
+                raise GitHubError(f"GET {url} answered {int(exc.status_code)}, no Location", status=None) from None
             # GitHub's Location is absolute; a relative one is resolved against the API URL, as a browser would.
             absolute = URL(sansio.format_url(url, url_vars, base_url=self.base_url)).join(URL(location, encoded=True))
             return await self._fetch_signed(str(absolute))
@@ -145,7 +147,7 @@ class Transport(GitHubAPI):
                         async for chunk in response.content.iter_chunked(64 * 1024):
                             raw += chunk
                             if len(raw) > MAX_DOWNLOAD_BYTES:
-                                raise GitHubError(f"the download is larger than {MAX_DOWNLOAD_BYTES} bytes", status=None)
+                                raise GitHubError(f"the download exceeds {MAX_DOWNLOAD_BYTES} bytes", status=None)
                         return raw.decode(response.charset or "utf-8", errors="replace")
                     if response.status < 500 or last:
                         raise GitHubError(f"the signed download answered {response.status}", status=response.status)

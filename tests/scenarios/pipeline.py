@@ -16,12 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.github.models import JobStep, WorkflowJob, WorkflowRun
+from lab.faults import DEPLOY_LOG_ERROR_MESSAGE
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import DispatchCall, FakeGitHubRepo, gh_time
 
 HOSTED = "GitHub Actions 7"
-#: What the `deploy-log-error` fault makes the deploy step print while it still exits 0.
-DEPLOY_LOG_ERROR = "##[error]Could not sync the frontend assets; continuing with the old ones."
+#: What the `deploy-log-error` fault makes the deploy step print while it still exits 0 (the lab's words).
+DEPLOY_LOG_ERROR = "##[error]" + DEPLOY_LOG_ERROR_MESSAGE
 
 
 def job_log(*, runner: str, step: str, lines: Sequence[str], failed: bool, at: datetime) -> str:
