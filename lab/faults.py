@@ -38,7 +38,7 @@ GITHUB_FLAKY_ERROR_SHARE = 0.1
 GITHUB_FLAKY_RATE_LIMIT_EVERY = 60.0
 # The rule the `missing-alert-rule` fault leaves out of Prometheus.
 MISSING_RULE = "DeploymentDurationHigh"
-# What the deploy step reports as an error under `deploy-log-error`, while it still exits 0.
+# What the deploy step reports as an error on the primary runner under `deploy-log-error`, while it still exits 0.
 DEPLOY_LOG_ERROR_MESSAGE = "Could not sync the frontend assets; continuing with the old ones."
 
 

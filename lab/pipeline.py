@@ -45,7 +45,8 @@ class PipelineParams:
     required_components: tuple[str, ...] = ("db", "redis")
     #: Step kind -> step name, replacing ours (the workflow on a PR's branch names its steps as it likes).
     step_names: tuple[tuple[str, str], ...] = ()
-    #: An error the deploy step reports (`##[error]` in its log) although it succeeds; "" for none.
+    #: An error the deploy step reports on the primary runner (`##[error]` in its log) although it succeeds; "" for
+    #: none.
     deploy_log_error: str = ""
 
 
@@ -55,7 +56,7 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
     names = dict(params.step_names)
     deploy_with = {"version": "${{ inputs.test_id || github.sha }}", "seconds": str(params.deploy_seconds)}
     if params.deploy_log_error:
-        deploy_with["log_error"] = params.deploy_log_error
+        deploy_with.update(log_error=params.deploy_log_error, log_error_on=params.primary_runner)
     jobs: dict[str, Any] = {
         "select-runner": {
             "runs-on": "ubuntu-latest",
@@ -183,7 +184,7 @@ def select_runner(ctx: StepContext) -> None:
 
 def deploy(ctx: StepContext) -> None:
     """Records the current version as previous, then installs `with.version` after `with.seconds` of work;
-    `with.log_error` is reported as an error (`##[error]`) without failing the step."""
+    on the runner `with.log_error_on`, `with.log_error` is reported as an error (`##[error]`) without failing it."""
     release = _release_dir(ctx)
     version = str(ctx.with_.get("version") or ctx.env.get("GITHUB_SHA", "unknown"))
     previous = _read(release / "current")
@@ -195,7 +196,7 @@ def deploy(ctx: StepContext) -> None:
     (release / "current").write_text(version, encoding="utf-8")
     ctx.set_output("previous_version", previous)
     ctx.set_output("version", version)
-    if ctx.with_.get("log_error"):
+    if ctx.with_.get("log_error") and ctx.runner_name == ctx.with_.get("log_error_on"):
         # Like a deploy script that prints `::error::` and carries on: the job still succeeds.
         ctx.error(str(ctx.with_["log_error"]))
     ctx.truth(

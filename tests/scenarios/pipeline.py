@@ -77,8 +77,9 @@ class FakePipeline:
     blind_health_check: bool = False
     #: `(run_id, runner) -> True` makes that run's deploy job fail on that runner (after the usual deploy time).
     deploy_fails: Callable[[int, str], bool] | None = None
-    #: The deploy step prints an `##[error]` line but succeeds (the lab's `deploy-log-error` fault).
-    deploy_log_error: bool = False
+    #: Runners on which the deploy step prints an `##[error]` line but succeeds (the lab's `deploy-log-error` fault:
+    #: the primary).
+    deploy_log_error_on: frozenset[str] = frozenset()
     #: `runner -> name` the job's log gives in "Set up job" (a runner configured under another name).
     logged_runner: Callable[[str], str] | None = None
     #: Jobs GitHub keeps no log for (job name): their log answers 404.
@@ -215,7 +216,7 @@ class FakePipeline:
                 self.repo.set_runner(runner, busy=False)
         outcome = conclusion.split("-")[0]
         if name not in self.no_log:
-            printed = [DEPLOY_LOG_ERROR] if name == "deploy" and self.deploy_log_error else []
+            printed = [DEPLOY_LOG_ERROR] if name == "deploy" and runner in self.deploy_log_error_on else []
             self.repo.logs[job.id] = job_log(
                 runner=self.logged_runner(runner) if self.logged_runner else runner,
                 step=name,

@@ -56,8 +56,9 @@ async def test_deploy_failing_on_the_secondary_fails_deploy_succeeded(tmp_path: 
     )
 
 
-async def test_deploy_log_error_on_the_secondary_fails_failover_on_deploy_log_clean(tmp_path: Path) -> None:
-    async with world(tmp_path, "deploy-log-error") as w:
+async def test_an_error_in_the_secondarys_deploy_log_fails_failover_on_deploy_log_clean(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.deploy_log_error_on = frozenset({SECONDARY})
         v = await w.verify(ScenarioId.FAILOVER)
     s = failed(v, ScenarioId.FAILOVER)
     assert [c.id for c in s.criteria if c.passed is not True] == ["deploy-log-clean"]

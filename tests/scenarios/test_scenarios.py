@@ -104,6 +104,14 @@ async def test_each_lab_fault_fails_its_scenario_with_its_criteria_and_reason(
     assert {m: s.measurements[m] for m in expected.measurements} == expected.measurements
 
 
+async def test_deploy_log_error_fails_normal_deploy_on_deploy_log_clean_and_nothing_else(tmp_path: Path) -> None:
+    async with world(tmp_path, "deploy-log-error") as w:
+        v = await w.verify()
+    failing = {s.id: [c.id for c in s.criteria if c.passed is not True] for s in v.scenarios}
+    assert failing == {sid: [] for sid in failing} | {ScenarioId.NORMAL_DEPLOY: ["deploy-log-clean"]}
+    assert [s.conclusion for s in v.scenarios] == [ScenarioConclusion.FAILED] + [ScenarioConclusion.PASSED] * 4
+
+
 async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> None:
     async with world(tmp_path, "no-concurrency") as w:
         # Without the group both runs deploy at once: let the secondary carry the primary label too.
