@@ -14,6 +14,8 @@ from scenarios.context import ScenarioContext
 CLEAN, RUNNER = "deploy-log-clean", "deploy-log-runner"
 #: The quoted error line is cut here: a reason is one sentence, not the log.
 QUOTE_LIMIT = 200
+#: Seconds a 404 is asked again: GitHub may take a moment after a job completes before it serves the log.
+LOG_WAIT_S = 15.0
 
 
 def quote(line: str) -> str:
@@ -28,7 +30,7 @@ async def check_deploy_log(ctx: ScenarioContext, deploy: WorkflowJob | None) -> 
         return
     async with ctx.step(texts.DEPLOY_LOG_STEP) as step:
         try:
-            log = JobLog.parse(await ctx.repo.job_log(deploy.id))
+            log = JobLog.parse(await _read(ctx, deploy.id))
         except GitHubError as exc:
             step.outcome, step.error = StepOutcome.FAILED, str(exc)
             _unevaluated(ctx, texts.DEPLOY_LOG_UNREADABLE.format(error=exc))
@@ -53,6 +55,24 @@ async def check_deploy_log(ctx: ScenarioContext, deploy: WorkflowJob | None) -> 
             reported=reported or texts.DEPLOY_LOG_NO_REPORTED_RUNNER,
         ),
     )
+
+
+async def _read(ctx: ScenarioContext, job_id: int) -> str:
+    missing: list[GitHubError] = []
+
+    async def attempt() -> str | None:
+        try:
+            return await ctx.repo.job_log(job_id)
+        except GitHubError as exc:
+            if exc.status != 404:
+                raise
+            missing[:] = [exc]
+            return None
+
+    text = await ctx.poll(attempt, timeout=LOG_WAIT_S, first_interval=1.0, max_interval=5.0)
+    if text is None:
+        raise missing[-1]
+    return text
 
 
 def _unevaluated(ctx: ScenarioContext, reason: str) -> None:

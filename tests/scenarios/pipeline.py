@@ -80,6 +80,7 @@ class FakePipeline:
     #: Runners on which the deploy step prints an `##[error]` line but succeeds (the lab's `deploy-log-error` fault:
     #: the primary).
     deploy_log_error_on: frozenset[str] = frozenset()
+    deploy_log_error_line: str = DEPLOY_LOG_ERROR
     #: `runner -> name` the job's log gives in "Set up job" (a runner configured under another name).
     logged_runner: Callable[[str], str] | None = None
     #: Jobs GitHub keeps no log for (job name): their log answers 404.
@@ -216,7 +217,7 @@ class FakePipeline:
                 self.repo.set_runner(runner, busy=False)
         outcome = conclusion.split("-")[0]
         if name not in self.no_log:
-            printed = [DEPLOY_LOG_ERROR] if name == "deploy" and runner in self.deploy_log_error_on else []
+            printed = [self.deploy_log_error_line] if name == "deploy" and runner in self.deploy_log_error_on else []
             self.repo.logs[job.id] = job_log(
                 runner=self.logged_runner(runner) if self.logged_runner else runner,
                 step=name,
