@@ -135,10 +135,11 @@ class Transport(GitHubAPI):
         return data if isinstance(data, str) else "" if data is None else str(data)
 
     async def _fetch_signed(self, url: str) -> str:
-        """GET a signed URL with no credentials; 5xx and network errors are retried like every other call."""
+        """GET a signed URL with no credentials; 5xx and network errors are retried like every other call.
+
+        Not counted on the tally: it goes to GitHub's storage, not its REST API (nor its rate limit)."""
         target = URL(url, encoded=True)  # byte-exact: re-quoting would break the signature
         for attempt in range(1, self._policy.attempts + 1):
-            count_request()
             last = attempt == self._policy.attempts
             try:
                 async with self._session.get(target, headers={"User-Agent": USER_AGENT}) as response:
