@@ -72,6 +72,10 @@ class GitHubRepo(Protocol):
 
     async def list_jobs(self, run_id: int) -> list[WorkflowJob]: ...
 
+    async def job_log(self, job_id: int) -> str:
+        """The job's log as plain text (GitHub answers 302 to a short-lived URL, fetched without the token)."""
+        ...
+
     async def cancel_run(self, run_id: int) -> None:
         """POST /repos/{o}/{r}/actions/runs/{id}/cancel (a run left queued forever must not stay behind)."""
         ...

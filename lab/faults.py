@@ -23,6 +23,7 @@ class Fault(StrEnum):
     WEBHOOK_LOSS = "webhook-loss"
     WEBHOOK_CHAOS = "webhook-chaos"
     GITHUB_FLAKY = "github-flaky"
+    DEPLOY_LOG_ERROR = "deploy-log-error"
 
 
 class UnknownFault(ValueError):
@@ -37,6 +38,8 @@ GITHUB_FLAKY_ERROR_SHARE = 0.1
 GITHUB_FLAKY_RATE_LIMIT_EVERY = 60.0
 # The rule the `missing-alert-rule` fault leaves out of Prometheus.
 MISSING_RULE = "DeploymentDurationHigh"
+# What the deploy step reports as an error on the primary runner under `deploy-log-error`, while it still exits 0.
+DEPLOY_LOG_ERROR_MESSAGE = "Could not sync the frontend assets; continuing with the old ones."
 
 
 @dataclass(frozen=True)

@@ -45,12 +45,18 @@ class PipelineParams:
     required_components: tuple[str, ...] = ("db", "redis")
     #: Step kind -> step name, replacing ours (the workflow on a PR's branch names its steps as it likes).
     step_names: tuple[tuple[str, str], ...] = ()
+    #: An error the deploy step reports on the primary runner (`##[error]` in its log) although it succeeds; "" for
+    #: none.
+    deploy_log_error: str = ""
 
 
 def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
     """The `Deploy` workflow as data (what `yaml.safe_load` of ci.yml would give)."""
     labels = ["self-hosted", "production", "${{ needs.select-runner.outputs.role }}"]
     names = dict(params.step_names)
+    deploy_with = {"version": "${{ inputs.test_id || github.sha }}", "seconds": str(params.deploy_seconds)}
+    if params.deploy_log_error:
+        deploy_with.update(log_error=params.deploy_log_error, log_error_on=params.primary_runner)
     jobs: dict[str, Any] = {
         "select-runner": {
             "runs-on": "ubuntu-latest",
@@ -73,7 +79,7 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
                     "id": "install",
                     "name": names.get("deploy", "Deploy backend and frontend"),
                     "uses": "lab.pipeline:deploy",
-                    "with": {"version": "${{ inputs.test_id || github.sha }}", "seconds": str(params.deploy_seconds)},
+                    "with": deploy_with,
                 }
             ],
         },
@@ -177,7 +183,8 @@ def select_runner(ctx: StepContext) -> None:
 
 
 def deploy(ctx: StepContext) -> None:
-    """Records the current version as previous, then installs `with.version` after `with.seconds` of work."""
+    """Records the current version as previous, then installs `with.version` after `with.seconds` of work;
+    on the runner `with.log_error_on`, `with.log_error` is reported as an error (`##[error]`) without failing it."""
     release = _release_dir(ctx)
     version = str(ctx.with_.get("version") or ctx.env.get("GITHUB_SHA", "unknown"))
     previous = _read(release / "current")
@@ -189,6 +196,9 @@ def deploy(ctx: StepContext) -> None:
     (release / "current").write_text(version, encoding="utf-8")
     ctx.set_output("previous_version", previous)
     ctx.set_output("version", version)
+    if ctx.with_.get("log_error") and ctx.runner_name == ctx.with_.get("log_error_on"):
+        # Like a deploy script that prints `::error::` and carries on: the job still succeeds.
+        ctx.error(str(ctx.with_["log_error"]))
     ctx.truth(
         "version_deployed",
         version=version,

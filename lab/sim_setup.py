@@ -82,6 +82,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         concurrency=Fault.NO_CONCURRENCY not in faults,
         rollback=Fault.NO_ROLLBACK not in faults,
         step_names=tuple(topo.step_names.items()),
+        deploy_log_error=fault_values.DEPLOY_LOG_ERROR_MESSAGE if Fault.DEPLOY_LOG_ERROR in faults else "",
     )
     workflow = deploy_workflow(params)
     manifest = app_manifest(world.options.manifest_path)

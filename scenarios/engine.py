@@ -358,7 +358,8 @@ class ScenarioEngine:
             return ScenarioConclusion.ERROR, f"The scenario stopped on an unexpected error: {type(exc).__name__}: {exc}"
         if ctx.result.criteria and not ctx.reasons:
             return ScenarioConclusion.PASSED, None
-        return ScenarioConclusion.FAILED, " ".join(ctx.reasons.values()) or "No criterion was evaluated."
+        # One cause can leave several criteria unevaluated with the same sentence: say it once.
+        return ScenarioConclusion.FAILED, " ".join(dict.fromkeys(ctx.reasons.values())) or "No criterion was evaluated."
 
     async def _step(self, v: Verification, result: ScenarioResult, step: Step) -> None:
         ended = step.completed_at is not None

@@ -7,6 +7,7 @@ from bot.ports import GitHubError
 from bot.settings import RunnerRole
 from scenarios.context import ScenarioContext
 from scenarios.correlation import Dispatch, RunTrack, WaitTimeout
+from scenarios.deploy_log import check_deploy_log
 from scenarios.timing import between, fmt, queue_s, run_s, started
 
 
@@ -78,7 +79,7 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
             return
     async with ctx.step("observe run"):
         track = await ctx.wait_completed(dispatch)
-    _judge(ctx, track)
+    await _judge(ctx, track)
 
 
 def _deploy_started(track: RunTrack, name: str) -> bool | None:
@@ -98,7 +99,7 @@ async def _cancel(ctx: ScenarioContext, dispatch: Dispatch) -> None:
         ctx.keep_run(track)
 
 
-def _judge(ctx: ScenarioContext, track: RunTrack) -> None:
+async def _judge(ctx: ScenarioContext, track: RunTrack) -> None:
     limits = ctx.env.thresholds
     deploy = track.job(ctx.env.workflow.jobs.deploy)
     ctx.deployed_on("secondary-runner", deploy, RunnerRole.SECONDARY)
@@ -121,3 +122,4 @@ def _judge(ctx: ScenarioContext, track: RunTrack) -> None:
         "success",
         reason=f"The deploy job on {runner or 'no runner'} concluded {conclusion or 'never'}, not success.",
     )
+    await check_deploy_log(ctx, deploy)

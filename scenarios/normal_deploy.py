@@ -1,10 +1,12 @@
 """Scenario `normal-deploy` (T042 test 1): a dispatched deployment runs on the primary runner, succeeds within the
-deployment threshold, and leaves a healthy backend and frontend behind."""
+deployment threshold with a log free of errors that names that runner, and leaves a healthy backend and frontend
+behind."""
 
 from __future__ import annotations
 
 from bot.settings import RunnerRole
 from scenarios.context import PROBE_TIMEOUT, ScenarioContext
+from scenarios.deploy_log import check_deploy_log
 from scenarios.timing import fmt, queue_s, run_s
 
 
@@ -30,6 +32,7 @@ async def run(ctx: ScenarioContext) -> None:
         reason=f"The workflow run concluded {conclusion}"
         + (f" with failed steps: {', '.join(failed)}." if failed else "."),
     )
+    await check_deploy_log(ctx, deploy)
     duration = ctx.measure("deployment_duration_s", run_s(deploy))
     ctx.measure("queue_s", queue_s(deploy))
     ctx.within(

@@ -181,6 +181,18 @@ class GitHubRepoClient:
         )
         return [WorkflowJob.from_api(i) for i in items]
 
+    async def job_log(self, job_id: int) -> str:
+        token = await self._app.installation_token(self.installation_id)
+        try:
+            return await self._gh.download(
+                "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs",
+                self._vars(job_id=job_id),
+                oauth_token=token,
+                extra_headers=self._app.headers(),
+            )
+        except HTTPException as exc:
+            raise GitHubError(f"GET the log of job {job_id} failed: {exc}", status=int(exc.status_code)) from None
+
     async def cancel_run(self, run_id: int) -> None:
         await self._call("POST", "/actions/runs/{run_id}/cancel", self._vars(run_id=run_id), b"")
 

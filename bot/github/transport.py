@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import jwt
-from gidgethub import HTTPException
+from gidgethub import HTTPException, RedirectionException, sansio
 from gidgethub.aiohttp import GitHubAPI
+from yarl import URL
 
 from bot.accounting import count_request
 from bot.ports import GitHubError
 
 Sleeper = Callable[[float], Awaitable[None]]
 USER_AGENT = "verify-staging"
+#: A job's log is a few hundred KB at most for a deployment; anything far larger is refused, never cut short (an
+#: error line past a cut would go unseen).
+MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024
+
+# Set while a request must not follow redirects (a download endpoint's 302 is read, not followed).
+_NO_REDIRECTS: ContextVar[bool] = ContextVar("no_redirects", default=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,11 @@ class Transport(GitHubAPI):
         for attempt in range(1, self._policy.attempts + 1):
             count_request()
             try:
+                if _NO_REDIRECTS.get():
+                    async with self._session.request(
+                        method, url, headers=headers, data=body, allow_redirects=False
+                    ) as response:
+                        return response.status, response.headers, await response.read()
                 return await super()._request(method, url, headers, body)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt == self._policy.attempts:
@@ -90,6 +104,59 @@ class Transport(GitHubAPI):
 
     async def sleep(self, seconds: float) -> None:
         await self._sleeper(seconds)
+
+    async def download(
+        self, url: str, url_vars: Mapping[str, Any], *, oauth_token: str, extra_headers: dict[str, str]
+    ) -> str:
+        """The text behind one of GitHub's download endpoints (a job's logs, an archive), which answer `302` with a
+        short-lived signed URL on another host.
+
+        The redirect is read, not followed: the signed URL is fetched with a plain request that carries no
+        `Authorization` header, so the installation token never reaches the storage host (aiohttp keeps the
+        header on a redirect within one origin, and GitHub Enterprise Server may serve both from one host).
+        """
+        token = _NO_REDIRECTS.set(True)
+        try:
+            # gidgethub annotates the body as bytes, but hands it back decoded by its content type.
+            answer = await self._make_request(
+                "GET", url, url_vars, b"", sansio.accept_format(), oauth_token=oauth_token, extra_headers=extra_headers
+            )
+            data: object = answer[0]
+        except RedirectionException as exc:
+            location = {k.lower(): v for k, v in exc.headers.items()}.get("location")
+            if not location:
+                raise GitHubError(f"GET {url} answered {int(exc.status_code)}, no Location", status=None) from None
+            # GitHub's Location is absolute; a relative one is resolved against the API URL, as a browser would.
+            absolute = URL(sansio.format_url(url, url_vars, base_url=self.base_url)).join(URL(location, encoded=True))
+            return await self._fetch_signed(str(absolute))
+        finally:
+            _NO_REDIRECTS.reset(token)
+        # Answered directly (not GitHub's documented 302): the body is the text.
+        return data if isinstance(data, str) else "" if data is None else str(data)
+
+    async def _fetch_signed(self, url: str) -> str:
+        """GET a signed URL with no credentials; 5xx and network errors are retried like every other call.
+
+        Not counted on the tally: it goes to GitHub's storage, not its REST API (nor its rate limit)."""
+        target = URL(url, encoded=True)  # byte-exact: re-quoting would break the signature
+        for attempt in range(1, self._policy.attempts + 1):
+            last = attempt == self._policy.attempts
+            try:
+                async with self._session.get(target, headers={"User-Agent": USER_AGENT}) as response:
+                    if response.status == 200:
+                        raw = bytearray()
+                        async for chunk in response.content.iter_chunked(64 * 1024):
+                            raw += chunk
+                            if len(raw) > MAX_DOWNLOAD_BYTES:
+                                raise GitHubError(f"the download exceeds {MAX_DOWNLOAD_BYTES} bytes", status=None)
+                        return raw.decode(response.charset or "utf-8", errors="replace")
+                    if response.status < 500 or last:
+                        raise GitHubError(f"the signed download answered {response.status}", status=response.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if last:
+                    raise GitHubError(f"the signed download failed: {type(exc).__name__}", status=None) from None
+            await self.sleep(min(self._policy.backoff * 2 ** (attempt - 1), self._policy.max_wait))
+        raise AssertionError("unreachable")
 
     async def handle_rate_limit_error(self, *, method: str, url: str, exception: HTTPException, attempt: int) -> bool:
         if attempt >= self._policy.attempts:

@@ -233,3 +233,15 @@ JIRA_RESEND_FAILED = "verification {verification_id}: JIRA still refuses the fil
 JIRA_RESEND_UNKNOWN = "no verification {verification_id} in the store (the id is in the PR comment and the check runs)"
 JIRA_RESEND_NOTHING = "verification {verification_id} is still running or reports to no JIRA issue: nothing to attach"
 JIRA_RESEND_NO_JIRA = "JIRA_URL is not set: there is no JIRA to attach the files to"
+
+# --------------------------------------------------------------------------------------------- the deploy job's log
+DEPLOY_LOG_STEP = "read deploy log"
+DEPLOY_LOG_CLEAN_DESCRIPTION = "The deploy job's log has no `##[error]` line."
+#: {first} is the first error line as the log has it (the renderers escape it for where it is shown).
+DEPLOY_LOG_ERRORS = 'The deploy job\'s log has {count} error line(s), the first: "{first}".'
+DEPLOY_LOG_RUNNER_DESCRIPTION = "The deploy job's log names, in Set up job, the runner GitHub reported for the job."
+DEPLOY_LOG_RUNNER_WRONG = "The deploy job's log says it ran on {logged}, but GitHub reported {reported}."
+DEPLOY_LOG_NO_RUNNER_LINE = "no runner (no Runner name line)"
+DEPLOY_LOG_NO_REPORTED_RUNNER = "no runner"
+DEPLOY_LOG_UNREADABLE = "GitHub did not serve the deploy job's log ({error}), so it could not be checked."
+DEPLOY_LOG_NO_JOB = "There was no deploy job, so there was no log to check."

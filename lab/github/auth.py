@@ -24,6 +24,7 @@ ENDPOINT_PERMISSIONS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}"): (("actions", "read"),),
     ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs"): (("actions", "read"),),
     ("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}"): (("actions", "read"),),
+    ("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"): (("actions", "read"),),
     ("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel"): (("actions", "write"),),
     ("GET", "/repos/{owner}/{repo}/actions/runners"): (("administration", "read"),),
     ("POST", "/repos/{owner}/{repo}/check-runs"): (("checks", "write"),),

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from lab.github.expressions import substitute_all
+from lab.github.runner_log import ERROR, RunnerLog, stamp
 from lab.github.steps import StepContext, StepFailed
 
 SHUTDOWN_MESSAGE = (
@@ -47,8 +48,14 @@ def resolve(uses: str) -> Callable[[StepContext], None]:
     return target  # type: ignore[no-any-return]
 
 
-def _prefixed(prefix: str) -> Callable[[str], None]:
-    return lambda line: log(f"{prefix} {line}")
+def _sink(prefix: str, job_log: RunnerLog) -> Callable[[str], None]:
+    """Where a step's lines go: the job's log (uploaded to GitHub) and this process's output."""
+
+    def write(line: str) -> None:
+        job_log.write(line)
+        log(f"{prefix} {line}")
+
+    return write
 
 
 @dataclass
@@ -136,10 +143,10 @@ class Agent:
             if status == 404:
                 await self.open_session()
             elif status == 200 and offer and not self.stopping.is_set():
-                acquired, _ = await self._call("POST", f"/jobs/{offer['job_id']}/acquire")
+                acquired, names = await self._call("POST", f"/jobs/{offer['job_id']}/acquire")
                 if acquired == 200:
                     job_id = int(offer["job_id"])
-                    self.running[job_id] = asyncio.create_task(self._job(offer))
+                    self.running[job_id] = asyncio.create_task(self._job(offer, names or {}))
 
     async def _heartbeats(self) -> None:
         while True:
@@ -151,17 +158,26 @@ class Agent:
             except (aiohttp.ClientError, TimeoutError):
                 continue
 
-    async def _job(self, offer: dict[str, Any]) -> None:
+    async def _job(self, offer: dict[str, Any], names: dict[str, Any]) -> None:
         job_id = int(offer["job_id"])
         log(f"job started id={job_id} name={offer['name']}")
+        job_log = RunnerLog()
+        # A self-hosted runner prints the name it was configured with; a hosted VM the one the service gave it.
+        runner = str(names.get("runner_name") or self.name) if self.hosted else self.name
+        group = str(names.get("runner_group_name") or "Default")
+        job_log.set_up_job(runner=runner, group=group, machine=runner, job=str(offer["name"]))
         try:
-            outcome = await self._steps(offer)
+            await self._upload(job_id, job_log)
+            outcome = await self._steps(offer, job_log)
         except Exception:  # a bug in a step kind must not kill the runner
             outcome = JobOutcome("failure", {}, traceback.format_exc(limit=3))
+            job_log.error(f"The runner failed: {outcome.message}")
         finally:
             self.running.pop(job_id, None)
         if self.stopping.is_set():
             return
+        job_log.complete_job()
+        await self._upload(job_id, job_log)
         body = {"conclusion": outcome.conclusion, "outputs": outcome.outputs, "message": outcome.message}
         try:
             await self._call("POST", f"/jobs/{job_id}/complete", body)
@@ -169,7 +185,19 @@ class Agent:
             log(f"cannot report job {job_id}: {failure!r}")
         log(f"job completed id={job_id} conclusion={outcome.conclusion}")
 
-    async def _steps(self, offer: dict[str, Any]) -> JobOutcome:
+    async def _upload(self, job_id: int, job_log: RunnerLog) -> None:
+        """Send the lines written so far; ones that do not get through go with the next upload."""
+        lines = job_log.take()
+        if not lines:
+            return
+        try:
+            status, _ = await self._call("POST", f"/jobs/{job_id}/logs", {"lines": lines})
+        except (aiohttp.ClientError, TimeoutError):
+            status = 0
+        if status != 200:
+            job_log.give_back(lines)
+
+    async def _steps(self, offer: dict[str, Any], job_log: RunnerLog) -> JobOutcome:
         job_id = int(offer["job_id"])
         flat: dict[str, str] = {}
         by_id: dict[str, dict[str, Any]] = {}
@@ -184,15 +212,16 @@ class Agent:
             _, answer = await self._call("POST", f"/jobs/{job_id}/steps/{number}", {"status": "in_progress"})
             if answer and answer.get("cancelled"):
                 return JobOutcome("cancelled", flat)
-            with_ = substitute_all(step.get("with") or {}, {"steps": by_id})
+            with_ = {k: str(v) for k, v in substitute_all(step.get("with") or {}, {"steps": by_id}).items()}
+            job_log.step_header(str(step["uses"]), with_)
             ctx = StepContext(
-                with_={k: str(v) for k, v in with_.items()},
+                with_=with_,
                 env=dict(offer["env"]),
                 job_name=str(offer["name"]),
                 run_id=int(offer["run_id"]),
                 job_id=job_id,
                 runner_name=self.name,
-                _log_sink=_prefixed(f"[{job_id}#{number}]"),
+                _log_sink=_sink(f"[{job_id}#{number}]", job_log),
             )
             conclusion = "success"
             try:
@@ -200,10 +229,13 @@ class Agent:
                 await asyncio.get_running_loop().run_in_executor(self.executor, function, ctx)
             except StepFailed as failure:
                 conclusion, failed = "failure", str(failure)
+                job_log.error(failed)
                 log(f"[{job_id}#{number}] step failed: {failure}")
             except Exception as failure:
                 conclusion, failed = "failure", f"{type(failure).__name__}: {failure}"
+                job_log.error(failed)
                 log(f"[{job_id}#{number}] step error: {traceback.format_exc(limit=5)}")
+            await self._upload(job_id, job_log)
             flat.update(ctx.outputs)
             if step.get("id"):
                 by_id[str(step["id"])] = {"outputs": dict(ctx.outputs), "conclusion": conclusion}
@@ -222,6 +254,7 @@ class Agent:
         for job_id in list(self.running):
             body = {"conclusion": "failure", "outputs": {}, "message": SHUTDOWN_MESSAGE}
             try:
+                await self._call("POST", f"/jobs/{job_id}/logs", {"lines": [f"{stamp()} {ERROR}{SHUTDOWN_MESSAGE}"]})
                 await self._call("POST", f"/jobs/{job_id}/complete", body)
             except (aiohttp.ClientError, TimeoutError):
                 pass

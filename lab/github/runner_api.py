@@ -3,8 +3,9 @@
 Runner protocol (JSON; `Authorization: Bearer <registration token>`):
 `POST /_lab/runner/sessions {name}` -> 201 `{session_id, runner_id, long_poll, heartbeat_interval}` (runner online);
 `GET /_lab/runner/sessions/{sid}/jobs?wait=S` -> 204 or 200 `{job}`; `POST .../jobs/{job_id}/acquire` -> 200 or 409;
-`POST .../jobs/{job_id}/steps/{n} {status, conclusion}` and `POST .../jobs/{job_id}/complete {conclusion, outputs}`
--> 200 `{cancelled}`; `POST .../heartbeat`; `DELETE /_lab/runner/sessions/{sid}` (graceful stop: offline now).
+`POST .../jobs/{job_id}/steps/{n} {status, conclusion}`, `POST .../jobs/{job_id}/logs {lines}` and
+`POST .../jobs/{job_id}/complete {conclusion, outputs}` -> 200 `{cancelled}`; `POST .../heartbeat`;
+`DELETE /_lab/runner/sessions/{sid}` (graceful stop: offline now).
 A `404` on any session call means the session is gone (the agent opens a new one).
 
 Control: `POST /_lab/check-runs/{id}/requested-action {identifier, user}` plays a user clicking a check-run action
@@ -108,7 +109,21 @@ async def acquire(request: web.Request) -> web.Response:
     job = _job(sim, session, request)
     if not sim.actions.pool.acquire(session.id, job.id):
         return error(409, "job is not offered to this runner")
-    return web.json_response({"job_id": job.id})
+    # The names GitHub gives the job's runner and group (a hosted VM learns its name from the service).
+    return web.json_response(
+        {"job_id": job.id, "runner_name": job.runner_name, "runner_group_name": job.runner_group_name}
+    )
+
+
+@routes.post(SESSIONS + "/{sid}/jobs/{job_id}/logs")
+async def append_log(request: web.Request) -> web.Response:
+    """The runner uploads the job's log lines as it goes (each line already carries the runner's timestamp)."""
+    sim, session = _session(request)
+    job = _job(sim, session, request)
+    body = await read_json(request)
+    if job.id in session.runner.jobs:
+        job.log.extend(str(line) for line in body.get("lines") or [])
+    return web.json_response({"cancelled": job.status == "completed"})
 
 
 @routes.post(SESSIONS + "/{sid}/jobs/{job_id}/steps/{number}")

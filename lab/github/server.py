@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from lab.github import rest_actions, rest_repo, runner_api
+from lab.github import rest_actions, rest_logs, rest_repo, runner_api
 from lab.github.config import FlakyFaults, SimConfig
 from lab.github.http import github_middleware
 from lab.github.runners import HOSTED_NAME
@@ -145,6 +145,7 @@ def build_app(sim: Sim) -> web.Application:
     app[SIM] = sim
     app.add_routes(runner_api.routes)
     app.add_routes(rest_actions.routes)
+    app.add_routes(rest_logs.routes)
     app.add_routes(rest_repo.routes)
     return app
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from lab.github.actions import Actions
 from lab.github.auth import Authority
 from lab.github.config import SimConfig
+from lab.github.log_urls import LogSigner
 from lab.github.pulls import Pulls
 from lab.github.repo import Repo
 from lab.github.shapes import Shapes
@@ -57,6 +58,9 @@ class Sim:
         self.calls = 0
         # What each authenticated REST request was (never its credentials), for the API-economy benchmark.
         self.requests: deque[dict[str, object]] = deque(maxlen=100_000)
+        # Jobs' logs: the key of their signed URLs, and each download (job id, whether it carried credentials).
+        self.log_signer = LogSigner()
+        self.log_downloads: deque[dict[str, object]] = deque(maxlen=10_000)
 
     def tick(self) -> None:
         self.actions.pool.tick()

@@ -67,6 +67,7 @@ class JobState(Progress):
     held: bool = False  # pending in a job-level concurrency group
     group: str | None = None
     message: str | None = None  # why it was cancelled or failed
+    log: list[str] = field(default_factory=list)  # the lines its runner wrote, each after its timestamp
 
 
 @dataclass

@@ -52,6 +52,10 @@ class StepContext:
         if self._log_sink is not None:
             self._log_sink(line)
 
+    def error(self, message: str) -> None:
+        """An error annotation without failing the step (a script's `echo "::error::…"`): `##[error]` in the log."""
+        self.log(f"##[error]{message}")
+
     def truth(self, event: str, /, **fields: object) -> None:
         path = self.env.get("LAB_TRUTH_LOG")
         if path:

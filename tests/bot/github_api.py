@@ -74,8 +74,10 @@ class FakeGitHubAPI:
             match = pattern.fullmatch(request.path)
             if method == request.method and match:
                 status, answer, headers = handler(captured, match)
-                if status == 204:
-                    return web.Response(status=204, headers=headers)
+                if status == 204 or 300 <= status < 400:  # no content; a redirect's target is in its headers
+                    return web.Response(status=status, headers=headers)
+                if isinstance(answer, str):  # plain text, as a job's log is served
+                    return web.Response(status=status, text=answer, headers=headers)
                 return web.json_response(answer, status=status, headers=headers)
         return web.json_response({"message": "Not Found"}, status=404)
 

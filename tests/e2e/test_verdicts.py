@@ -3,7 +3,7 @@
 
 Faults that touch different scenarios share one lab start (each start costs ~10 s): no-concurrency, no-secondary,
 no-rollback and missing-alert-rule break one scenario each; slow-failover and no-notification likewise.
-slow-deploy and redis-down both break normal-deploy, so each has its own lab.
+slow-deploy, redis-down and deploy-log-error each break normal-deploy, so each has its own lab.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+
+from lab.faults import DEPLOY_LOG_ERROR_MESSAGE
 
 from .checks import ALL, Outcome, assert_measurements_match_truth, outcome
 
@@ -83,6 +86,17 @@ def test_slow_deploy_fails_normal_deploy_on_duration(tmp_path: Path) -> None:
 def test_redis_down_fails_normal_deploy_on_health_checks(tmp_path: Path) -> None:
     with outcome(tmp_path, ("redis-down",), "/verify-staging normal-deploy") as result:
         result.check({"normal-deploy": {"health-check-job", "backend-health", "run-succeeded"}})
+
+
+def test_deploy_log_error_fails_normal_deploy_on_the_log_and_nothing_else(tmp_path: Path) -> None:
+    # All five: the failover's deploy job (on the secondary) has a clean log, so only normal-deploy fails.
+    with outcome(tmp_path, ("deploy-log-error",), "/verify-staging") as result:
+        result.check({sid: {"deploy-log-clean"} if sid == "normal-deploy" else set() for sid in ALL})
+        normal = next(s for s in result.report["scenarios"] if s["id"] == "normal-deploy")
+        assert DEPLOY_LOG_ERROR_MESSAGE in normal["reason"]
+        # Both deploy logs were read from the signed URL, and the installation token never went there.
+        downloads = requests.get(f"{result.world.state['github_api_url']}/_lab/log-downloads", timeout=10).json()
+        assert len(downloads) >= 2 and not any(d["authorization"] for d in downloads), downloads
 
 
 class TestUnreliableGitHub:

@@ -1,5 +1,5 @@
 """A GitHub stand-in for unit tests (bot.ports.GitHubApp / GitHubRepo): one repository's runs, jobs, runners,
-issues, pull requests, comments, reactions and check runs, held in memory.
+issues, pull requests, comments, reactions and check runs, and jobs' logs (`logs`, by job id), held in memory.
 
 Every method counts as one REST call (on the verification's tally, as the real transport counts) and is logged
 in `calls`. `put_run` / `put_job` store a new
@@ -74,6 +74,8 @@ class FakeGitHubRepo:
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     jobs: dict[int, WorkflowJob] = field(default_factory=dict)
     runners: dict[str, Runner] = field(default_factory=dict)
+    #: job id -> the job's log as GitHub serves it (plain text); a job without one answers 404.
+    logs: dict[int, str] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     pull_requests: dict[int, PullRequest] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)  # user -> admin | write | read ...
@@ -173,6 +175,12 @@ class FakeGitHubRepo:
     async def list_jobs(self, run_id: int) -> list[WorkflowJob]:
         self._call("list_jobs")
         return sorted((j for j in self.jobs.values() if j.run_id == run_id), key=lambda j: j.id)
+
+    async def job_log(self, job_id: int) -> str:
+        self._call("job_log", job_id=job_id)
+        if job_id not in self.logs:
+            raise GitHubError(f"GET the log of job {job_id} failed: Not Found", status=404)
+        return self.logs[job_id]
 
     async def cancel_run(self, run_id: int) -> None:
         self._call("cancel_run")

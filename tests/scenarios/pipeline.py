@@ -2,21 +2,45 @@
 
 select-runner (hosted) -> deploy (primary if it is online, else secondary) -> health-check -> rollback (only on
 failure). A workflow-level concurrency group holds a second run `pending`, with no jobs, until the first completes.
-Runs and jobs are published through FakeGitHubRepo.put_run/put_job, i.e. as webhooks.
+Runs and jobs are published through FakeGitHubRepo.put_run/put_job, i.e. as webhooks; each job that ran leaves
+its log in FakeGitHubRepo.logs, written as GitHub's runner writes it ("Set up job" naming the runner, a group per
+step, `##[error]` when a step fails).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from bot.github.models import JobStep, WorkflowJob, WorkflowRun
+from lab.faults import DEPLOY_LOG_ERROR_MESSAGE
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import DispatchCall, FakeGitHubRepo, gh_time
 
 HOSTED = "GitHub Actions 7"
+#: What the `deploy-log-error` fault makes the deploy step print while it still exits 0 (the lab's words).
+DEPLOY_LOG_ERROR = "##[error]" + DEPLOY_LOG_ERROR_MESSAGE
+
+
+def job_log(*, runner: str, step: str, lines: Sequence[str], failed: bool, at: datetime) -> str:
+    """A job's log as GitHub serves it: a byte-order mark, then every line after the runner's timestamp."""
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+    body = [
+        "Current runner version: '2.321.0'",
+        f"Runner name: '{runner}'",
+        "Runner group name: 'Default'",
+        f"Machine name: '{runner}'",
+        f"##[group]Run {step}",
+        step,
+        "##[endgroup]",
+        *lines,
+        *(["##[error]Process completed with exit code 1."] if failed else []),
+        "Cleaning up orphan processes",
+    ]
+    return "\ufeff" + "".join(f"{stamp} {line}\n" for line in body)
 
 
 @dataclass
@@ -53,6 +77,14 @@ class FakePipeline:
     blind_health_check: bool = False
     #: `(run_id, runner) -> True` makes that run's deploy job fail on that runner (after the usual deploy time).
     deploy_fails: Callable[[int, str], bool] | None = None
+    #: Runners on which the deploy step prints an `##[error]` line but succeeds (the lab's `deploy-log-error` fault:
+    #: the primary).
+    deploy_log_error_on: frozenset[str] = frozenset()
+    deploy_log_error_line: str = DEPLOY_LOG_ERROR
+    #: `runner -> name` the job's log gives in "Set up job" (a runner configured under another name).
+    logged_runner: Callable[[str], str] | None = None
+    #: Jobs GitHub keeps no log for (job name): their log answers 404.
+    no_log: frozenset[str] = frozenset()
     #: `run_id -> seconds` added to that run's select-runner step (to make a later run deploy first).
     select_delay: Callable[[int], float] | None = None
     #: The concurrency group has `cancel-in-progress`: a new run cancels the group's running and pending ones.
@@ -184,6 +216,15 @@ class FakePipeline:
             if runner != HOSTED:
                 self.repo.set_runner(runner, busy=False)
         outcome = conclusion.split("-")[0]
+        if name not in self.no_log:
+            printed = [self.deploy_log_error_line] if name == "deploy" and runner in self.deploy_log_error_on else []
+            self.repo.logs[job.id] = job_log(
+                runner=self.logged_runner(runner) if self.logged_runner else runner,
+                step=name,
+                lines=printed,
+                failed=outcome == "failure",
+                at=self.clock.now(),
+            )
         self._put_job(
             job,
             status="completed",

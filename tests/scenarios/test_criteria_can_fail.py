@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.github.models import WorkflowJob, WorkflowRun
-from bot.model import ScenarioId
+from bot.model import ScenarioId, StepOutcome
+from bot.reporting.check_render import scenario_output
+from bot.reporting.comment_render import render_comment
+from bot.reporting.escape import md_text
+from bot.reporting.jira_render import finished_comment
+from bot.texts import reports as texts
+from tests.hostile import HEALTH_STATUS, TITLE, jira_problems, markdown_problems
+from tests.scenarios.pipeline import DEPLOY_LOG_ERROR
 from tests.scenarios.verdicts import crit, criteria, failed
 from tests.scenarios.world import PRIMARY, SECONDARY, world
 
@@ -46,7 +53,75 @@ async def test_deploy_failing_on_the_secondary_fails_deploy_succeeded(tmp_path: 
     for cid in ("secondary-runner", "failover-latency", "primary-restored"):
         assert crit(v, ScenarioId.FAILOVER, cid) is True, cid
     assert crit(v, ScenarioId.FAILOVER, "deploy-succeeded") is False
-    assert s.reason == f"The deploy job on {SECONDARY} concluded failure, not success."
+    # The failed step's `##[error]` line is in the log too, and the log is the evidence a person would open.
+    assert crit(v, ScenarioId.FAILOVER, "deploy-log-clean") is False
+    assert s.reason == (
+        f"The deploy job on {SECONDARY} concluded failure, not success. "
+        + texts.DEPLOY_LOG_ERRORS.format(count=1, first="##[error]Process completed with exit code 1.")
+    )
+
+
+async def test_an_error_in_the_secondarys_deploy_log_fails_failover_on_deploy_log_clean(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.deploy_log_error_on = frozenset({SECONDARY})
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = failed(v, ScenarioId.FAILOVER)
+    assert [c.id for c in s.criteria if c.passed is not True] == ["deploy-log-clean"]
+    clean = next(c for c in s.criteria if c.id == "deploy-log-clean")
+    assert (clean.observed, clean.threshold) == (1, 0)
+    assert s.reason == texts.DEPLOY_LOG_ERRORS.format(count=1, first=DEPLOY_LOG_ERROR)
+
+
+async def test_log_naming_another_runner_fails_failover_on_deploy_log_runner(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.logged_runner = lambda runner: "rogue-runner" if runner == SECONDARY else runner
+        v = await w.verify(ScenarioId.FAILOVER)
+    s = failed(v, ScenarioId.FAILOVER)
+    assert [c.id for c in s.criteria if c.passed is not True] == ["deploy-log-runner"]
+    assert s.reason == texts.DEPLOY_LOG_RUNNER_WRONG.format(logged="rogue-runner", reported=SECONDARY)
+
+
+# ----------------------------------------------------------------------------------------------- normal-deploy
+async def test_log_naming_another_runner_fails_deploy_log_runner(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.logged_runner = lambda runner: SECONDARY  # the log's Set up job disagrees with the webhook
+        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
+    s = failed(v, ScenarioId.NORMAL_DEPLOY)
+    assert [c.id for c in s.criteria if c.passed is not True] == ["deploy-log-runner"]
+    runner = next(c for c in s.criteria if c.id == "deploy-log-runner")
+    assert (runner.observed, runner.threshold) == (SECONDARY, PRIMARY)
+    assert s.reason == texts.DEPLOY_LOG_RUNNER_WRONG.format(logged=SECONDARY, reported=PRIMARY)
+
+
+async def test_a_hostile_error_line_is_quoted_once_and_shown_as_text(tmp_path: Path) -> None:
+    line = f"##[error]{TITLE} {HEALTH_STATUS}"  # what a deploy script on the PR's branch may print
+    async with world(tmp_path) as w:
+        w.pipeline.deploy_log_error_on = frozenset({PRIMARY})
+        w.pipeline.deploy_log_error_line = line
+        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
+    s = failed(v, ScenarioId.NORMAL_DEPLOY)
+    assert s.reason == texts.DEPLOY_LOG_ERRORS.format(count=1, first=line)  # kept as written in the model
+    s.check_run_id = 5
+    comment = render_comment(v, base_url="http://127.0.0.1:9", signoff_team="paws360/sre")
+    check = scenario_output(v, s)
+    for body in (comment, check.summary, check.text or ""):
+        assert markdown_problems(body) == [], body
+    assert md_text(line) in comment  # escaped once, by the renderer: it still reads as the line
+    assert jira_problems(finished_comment(v, pull_request_url="http://127.0.0.1:9/pull/42")) == []
+
+
+async def test_a_log_github_does_not_serve_is_never_a_pass(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        w.pipeline.no_log = frozenset({"deploy"})
+        v = await w.verify(ScenarioId.NORMAL_DEPLOY)
+    s = failed(v, ScenarioId.NORMAL_DEPLOY)
+    assert criteria(s, "deploy-log-clean", "deploy-log-runner") == {"deploy-log-clean": None, "deploy-log-runner": None}
+    [deploy] = [j for j in s.runs[0].jobs if j.name == "deploy"]
+    error = f"GET the log of job {deploy.job_id} failed: Not Found"
+    assert s.reason == texts.DEPLOY_LOG_UNREADABLE.format(error=error)  # said once for both criteria
+    assert len(w.repo.of("job_log")) > 1  # a 404 is asked again for a while: GitHub may serve the log late
+    [step] = [st for st in s.steps if st.name == texts.DEPLOY_LOG_STEP]
+    assert (step.outcome, step.error) == (StepOutcome.FAILED, error)
 
 
 # ----------------------------------------------------------------------------------------------- concurrency

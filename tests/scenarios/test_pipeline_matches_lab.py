@@ -13,13 +13,14 @@ The scenario side is what the fake pipeline publishes as `workflow_job` events w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.github.models import Runner, WorkflowJob, WorkflowRun
+from lab.faults import DEPLOY_LOG_ERROR_MESSAGE
 from lab.github.expressions import JobStatus, evaluate_condition, substitute, substitute_all
 from lab.github.steps import GitHubAnswer, StepContext
 from lab.github.workflow_data import needs_of
@@ -27,7 +28,7 @@ from lab.pipeline import ENV_RELEASE_DIR, PipelineParams, deploy, deploy_workflo
 from lab.topology import load_topology
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import DispatchCall, FakeGitHubRepo
-from tests.scenarios.pipeline import FakePipeline, Hooks
+from tests.scenarios.pipeline import DEPLOY_LOG_ERROR, FakePipeline, Hooks
 
 TOPOLOGY = load_topology()
 PRIMARY = TOPOLOGY.runner("primary").name
@@ -59,16 +60,18 @@ class Job:
 # ---------------------------------------------------------------------------------------------------- the lab
 def lab_workflow() -> dict[str, Any]:
     """The workflow the lab registers for its default topology (no faults), as lab/sim_setup.py builds it."""
+    return deploy_workflow(lab_params())
+
+
+def lab_params() -> PipelineParams:
     timing = TOPOLOGY.timing
-    return deploy_workflow(
-        PipelineParams(
-            environment=TOPOLOGY.environment,
-            primary_runner=PRIMARY,
-            deploy_seconds=timing.deploy_seconds,
-            health_check_timeout=timing.health_check_timeout,
-            health_check_interval=timing.health_check_interval,
-            step_names=tuple(TOPOLOGY.step_names.items()),
-        )
+    return PipelineParams(
+        environment=TOPOLOGY.environment,
+        primary_runner=PRIMARY,
+        deploy_seconds=timing.deploy_seconds,
+        health_check_timeout=timing.health_check_timeout,
+        health_check_interval=timing.health_check_interval,
+        step_names=tuple(TOPOLOGY.step_names.items()),
     )
 
 
@@ -238,3 +241,16 @@ async def test_the_scenario_pipeline_names_and_groups_its_runs_as_the_lab_workfl
     # One concurrency group per environment: the second run waits (pending) instead of cancelling the first.
     assert workflow["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
     assert [run.status for run in dispatched] == ["queued", "pending"]
+
+
+@pytest.mark.parametrize("role", ["primary", "secondary"])
+def test_under_deploy_log_error_the_lab_deploy_prints_the_fake_pipelines_error_on_the_primary_only(
+    role: str, tmp_path: Path
+) -> None:
+    params = replace(lab_params(), deploy_log_error=DEPLOY_LOG_ERROR_MESSAGE)
+    step = deploy_workflow(params)["jobs"]["deploy"]["steps"][0]
+    with_ = {**{k: str(v) for k, v in step["with"].items()}, "version": "t-1", "seconds": "0"}
+    ctx = StepContext(with_=with_, env={ENV_RELEASE_DIR: str(tmp_path)}, runner_name=TOPOLOGY.runner(role).name)
+    deploy(ctx)  # raises StepFailed if it failed: the fault leaves the step green
+    printed = [line for line in ctx.lines if line.startswith("##[error]")]
+    assert printed == ([DEPLOY_LOG_ERROR] if role == "primary" else [])

@@ -10,7 +10,9 @@ import pytest
 from bot.github.models import WorkflowJob, WorkflowRun
 from bot.model import ScenarioConclusion, ScenarioId, VerificationConclusion
 from bot.ports import PanelQueryResult, PromAlert
+from bot.texts import reports as texts
 from scenarios.monitoring import DASHBOARD_WAIT_SCRAPES, POLL_SECONDS
+from tests.scenarios.pipeline import DEPLOY_LOG_ERROR
 from tests.scenarios.verdicts import crit, criteria, verify_one
 from tests.scenarios.world import PRIMARY, SECONDARY, UNIT, Chaos, world
 
@@ -30,6 +32,10 @@ async def test_healthy_world_passes_all_five_and_restores_everything(tmp_path: P
         assert normal.runs[0].jobs[1].runner_name == PRIMARY
         assert v.scenario(ScenarioId.FAILOVER).runs[0].jobs[1].runner_name == SECONDARY
         assert v.scenario(ScenarioId.CONCURRENCY).measurements["overlap_s"] == 0
+        # The deploy job's log was read and judged in both scenarios that deploy on a chosen runner.
+        for sid, runner in ((ScenarioId.NORMAL_DEPLOY, PRIMARY), (ScenarioId.FAILOVER, SECONDARY)):
+            logged = {c.id: (c.passed, c.observed) for c in v.scenario(sid).criteria if c.id.startswith("deploy-log")}
+            assert logged == {"deploy-log-clean": (True, 0), "deploy-log-runner": (True, runner)}, sid
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,11 @@ FAULT_VERDICTS = (
         reason_has="reports DOWN (db UP, redis DOWN)",
     ),
     FaultVerdict(
+        "deploy-log-error", ScenarioId.NORMAL_DEPLOY,
+        {"deploy-log-clean": False, "deploy-log-runner": True, "run-succeeded": True, "primary-runner": True},
+        reason=texts.DEPLOY_LOG_ERRORS.format(count=1, first=DEPLOY_LOG_ERROR),
+    ),
+    FaultVerdict(
         "missing-alert-rule", ScenarioId.MONITORING, {"alert-rules": False},
         reason="Prometheus lacks the alert rule DeploymentDurationHigh.",
     ),
@@ -91,6 +102,14 @@ async def test_each_lab_fault_fails_its_scenario_with_its_criteria_and_reason(
         assert s.reason == expected.reason
     assert expected.reason_has in (s.reason or "")
     assert {m: s.measurements[m] for m in expected.measurements} == expected.measurements
+
+
+async def test_deploy_log_error_fails_normal_deploy_on_deploy_log_clean_and_nothing_else(tmp_path: Path) -> None:
+    async with world(tmp_path, "deploy-log-error") as w:
+        v = await w.verify()
+    failing = {s.id: [c.id for c in s.criteria if c.passed is not True] for s in v.scenarios}
+    assert failing == {sid: [] for sid in failing} | {ScenarioId.NORMAL_DEPLOY: ["deploy-log-clean"]}
+    assert [s.conclusion for s in v.scenarios] == [ScenarioConclusion.FAILED] + [ScenarioConclusion.PASSED] * 4
 
 
 async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> None:

@@ -307,6 +307,7 @@ async def world(
     w.pipeline.timing = _timing(fault_set)
     w.pipeline.concurrency = "no-concurrency" not in fault_set
     w.pipeline.rollback = "no-rollback" not in fault_set
+    w.pipeline.deploy_log_error_on = frozenset({PRIMARY} if "deploy-log-error" in fault_set else ())
     w.pipeline.attach()
     w.probe.route(HEALTH, w.health)
     w.probe.route(INFO, lambda: (200, {"build": {"version": w.versions[-1]}}) if w.backend_running() else None)

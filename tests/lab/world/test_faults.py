@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from lab.faults import Fault
+from lab.faults import DEPLOY_LOG_ERROR_MESSAGE, Fault
 from tests.lab.world.labproc import FakeBotMetrics, LabProcess, start_lab
 from tests.support.processes import alive
 from tests.support.wait import wait_for
@@ -60,6 +60,8 @@ def test_pipeline_faults_shape_the_deploy_workflow(lab: LabProcess) -> None:
     assert "rollback" not in workflow["jobs"]  # no-rollback
     deploy_with = workflow["jobs"]["deploy"]["steps"][0]["with"]
     assert float(deploy_with["seconds"]) > 20  # slow-deploy: beyond the lab's deployment threshold
+    # deploy-log-error: the deploy step reports an error on the primary runner (and succeeds)
+    assert (deploy_with["log_error"], deploy_with["log_error_on"]) == (DEPLOY_LOG_ERROR_MESSAGE, "production-runner-01")
     pick_with = workflow["jobs"]["select-runner"]["steps"][0]["with"]
     assert float(pick_with["failover_seconds"]) > 8  # slow-failover: beyond the lab's failover threshold
 
