@@ -160,7 +160,7 @@ async def fake_runs(situation: Situation, test_ids: list[str]) -> list[dict[str,
     repo.listeners.append(events.append)
     pipeline = FakePipeline(
         repo=repo, clock=clock, primary=PRIMARY,
-        hooks=Hooks(lambda: situation.backend_healthy, lambda version: None, lambda: None),
+        hooks=Hooks(lambda: situation.backend_healthy, lambda version: None, lambda components: None),
         deploy_fails=(lambda run_id, runner: True) if situation.deploy_fails else None,
     )  # fmt: skip
     pipeline.attach()
@@ -226,7 +226,9 @@ async def test_the_scenario_pipeline_makes_the_jobs_the_lab_workflow_makes(
 async def test_the_scenario_pipeline_names_and_groups_its_runs_as_the_lab_workflow_does() -> None:
     workflow = lab_workflow()
     repo = FakeGitHubRepo()
-    fake = FakePipeline(repo=repo, clock=FakeClock(), hooks=Hooks(lambda: True, lambda version: None, lambda: None))
+    fake = FakePipeline(
+        repo=repo, clock=FakeClock(), hooks=Hooks(lambda: True, lambda version: None, lambda components: None)
+    )
     fake.attach()
     dispatched = []
     for test_id in ("t-1", "t-2"):
