@@ -23,6 +23,7 @@ class Fault(StrEnum):
     WEBHOOK_LOSS = "webhook-loss"
     WEBHOOK_CHAOS = "webhook-chaos"
     GITHUB_FLAKY = "github-flaky"
+    PARTIAL_ROLLBACK = "partial-rollback"
 
 
 class UnknownFault(ValueError):

@@ -82,6 +82,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         concurrency=Fault.NO_CONCURRENCY not in faults,
         rollback=Fault.NO_ROLLBACK not in faults,
         step_names=tuple(topo.step_names.items()),
+        rollback_components=("backend",) if Fault.PARTIAL_ROLLBACK in faults else ("backend", "frontend"),
     )
     workflow = deploy_workflow(params)
     manifest = app_manifest(world.options.manifest_path)

@@ -145,8 +145,10 @@ class ScenarioContext:
         )
 
     def measure(self, name: str, seconds: float | None) -> float | None:
-        self.result.measurements[name] = None if seconds is None else round(seconds, 3)
-        return seconds
+        """Record a measurement; returns the value as recorded, so a criterion that observes it shows the same."""
+        value = None if seconds is None else round(seconds, 3)
+        self.result.measurements[name] = value
+        return value
 
     # ------------------------------------------------------------------------------------------- GitHub
     async def dispatch(self) -> Dispatch:
