@@ -191,13 +191,14 @@ def deploy(ctx: StepContext) -> None:
     release = _release_dir(ctx)
     version = str(ctx.with_.get("version") or ctx.env.get("GITHUB_SHA", "unknown"))
     previous = _read(release / "current")
+    installed = {place: _read(release / place / "current") for place in COMPONENT_DIRS.values()}
     ctx.log(f"Runner: {ctx.runner_name}")
     ctx.log(f"deploying {version} (previous {previous or 'none'})")
     time.sleep(_number(ctx, "seconds", 0.0))
-    for place in COMPONENT_DIRS.values():
+    for place, replaced in installed.items():
         component = release / place
         component.mkdir(parents=True, exist_ok=True)
-        (component / "previous").write_text(_read(component / "current"), encoding="utf-8")
+        (component / "previous").write_text(replaced, encoding="utf-8")
         (component / "current").write_text(version, encoding="utf-8")
     ctx.set_output("previous_version", previous)
     ctx.set_output("version", version)
