@@ -9,7 +9,7 @@ at the moment each thing happened (milliseconds). The pairs:
 | `deployment_duration_s` | the scenario run's deploy job: `job_assigned` -> `job_completed` |
 | `queue_s` | that deploy job: `job_queued` -> `job_assigned` |
 | `health_check_s` | the health-check job: `job_assigned` -> `job_completed` |
-| `overlap_s` (concurrency) | overlap of the two runs' deploy jobs, each `job_assigned` -> `job_completed` |
+| `deploy_jobs_overlap_s` (concurrency) | overlap of the two runs' deploy jobs, each `job_assigned` -> `job_completed` |
 | `failover_latency_s` | the failover run: `run_created` -> its deploy job's `job_assigned` |
 | `rollback_s` | health-check `job_completed` -> rollback `job_completed` |
 | criterion `primary-offline` | primary `runner_stopped` -> `runner_offline` (0 when the session ended first) |
@@ -83,7 +83,7 @@ def truths(scenario: dict[str, Any], events: Sequence[Event], primary: str) -> d
         spans = [(_job(events, r, "deploy", "job_assigned"), _job(events, r, "deploy", "job_completed")) for r in runs]
         (a0, a1), (b0, b1) = spans
         if a0 is not None and a1 is not None and b0 is not None and b1 is not None:
-            out["overlap_s"] = max(0.0, min(a1, b1) - max(a0, b0))
+            out["deploy_jobs_overlap_s"] = max(0.0, min(a1, b1) - max(a0, b0))
     started = float(at({"at": scenario["started_at"]}))
     stopped = _first(events, "runner_stopped", started, runner=primary)
     if sid == "failover" and stopped is not None:

@@ -222,7 +222,8 @@ class HttpProbe(Protocol):
         ...
 
     async def version(self, url: str, *, timeout: float) -> str | None:
-        """`build.version` of an Actuator info endpoint (`/actuator/info`); None when it reports none or is silent."""
+        """`build.version` of an Actuator info endpoint (`/actuator/info`), or `version` of a `{"version": ...}`
+        document (a frontend's version URL); None when it reports none or is silent."""
         ...
 
 

@@ -265,7 +265,7 @@ def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings
     backend = node.child("backend")
     backend.only(["host", "service", "health_url", "info_url", "required_components"])
     frontend = node.child("frontend")
-    frontend.only(["url"])
+    frontend.only(["url", "version_url"])
     thresholds = node.child("thresholds", required=False)
     names = [f.name for f in dataclasses.fields(Thresholds)]
     thresholds.only(names)
@@ -281,7 +281,10 @@ def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings
             info_url=backend.url("info_url"),
             required_components=backend.strings("required_components", ("db", "redis"), allow_empty=True),
         ),
-        frontend=FrontendSettings(url=frontend.url("url")),
+        frontend=FrontendSettings(
+            url=frontend.url("url"),
+            version_url=frontend.url("version_url") if frontend.data.get("version_url") is not None else None,
+        ),
         monitoring=_monitoring(node.child("monitoring")),
         thresholds=Thresholds(**{n: thresholds.seconds(n, getattr(default_thresholds, n)) for n in names}),
         incident_label=node.string("incident_label", "incident", expected="a label name"),

@@ -38,6 +38,8 @@ class BackendSettings:
 @dataclass(frozen=True)
 class FrontendSettings:
     url: str
+    #: Where the frontend reports its deployed version as JSON `{"version": ...}`; None: not checked.
+    version_url: str | None = None
 
 
 @dataclass(frozen=True)

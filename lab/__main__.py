@@ -90,7 +90,7 @@ def bot_settings(world: World) -> dict[str, Any]:
                     "info_url": world.urls["backend"] + "/actuator/info",
                     "required_components": ["db", "redis"],
                 },
-                "frontend": {"url": world.urls["frontend"] + "/"},
+                "frontend": {"url": world.urls["frontend"] + "/", "version_url": world.urls["frontend"] + "/version"},
                 "incident_label": "incident",
                 "monitoring": {
                     "prometheus_url": world.urls["prometheus"],

@@ -24,6 +24,7 @@ class Fault(StrEnum):
     WEBHOOK_CHAOS = "webhook-chaos"
     GITHUB_FLAKY = "github-flaky"
     DEPLOY_LOG_ERROR = "deploy-log-error"
+    PARTIAL_ROLLBACK = "partial-rollback"
 
 
 class UnknownFault(ValueError):

@@ -2,8 +2,9 @@
 
 `deploy_workflow(params)` builds the workflow as data in GitHub's YAML structure, shaped by the topology, the
 faults and lab time. The step kinds `select_runner`, `deploy`, `health_check` and `rollback` run inside runner
-agents (`uses: lab.pipeline:deploy`). Versions live on the backend host's state dir (`release/current`,
-`release/previous`), so a deploy works while the backend process is stopped, as an Ansible deploy would.
+agents (`uses: lab.pipeline:deploy`). Versions live on the backend host's state dir, one pair of files per deployed
+component (the backend's `release/current` and `release/previous`, the frontend's `release/frontend/current` and
+`release/frontend/previous`), so a deploy works while the backend process is stopped, as an Ansible deploy would.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ ENV_BACKEND_HOST = "LAB_BACKEND_HOST"
 # repository secret, select-runner uses a personal access token of an admin of the repository.
 ENV_RUNNER_ADMIN_TOKEN = "LAB_RUNNER_ADMIN_TOKEN"
 GITHUB_ATTEMPTS = 6
+#: Each deployed component's place in the release dir: where the deploy installs it and the rollback restores it.
+COMPONENT_DIRS = {"backend": ".", "frontend": "frontend"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PipelineParams:
     #: An error the deploy step reports on the primary runner (`##[error]` in its log) although it succeeds; "" for
     #: none.
     deploy_log_error: str = ""
+    #: The components the rollback restores (fault partial-rollback: the backend only).
+    rollback_components: tuple[str, ...] = ("backend", "frontend")
 
 
 def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
@@ -108,7 +113,11 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
                 {
                     "name": names.get("rollback", "Roll back to the previous version"),
                     "uses": "lab.pipeline:rollback",
-                    "with": {"environment": "${{ inputs.environment }}", "label": params.incident_label},
+                    "with": {
+                        "environment": "${{ inputs.environment }}",
+                        "label": params.incident_label,
+                        "components": ",".join(params.rollback_components),
+                    },
                 }
             ],
         }
@@ -183,17 +192,21 @@ def select_runner(ctx: StepContext) -> None:
 
 
 def deploy(ctx: StepContext) -> None:
-    """Records the current version as previous, then installs `with.version` after `with.seconds` of work;
-    on the runner `with.log_error_on`, `with.log_error` is reported as an error (`##[error]`) without failing it."""
+    """Records each component's current version as previous, then installs `with.version` (backend and frontend)
+    after `with.seconds` of work; on the runner `with.log_error_on`, `with.log_error` is reported as an error
+    (`##[error]`) without failing it."""
     release = _release_dir(ctx)
     version = str(ctx.with_.get("version") or ctx.env.get("GITHUB_SHA", "unknown"))
     previous = _read(release / "current")
+    installed = {place: _read(release / place / "current") for place in COMPONENT_DIRS.values()}
     ctx.log(f"Runner: {ctx.runner_name}")
     ctx.log(f"deploying {version} (previous {previous or 'none'})")
     time.sleep(_number(ctx, "seconds", 0.0))
-    release.mkdir(parents=True, exist_ok=True)
-    (release / "previous").write_text(previous, encoding="utf-8")
-    (release / "current").write_text(version, encoding="utf-8")
+    for place, replaced in installed.items():
+        component = release / place
+        component.mkdir(parents=True, exist_ok=True)
+        (component / "previous").write_text(replaced, encoding="utf-8")
+        (component / "current").write_text(version, encoding="utf-8")
     ctx.set_output("previous_version", previous)
     ctx.set_output("version", version)
     if ctx.with_.get("log_error") and ctx.runner_name == ctx.with_.get("log_error_on"):
@@ -265,15 +278,23 @@ def health_check(ctx: StepContext) -> None:
 
 
 def rollback(ctx: StepContext) -> None:
-    """Restores the previous version and opens an issue labelled `with.label` (default `incident`)."""
+    """Restores the previous version of each component in `with.components` (default: backend and frontend) and
+    opens an issue labelled `with.label` (default `incident`)."""
     release = _release_dir(ctx)
     previous = _read(release / "previous")
     failed = _read(release / "current")
     if not previous:
         raise StepFailed("no previous version recorded on the backend host: nothing to roll back to")
-    (release / "current").write_text(previous, encoding="utf-8")
+    components = [c for c in str(ctx.with_.get("components", ",".join(COMPONENT_DIRS))).split(",") if c]
+    unknown = [c for c in components if c not in COMPONENT_DIRS]
+    if unknown:
+        raise StepFailed(f"with.components names unknown components: {', '.join(unknown)}")
+    for name in components:
+        component = release / COMPONENT_DIRS[name]
+        (component / "current").write_text(_read(component / "previous"), encoding="utf-8")
+        ctx.log(f"restored the {name} to {_read(component / 'current')}")
     ctx.log(f"restored {previous} (was {failed})")
-    ctx.truth("version_restored", version=previous, failed_version=failed, run_id=ctx.run_id)
+    ctx.truth("version_restored", version=previous, failed_version=failed, run_id=ctx.run_id, components=components)
     environment = str(ctx.with_.get("environment", "staging"))
     issue = {
         "title": f"Deployment to {environment} rolled back to {previous}",

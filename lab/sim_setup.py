@@ -83,6 +83,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         rollback=Fault.NO_ROLLBACK not in faults,
         step_names=tuple(topo.step_names.items()),
         deploy_log_error=fault_values.DEPLOY_LOG_ERROR_MESSAGE if Fault.DEPLOY_LOG_ERROR in faults else "",
+        rollback_components=("backend",) if Fault.PARTIAL_ROLLBACK in faults else ("backend", "frontend"),
     )
     workflow = deploy_workflow(params)
     manifest = app_manifest(world.options.manifest_path)

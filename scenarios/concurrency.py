@@ -107,34 +107,38 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         threshold="pending or queued",
         reason=f"While the first deployment ran, the second run was {held_status or 'unknown'}, not held back.",
     )
-    after = between(end_one, start_two)
+    # Two overlaps, each named for what it measures. Without a concurrency group one runner still serializes the
+    # deploy jobs, while the runs themselves overlap: the order criterion is judged on the runs, `no-overlap` on
+    # the deploy jobs, and each reason quotes the number its criterion observed.
+    runs = ctx.measure("runs_overlap_s", overlap_s(_started(one), end_one, start_two, _completed(two)))
     ctx.criterion(
         "second-started-after",
         "The second run started only after the first completed.",
-        None if after is None else after >= 0,
-        observed=after,
+        None if runs is None else runs == 0,
+        observed=runs,
         threshold=0,
         unit="s",
-        reason=f"The runs overlapped: the second started {fmt(-after)} before the first completed."
-        if after is not None
+        reason=f"The runs overlapped for {fmt(runs)}: the second started before the first completed."
+        if runs is not None
         else "The second run never started a job."
         if start_two is None
-        else "When the first run completed is unknown.",
+        else "When the first run started or completed is unknown.",
     )
     # Without a concurrency group the second run may well deploy first: the overlap is the intersection of the
     # two deploy jobs' intervals, whichever order they ran in.
-    overlap = ctx.measure(
-        "overlap_s", overlap_s(started(d1), completed(d1), started(d2), completed(d2)) if d1 and d2 else None
+    jobs = ctx.measure(
+        "deploy_jobs_overlap_s",
+        overlap_s(started(d1), completed(d1), started(d2), completed(d2)) if d1 and d2 else None,
     )
     ctx.criterion(
         "no-overlap",
         "The two deploy jobs did not run at the same time.",
-        None if overlap is None else overlap == 0,
-        observed=overlap,
+        None if jobs is None else jobs == 0,
+        observed=jobs,
         threshold=0,
         unit="s",
-        reason=f"The two deploy jobs ran at the same time for {fmt(overlap)}."
-        if overlap is not None
+        reason=f"The two deploy jobs ran at the same time for {fmt(jobs)}."
+        if jobs is not None
         else "Whether the two deploy jobs overlapped is unknown: "
         f"{'the first' if d1 is None or d1.started_at is None else 'the second'} run has no deploy job "
         "with timestamps.",

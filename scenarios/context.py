@@ -145,8 +145,10 @@ class ScenarioContext:
         )
 
     def measure(self, name: str, seconds: float | None) -> float | None:
-        self.result.measurements[name] = None if seconds is None else round(seconds, 3)
-        return seconds
+        """Record a measurement; returns the value as recorded, so a criterion that observes it shows the same."""
+        value = None if seconds is None else round(seconds, 3)
+        self.result.measurements[name] = value
+        return value
 
     # ------------------------------------------------------------------------------------------- GitHub
     async def dispatch(self) -> Dispatch:
@@ -260,6 +262,14 @@ class ScenarioContext:
 
     async def backend_version(self) -> str | None:
         return await self.probe.version(self.env.backend.info_url, timeout=PROBE_TIMEOUT)
+
+    async def deployed_versions(self) -> dict[str, str | None]:
+        """The version each deployed component reports, by component: the backend (`info_url`) always, the
+        frontend only when its `version_url` is set (None: it reported none)."""
+        versions = {"backend": await self.backend_version()}
+        if self.env.frontend.version_url is not None:
+            versions["frontend"] = await self.probe.version(self.env.frontend.version_url, timeout=PROBE_TIMEOUT)
+        return versions
 
     async def wait_backend(self, *, like: Health, timeout: float) -> Health:
         """Poll the backend until it answers with the same overall status as `like` (or `timeout` passes)."""

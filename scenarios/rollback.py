@@ -14,9 +14,15 @@ async def run(ctx: ScenarioContext) -> None:
     async with ctx.step("preflight"):
         await ctx.require_runners_online(RunnerRole.PRIMARY)
         before = await ctx.require_backend_answers()
-        version = await ctx.backend_version()
+        versions = await ctx.deployed_versions()
+        version = versions["backend"]
         if version is None:
             raise ScenarioError(f"Preflight: the backend at {backend.info_url} reports no build.version.")
+        if "frontend" in versions and versions["frontend"] is None:
+            raise ScenarioError(
+                f"Preflight: the frontend at {ctx.env.frontend.version_url} reports no version "
+                '(it should answer JSON {"version": ...}).'
+            )
     async with ctx.journal.stopped(host=backend.host, unit=backend.service):
         async with ctx.step("dispatch"):
             dispatch = await ctx.dispatch()
@@ -24,7 +30,8 @@ async def run(ctx: ScenarioContext) -> None:
             track = await ctx.wait_completed(dispatch)
     async with ctx.step("wait for backend"):
         after = await ctx.wait_backend(like=before, timeout=limits.health_check)
-        now_version = await ctx.backend_version() if after.answered else None
+        now = await ctx.deployed_versions()
+    now_version = now["backend"] if after.answered else None
     _judge_jobs(ctx, track)
     ctx.criterion(
         "version-restored",
@@ -34,6 +41,7 @@ async def run(ctx: ScenarioContext) -> None:
         threshold=version,
         reason=f"The backend serves version {now_version or 'unknown'}, not the previous version {version}.",
     )
+    _judge_components(ctx, versions, now)
     async with ctx.step("look for incident issue"):
         since = track.run.created_at or dispatch.dispatched_at
         issues = await ctx.repo.list_issues(labels=[ctx.env.incident_label], since=since)
@@ -94,5 +102,33 @@ def _judge_jobs(ctx: ScenarioContext, track: RunTrack) -> None:
             f"The rollback took {fmt(seconds)} after the failed health check; the threshold is {limits.rollback:g} s."
             if seconds is not None
             else "No rollback completed after the failed health check, so there is no rollback time."
+        ),
+    )
+
+
+def _judge_components(ctx: ScenarioContext, before: dict[str, str | None], now: dict[str, str | None]) -> None:
+    """Test 4's "no partial deployment artifacts left behind": every component checked is back on its version.
+    Observed: the components left on another version (the threshold: none); the reason quotes their versions."""
+    # The description names the components only: it is shown unescaped, and versions are the services' own text.
+    checked = ", ".join(before)
+    if "frontend" not in before:
+        # Without a version URL the frontend cannot be asked; say so rather than pass it silently.
+        checked += "; the frontend is not checked: `frontend.version_url` is not set"
+    left = [name for name, version in before.items() if now.get(name) != version]
+    ctx.criterion(
+        "no-partial-deployment",
+        f"After the rollback, every deployed component reports the version it had before ({checked}).",
+        not left,
+        observed=left,
+        threshold="none",
+        reason="After the rollback, "
+        + "; ".join(
+            f"the {name} reports version {now.get(name) or 'unknown'}, not the previous version {before[name]}"
+            for name in left
+        )
+        + (
+            "."
+            if len(left) == len(before)
+            else f": only the {', '.join(n for n in before if n not in left)} was rolled back."
         ),
     )

@@ -73,10 +73,12 @@ def actuator_health(answer: ProbeResult, body: object) -> Health:
 
 
 def actuator_version(body: object) -> str | None:
-    """`build.version` of an `/actuator/info` JSON body (None when it has none)."""
-    build = body.get("build") if isinstance(body, dict) else None
-    version = build.get("version") if isinstance(build, dict) else None
-    return str(version) if version is not None else None
+    """`build.version` of an `/actuator/info` JSON body, or `version` of a plain `{"version": ...}` body (what a
+    frontend's `version_url` serves); None when it has neither."""
+    fields = body if isinstance(body, dict) else {}
+    build = fields.get("build")
+    version = build.get("version") if isinstance(build, dict) else fields.get("version")
+    return str(version) if version is not None and not isinstance(version, dict | list) else None
 
 
 def _json(text: str, content_type: str) -> object:

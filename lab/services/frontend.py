@@ -1,4 +1,6 @@
-"""The staging frontend stand-in: `/` answers 200 with the deployed version in the page."""
+"""The staging frontend stand-in: `/` answers 200 with the deployed version in the page, and `/version` answers it
+as JSON `{"version": ...}` (what the bot's `frontend.version_url` reads). The version is the frontend's own, in its
+release dir on the backend host, so a rollback that skips the frontend shows up here."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, jsonify
 
 from lab.services.backend import read_version
 
@@ -29,5 +31,9 @@ def create_app(raw: dict[str, Any]) -> Flask:
             "<!doctype html><html><head><title>PAWS360</title></head>"
             f'<body><h1>PAWS360</h1><p>version <span id="version">{version}</span></p></body></html>'
         )
+
+    @app.get("/version")
+    def version() -> Response:
+        return jsonify({"version": read_version(Path(config.release_dir))})
 
     return app

@@ -9,6 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from lab.faults import Fault
+from lab.pipeline import COMPONENT_DIRS
 from lab.services import EXIT_PORT_TAKEN, service_argv
 from lab.units import ProcessSpec, Unit, UnitKind, free_port, wait_http
 
@@ -32,9 +33,11 @@ def _service_config(world: World, name: str, config: dict[str, Any]) -> str:
 async def start_services(world: World) -> None:
     """Backend and frontend (units of the backend host), JIRA, Grafana and the on-call receiver."""
     topo, faults = world.topology, world.options.faults
-    world.release_dir.mkdir(parents=True, exist_ok=True)
-    (world.release_dir / "current").write_text(topo.backend.initial_version, encoding="utf-8")
-    (world.release_dir / "previous").write_text("", encoding="utf-8")
+    for place in COMPONENT_DIRS.values():
+        component = world.release_dir / place
+        component.mkdir(parents=True, exist_ok=True)
+        (component / "current").write_text(topo.backend.initial_version, encoding="utf-8")
+        (component / "previous").write_text("", encoding="utf-8")
     ports = {name: free_port() for name in ("backend", "frontend", "prometheus")}
     world.urls.update({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
     release = str(world.release_dir)
@@ -46,7 +49,11 @@ async def start_services(world: World) -> None:
     }
     for name, unit, config in (
         ("backend", topo.backend.unit, backend),
-        ("frontend", topo.backend.frontend_unit, {"port": ports["frontend"], "release_dir": release}),
+        (
+            "frontend",
+            topo.backend.frontend_unit,
+            {"port": ports["frontend"], "release_dir": str(world.release_dir / COMPONENT_DIRS["frontend"])},
+        ),
     ):
         world.units.add(
             Unit(

@@ -28,6 +28,18 @@ def test_example_settings_are_complete_and_valid(secret_env: dict[str, str]) -> 
     assert settings.authorization.command_cooldown == 10
 
 
+def test_the_frontend_version_url_is_read_and_may_be_left_out(tmp_path: Path, secret_env: dict[str, str]) -> None:
+    assert (
+        load_settings(str(EXAMPLE_SETTINGS), secret_env).environments["staging"].frontend.version_url
+        == "http://staging-frontend/version"
+    )
+    raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
+    del raw["environments"]["staging"]["frontend"]["version_url"]
+    path = tmp_path / "settings.yml"
+    path.write_text(yaml.safe_dump(raw))
+    assert load_settings(str(path), secret_env).environments["staging"].frontend.version_url is None
+
+
 def test_server_limits_and_cooldown_have_defaults_when_left_out(tmp_path: Path, secret_env: dict[str, str]) -> None:
     raw = yaml.safe_load(EXAMPLE_SETTINGS.read_text())
     del raw["server"], raw["authorization"]["command_cooldown"]
@@ -80,6 +92,11 @@ def broken(raw: dict[str, object], dotted: str, value: object) -> None:
             "environments.staging.backend.host must be one of production-runner-01, production-runner-02,",
         ),
         ("environments.staging.frontend.url", "staging", "environments.staging.frontend.url must be an http(s) URL"),
+        (
+            "environments.staging.frontend.version_url",
+            "/version",
+            "environments.staging.frontend.version_url must be an http(s) URL, got '/version'.",
+        ),
         ("jira.issue", "infra 473", "jira.issue must be a JIRA issue key such as INFRA-473, or null, got 'infra 473'."),
         ("databse", "x.db", "databse is not a known setting"),
         ("server.command_queue", 0, "server.command_queue must be a positive whole number, got 0."),

@@ -129,7 +129,8 @@ def run_created(truth: list[dict[str, Any]], run_id: int) -> datetime:
 
 def truth_measurements(truth: list[dict[str, Any]], scenario: dict[str, Any]) -> dict[str, float]:
     """What the scenario's measurements should be, from the lab's own record of its runs: the durations of its
-    (first) deploying run, and for two runs how long their deploy jobs overlapped (in whichever order they ran).
+    (first) deploying run, and for two runs how long their deploy jobs and the runs themselves overlapped (in
+    whichever order they ran).
     A measurement whose events the lab never recorded (a job nobody took) is left out."""
     run_id = int(scenario["runs"][0]["run_id"])
     deploy = job_times(truth, run_id, "deploy")
@@ -151,8 +152,19 @@ def truth_measurements(truth: list[dict[str, Any]], scenario: dict[str, Any]) ->
         one, two = (job_times(truth, int(r["run_id"]), "deploy") for r in scenario["runs"])
         if {"assigned", "completed"} <= set(one) & set(two):
             met = min(one["completed"], two["completed"]) - max(one["assigned"], two["assigned"])
-            out["overlap_s"] = max(0.0, met.total_seconds())
+            out["deploy_jobs_overlap_s"] = max(0.0, met.total_seconds())
+        first, second = (run_span(truth, int(r["run_id"])) for r in scenario["runs"])
+        if first is not None and second is not None:
+            met = min(first[1], second[1]) - max(first[0], second[0])
+            out["runs_overlap_s"] = max(0.0, met.total_seconds())
     return out
+
+
+def run_span(truth: list[dict[str, Any]], run_id: int) -> tuple[datetime, datetime] | None:
+    """A run's first job assigned -> its last job completed (None when the lab recorded neither)."""
+    assigned = [at(e) for e in truth if e.get("run_id") == run_id and e["event"] == "job_assigned"]
+    completed = [at(e) for e in truth if e.get("run_id") == run_id and e["event"] == "job_completed"]
+    return (min(assigned), max(completed)) if assigned and completed else None
 
 
 def assert_measurements_match_truth(world: World, report: dict[str, Any]) -> dict[str, dict[str, tuple[float, float]]]:

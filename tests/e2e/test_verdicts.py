@@ -2,7 +2,8 @@
 `/verify-staging` comment, and the verdicts exactly as the contract says, each failure explained where people look.
 
 Faults that touch different scenarios share one lab start (each start costs ~10 s): no-concurrency, no-secondary,
-no-rollback and missing-alert-rule break one scenario each; slow-failover and no-notification likewise.
+no-rollback and missing-alert-rule break one scenario each; slow-failover, no-notification and partial-rollback
+likewise.
 slow-deploy, redis-down and deploy-log-error each break normal-deploy, so each has its own lab.
 """
 
@@ -40,8 +41,9 @@ class TestFourFaultsInOneLab:
                 "concurrency": {"second-held", "second-started-after"},
                 # Nothing takes the job: the scenario stops there, with the contract's reason.
                 "failover": {"secondary-runner"},
-                # The rollback never ran, so its duration is not evaluated (neither passed nor failed).
-                "rollback": {"rollback-ran", "version-restored", "incident-issue"},
+                # The rollback never ran, so its duration is not evaluated (neither passed nor failed), and both
+                # components stay on the failed version.
+                "rollback": {"rollback-ran", "version-restored", "no-partial-deployment", "incident-issue"},
                 "monitoring": {"alert-rules"},
             }
         )
@@ -49,33 +51,49 @@ class TestFourFaultsInOneLab:
     def test_measurements_equal_the_truth(self, four_faults: Outcome) -> None:
         # Without the group the second run may deploy first: the overlap must still be the lab's (0 s here).
         compared = assert_measurements_match_truth(four_faults.world, four_faults.report)
-        assert compared["concurrency"]["overlap_s"][1] == 0.0
+        assert compared["concurrency"]["deploy_jobs_overlap_s"][1] == 0.0
+        assert compared["concurrency"]["runs_overlap_s"][1] > 0  # the runs themselves overlapped
         assert "failover_latency_s" not in compared.get("failover", {})  # nobody took the job
+
+    def test_concurrency_reasons_quote_the_numbers_they_observed(self, four_faults: Outcome) -> None:
+        scenario = next(s for s in four_faults.report["scenarios"] if s["id"] == "concurrency")
+        criteria = {c["id"]: c for c in scenario["criteria"]}
+        runs, jobs = criteria["second-started-after"], criteria["no-overlap"]
+        assert runs["observed"] == scenario["measurements"]["runs_overlap_s"] > 0
+        assert jobs["observed"] == scenario["measurements"]["deploy_jobs_overlap_s"] == 0
+        assert f"The runs overlapped for {runs['observed']:g} s" in scenario["reason"], scenario["reason"]
 
     def test_the_broken_world_is_left_running(self, four_faults: Outcome) -> None:
         assert all(r["ok"] for r in four_faults.report["restorations"]), four_faults.report["restorations"]
         assert {r["status"] for r in four_faults.world.runners().values()} == {"online"}
 
 
-class TestSlowFailoverAndNoNotification:
+class TestSlowFailoverNoNotificationAndPartialRollback:
     @pytest.fixture(scope="class")
     @classmethod
     def slow(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
-        faults = ("slow-failover", "no-notification")
+        faults = ("slow-failover", "no-notification", "partial-rollback")
         with outcome(tmp_path_factory.mktemp("slow-failover"), faults, "/verify-staging") as result:
             yield result
 
-    def test_failover_fails_on_latency_and_monitoring_on_notification(self, slow: Outcome) -> None:
+    def test_failover_fails_on_latency_monitoring_on_notification_and_rollback_on_the_frontend(
+        self, slow: Outcome
+    ) -> None:
         slow.check(
             {
                 "normal-deploy": set(),
                 "concurrency": set(),
                 "failover": {"failover-latency"},
-                "rollback": set(),
+                # The rollback restored the backend only: the frontend still serves the failed version.
+                "rollback": {"no-partial-deployment"},
                 # The fault removes the route, so the alert is neither routed to on-call nor notified.
                 "monitoring": {"routed-to-oncall", "notification-sent"},
             }
         )
+        rollback = next(s for s in slow.report["scenarios"] if s["id"] == "rollback")
+        left = next(c for c in rollback["criteria"] if c["id"] == "no-partial-deployment")
+        assert left["observed"] == ["frontend"]
+        assert "only the backend was rolled back" in rollback["reason"]
 
 
 def test_slow_deploy_fails_normal_deploy_on_duration(tmp_path: Path) -> None:

@@ -60,7 +60,8 @@ class Hooks:
 
     backend_healthy: Callable[[], bool]
     deployed: Callable[[str], None]
-    rolled_back: Callable[[], None]
+    #: Called with the components the rollback restored (as the lab's rollback step: backend, frontend).
+    rolled_back: Callable[[tuple[str, ...]], None]
 
 
 @dataclass
@@ -72,6 +73,8 @@ class FakePipeline:
     timing: Timing = field(default_factory=Timing)
     concurrency: bool = True
     rollback: bool = True
+    #: The components the rollback restores (fault partial-rollback: the backend only).
+    rollback_restores: tuple[str, ...] = ("backend", "frontend")
     incident_label: str = "incident"
     #: A blind health check: the health-check job passes whatever state the backend is in.
     blind_health_check: bool = False
@@ -295,6 +298,6 @@ class FakePipeline:
 
     async def _rollback(self) -> str:
         await self.clock.sleep(self.timing.rollback_s)
-        self.hooks.rolled_back()
+        self.hooks.rolled_back(self.rollback_restores)
         self.repo.add_issue(title="Deployment rolled back", labels=[self.incident_label])
         return "success"

@@ -150,10 +150,17 @@ async def test_no_group_with_one_runner_fails_on_order_not_on_overlap_when_the_s
     assert second.completed_at <= first.started_at  # the second run deployed first
     held = next(c for c in s.criteria if c.id == "second-held")
     assert (held.passed, held.observed) == (False, "completed")  # it had already deployed
-    assert crit(v, ScenarioId.CONCURRENCY, "second-started-after") is False
-    assert crit(v, ScenarioId.CONCURRENCY, "no-overlap") is True
-    assert s.measurements["overlap_s"] == 0
-    assert "The runs overlapped: the second started " in (s.reason or ""), s.reason
+    # Two overlaps, and each criterion, measurement and reason tells the same one: the runs overlapped, the
+    # deploy jobs (one runner) did not.
+    order = next(c for c in s.criteria if c.id == "second-started-after")
+    jobs = next(c for c in s.criteria if c.id == "no-overlap")
+    assert (order.passed, order.threshold, order.unit) == (False, 0, "s")
+    assert isinstance(order.observed, float) and order.observed > 0
+    assert s.measurements["runs_overlap_s"] == order.observed
+    assert f"The runs overlapped for {order.observed:g} s: the second started before the first completed." in (
+        s.reason or ""
+    ), s.reason
+    assert (jobs.passed, jobs.observed, s.measurements["deploy_jobs_overlap_s"]) == (True, 0.0, 0.0)
 
 
 async def test_cancel_in_progress_fails_none_cancelled(tmp_path: Path) -> None:

@@ -111,6 +111,10 @@ def _app(seen: list[Any]) -> web.Application:
     async def home(_: web.Request) -> web.Response:
         return web.Response(text="<html>v1.0</html>", content_type="text/html")
 
+    @routes.get("/version")
+    async def frontend_version(_: web.Request) -> web.Response:
+        return web.json_response({"version": "1.4.1"})
+
     app = web.Application()
     app.add_routes(routes)
     return app
@@ -182,3 +186,12 @@ async def test_probe_reads_actuator_json_pages_and_reports_refusal(
     assert refused.status is None and refused.error is not None and "connection refused" in refused.error
     silent = await probe.health("http://127.0.0.1:9/", timeout=5)
     assert not silent.answered and silent.describe().startswith("no answer (connection refused")
+
+
+async def test_probe_reads_the_version_a_frontend_serves_as_plain_json(
+    stub: tuple[str, list[Any], aiohttp.ClientSession],
+) -> None:
+    url, _, session = stub
+    probe = AiohttpProbe(session=session)
+    assert await probe.version(f"{url}/version", timeout=5) == "1.4.1"
+    assert await probe.version("http://127.0.0.1:9/version", timeout=5) is None

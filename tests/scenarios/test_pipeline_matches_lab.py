@@ -24,7 +24,15 @@ from lab.faults import DEPLOY_LOG_ERROR_MESSAGE
 from lab.github.expressions import JobStatus, evaluate_condition, substitute, substitute_all
 from lab.github.steps import GitHubAnswer, StepContext
 from lab.github.workflow_data import needs_of
-from lab.pipeline import ENV_RELEASE_DIR, PipelineParams, deploy, deploy_workflow, select_runner
+from lab.pipeline import (
+    COMPONENT_DIRS,
+    ENV_RELEASE_DIR,
+    PipelineParams,
+    deploy,
+    deploy_workflow,
+    rollback,
+    select_runner,
+)
 from lab.topology import load_topology
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import DispatchCall, FakeGitHubRepo
@@ -163,7 +171,7 @@ async def fake_runs(situation: Situation, test_ids: list[str]) -> list[dict[str,
     repo.listeners.append(events.append)
     pipeline = FakePipeline(
         repo=repo, clock=clock, primary=PRIMARY,
-        hooks=Hooks(lambda: situation.backend_healthy, lambda version: None, lambda: None),
+        hooks=Hooks(lambda: situation.backend_healthy, lambda version: None, lambda components: None),
         deploy_fails=(lambda run_id, runner: True) if situation.deploy_fails else None,
     )  # fmt: skip
     pipeline.attach()
@@ -229,7 +237,9 @@ async def test_the_scenario_pipeline_makes_the_jobs_the_lab_workflow_makes(
 async def test_the_scenario_pipeline_names_and_groups_its_runs_as_the_lab_workflow_does() -> None:
     workflow = lab_workflow()
     repo = FakeGitHubRepo()
-    fake = FakePipeline(repo=repo, clock=FakeClock(), hooks=Hooks(lambda: True, lambda version: None, lambda: None))
+    fake = FakePipeline(
+        repo=repo, clock=FakeClock(), hooks=Hooks(lambda: True, lambda version: None, lambda components: None)
+    )
     fake.attach()
     dispatched = []
     for test_id in ("t-1", "t-2"):
@@ -254,3 +264,36 @@ def test_under_deploy_log_error_the_lab_deploy_prints_the_fake_pipelines_error_o
     deploy(ctx)  # raises StepFailed if it failed: the fault leaves the step green
     printed = [line for line in ctx.lines if line.startswith("##[error]")]
     assert printed == ([DEPLOY_LOG_ERROR] if role == "primary" else [])
+
+
+@dataclass
+class _IssueGitHub(StepContext):
+    """A step context whose one REST call, opening the incident issue, succeeds."""
+
+    def github(self, method: str, path: str, json: object | None = None, *, timeout: float = 10.0) -> GitHubAnswer:
+        assert (method, path) == ("POST", f"/repos/{TOPOLOGY.repository}/issues"), path
+        return GitHubAnswer(201, {"number": 7})
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["rollback", "partial-rollback"])
+def test_the_lab_rollback_restores_the_components_the_scenario_pipeline_restores(partial: bool, tmp_path: Path) -> None:
+    fake = FakePipeline(
+        repo=FakeGitHubRepo(), clock=FakeClock(), hooks=Hooks(lambda: True, lambda v: None, lambda c: None)
+    )
+    restores = ("backend",) if partial else fake.rollback_restores
+    params = PipelineParams(
+        environment="staging",
+        primary_runner=PRIMARY,
+        deploy_seconds=0,
+        health_check_timeout=1,
+        health_check_interval=1,
+        rollback_components=restores,
+    )
+    step = deploy_workflow(params)["jobs"]["rollback"]["steps"][0]
+    release = tmp_path / "release"
+    env = {"GITHUB_REPOSITORY": TOPOLOGY.repository, ENV_RELEASE_DIR: str(release)}
+    for version in ("1.0", "t-1"):  # the version before, then the one whose health check failed
+        deploy(StepContext(with_={"version": version, "seconds": "0"}, env=env))
+    rollback(_IssueGitHub(with_={**step["with"], "environment": "staging"}, env=env))
+    versions = {name: (release / place / "current").read_text() for name, place in COMPONENT_DIRS.items()}
+    assert versions == {"backend": "1.0", "frontend": "t-1" if partial else "1.0"}

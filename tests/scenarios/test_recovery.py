@@ -117,7 +117,7 @@ async def test_lost_and_reordered_webhooks_give_the_same_verdicts(tmp_path: Path
     assert v.scenario(ScenarioId.NORMAL_DEPLOY).measurements["deployment_duration_s"] == 5.0
     assert v.scenario(ScenarioId.FAILOVER).measurements["failover_latency_s"] == 3.0
     assert v.scenario(ScenarioId.ROLLBACK).measurements["rollback_s"] == 4.0
-    assert v.scenario(ScenarioId.CONCURRENCY).measurements["overlap_s"] == 0
+    assert v.scenario(ScenarioId.CONCURRENCY).measurements["deploy_jobs_overlap_s"] == 0
 
 
 async def test_reconciliation_happens_only_when_events_are_late(tmp_path: Path) -> None:

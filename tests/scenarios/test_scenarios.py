@@ -31,7 +31,11 @@ async def test_healthy_world_passes_all_five_and_restores_everything(tmp_path: P
         assert normal.measurements["deployment_duration_s"] == 5.0
         assert normal.runs[0].jobs[1].runner_name == PRIMARY
         assert v.scenario(ScenarioId.FAILOVER).runs[0].jobs[1].runner_name == SECONDARY
-        assert v.scenario(ScenarioId.CONCURRENCY).measurements["overlap_s"] == 0
+        concurrency = v.scenario(ScenarioId.CONCURRENCY).measurements
+        assert (concurrency["runs_overlap_s"], concurrency["deploy_jobs_overlap_s"]) == (0, 0)
+        restored = next(c for c in v.scenario(ScenarioId.ROLLBACK).criteria if c.id == "no-partial-deployment")
+        assert (restored.passed, restored.observed, restored.threshold) == (True, [], "none")
+        assert restored.description.endswith("(backend, frontend).")
         # The deploy job's log was read and judged in both scenarios that deploy on a chosen runner.
         for sid, runner in ((ScenarioId.NORMAL_DEPLOY, PRIMARY), (ScenarioId.FAILOVER, SECONDARY)):
             logged = {c.id: (c.passed, c.observed) for c in v.scenario(sid).criteria if c.id.startswith("deploy-log")}
@@ -69,6 +73,13 @@ FAULT_VERDICTS = (
         "no-rollback", ScenarioId.ROLLBACK,
         {"health-check-failed": True, "rollback-ran": False, "version-restored": False, "incident-issue": False},
         reason_has="not the previous version v1.0",
+    ),
+    # The rollback restores the backend only: the frontend keeps the failed version (the run's test id).
+    FaultVerdict(
+        "partial-rollback", ScenarioId.ROLLBACK,
+        {"rollback-ran": True, "version-restored": True, "incident-issue": True, "backend-restored": True,
+         "no-partial-deployment": False},
+        reason_has=", not the previous version v1.0: only the backend was rolled back.",
     ),
     FaultVerdict(
         "redis-down", ScenarioId.NORMAL_DEPLOY,
@@ -122,7 +133,7 @@ async def test_no_concurrency_fails_concurrency_on_overlap(tmp_path: Path) -> No
     assert crit(v, ScenarioId.CONCURRENCY, "no-overlap") is False
     assert crit(v, ScenarioId.CONCURRENCY, "second-held") is False
     assert crit(v, ScenarioId.CONCURRENCY, "first-completed") is True
-    assert s.measurements["overlap_s"] == 5.0
+    assert s.measurements["deploy_jobs_overlap_s"] == 5.0
     assert "ran at the same time for 5 s" in (s.reason or "")
 
 
@@ -138,10 +149,42 @@ async def test_no_rollback_leaves_the_backend_running(tmp_path: Path) -> None:
     assert w.backend_running()
 
 
+async def test_partial_rollback_names_the_frontend_left_on_the_failed_version(tmp_path: Path) -> None:
+    w, _, s = await verify_one(tmp_path, ScenarioId.ROLLBACK, "partial-rollback")
+    left = next(c for c in s.criteria if c.id == "no-partial-deployment")
+    failed_version = w.frontend_versions[-1]
+    assert failed_version != "v1.0" and w.versions[-1] == "v1.0"  # the world as the fault left it
+    assert (left.passed, left.observed, left.threshold) == (False, ["frontend"], "none")
+    assert (
+        f"After the rollback, the frontend reports version {failed_version}, not the previous version v1.0: "
+        "only the backend was rolled back."
+    ) in (s.reason or "")
+
+
+async def test_without_a_frontend_version_url_only_the_backend_is_checked_and_the_criterion_says_so(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path, "partial-rollback", frontend_version=False) as w:
+        v = await w.verify(ScenarioId.ROLLBACK)
+    checked = next(c for c in v.scenario(ScenarioId.ROLLBACK).criteria if c.id == "no-partial-deployment")
+    assert (checked.passed, checked.observed) == (True, [])
+    assert checked.description == (
+        "After the rollback, every deployed component reports the version it had before "
+        "(backend; the frontend is not checked: `frontend.version_url` is not set)."
+    )
+    assert "http://frontend/version" not in w.probe.calls
+
+
+async def test_no_rollback_leaves_both_components_on_the_failed_version(tmp_path: Path) -> None:
+    _, _, s = await verify_one(tmp_path, ScenarioId.ROLLBACK, "no-rollback")
+    left = next(c for c in s.criteria if c.id == "no-partial-deployment")
+    assert (left.passed, left.observed) == (False, ["backend", "frontend"])
+
+
 async def test_concurrency_passes_alone(tmp_path: Path) -> None:
     _, _, s = await verify_one(tmp_path, ScenarioId.CONCURRENCY)
     assert s.conclusion is ScenarioConclusion.PASSED, s.reason
-    assert s.measurements["overlap_s"] == 0
+    assert (s.measurements["runs_overlap_s"], s.measurements["deploy_jobs_overlap_s"]) == (0, 0)
 
 
 async def test_failover_passes_with_latency_from_github_timestamps(tmp_path: Path) -> None:

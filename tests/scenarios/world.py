@@ -44,13 +44,14 @@ REPO = "paws360/paws360"
 PRIMARY, SECONDARY, BACKEND = "production-runner-01", "production-runner-02", "staging-backend-host"
 UNIT = "actions.runner.paws360-paws360.{}.service"
 HEALTH, INFO, FRONT = "http://backend/actuator/health", "http://backend/actuator/info", "http://frontend/"
+FRONT_VERSION = "http://frontend/version"
 LAB_THRESHOLDS = Thresholds(
     deployment=20, failover=8, health_check=15, rollback=15, runner_offline_detection=10,
     alert_fire=25, notification=10, run_timeout=120,
 )  # fmt: skip
 
 
-def environment(thresholds: Thresholds = LAB_THRESHOLDS) -> EnvironmentSettings:
+def environment(thresholds: Thresholds = LAB_THRESHOLDS, *, frontend_version: bool = True) -> EnvironmentSettings:
     return EnvironmentSettings(
         name="staging",
         workflow=WorkflowSettings(file="ci.yml", ref=None, inputs={"environment": "staging", "test_mode": "true"}),
@@ -61,7 +62,7 @@ def environment(thresholds: Thresholds = LAB_THRESHOLDS) -> EnvironmentSettings:
                            "actions.runner.*.service"),
         ),
         backend=BackendSettings(host=BACKEND, service="paws360-backend", health_url=HEALTH, info_url=INFO),
-        frontend=FrontendSettings(url=FRONT),
+        frontend=FrontendSettings(url=FRONT, version_url=FRONT_VERSION if frontend_version else None),
         monitoring=MonitoringSettings("http://prom", "http://am", "http://grafana", "verify-staging-runners"),
         thresholds=thresholds,
     )  # fmt: skip
@@ -124,6 +125,7 @@ class World:
     chaos: Chaos
     engine: ScenarioEngine | None = None
     versions: list[str] = field(default_factory=lambda: ["v0.9", "v1.0"])  # previous, current
+    frontend_versions: list[str] = field(default_factory=lambda: ["v0.9", "v1.0"])  # the frontend's
     delivered: int = 0
     #: Seconds until GitHub reports a stopped runner offline / a started one online; None: it never does.
     runner_offline_after: float | None = 1.0
@@ -152,9 +154,13 @@ class World:
 
     def deployed(self, version: str) -> None:
         self.versions = [self.versions[-1], version]
+        self.frontend_versions = [self.frontend_versions[-1], version]
 
-    def rolled_back(self) -> None:
-        self.versions = [self.versions[0], self.versions[0]]
+    def rolled_back(self, components: tuple[str, ...]) -> None:
+        if "backend" in components:
+            self.versions = [self.versions[0], self.versions[0]]
+        if "frontend" in components:
+            self.frontend_versions = [self.frontend_versions[0], self.frontend_versions[0]]
 
     # ------------------------------------------------------------------------------------------- webhooks
     def deliver(self, obj: WorkflowRun | WorkflowJob) -> None:
@@ -266,8 +272,11 @@ async def world(
     chaos: Chaos | None = None,
     thresholds: Thresholds = LAB_THRESHOLDS,
     reconcile_after: float = 5,
+    frontend_version: bool = True,
 ) -> AsyncIterator[World]:
-    """Build the world, drive virtual time while the block runs, and stop everything afterwards."""
+    """Build the world, drive virtual time while the block runs, and stop everything afterwards.
+
+    `frontend_version=False`: the settings name no `frontend.version_url` (the frontend still serves one)."""
     fault_set = frozenset(faults)
     clock = FakeClock()
     app = FakeGitHubApp(clock=clock)
@@ -294,10 +303,10 @@ async def world(
     grafana = FakeGrafana(dashboards={"verify-staging-runners": panels})
     raw = await Store.open(str(tmp_path / "verify-staging.db"))
     store = ClockedStore(raw, clock)
-    env = environment(thresholds)
+    env = environment(thresholds, frontend_version=frontend_version)
     w = World(
         clock=clock, repo=repo, app=app, ssh=ssh, probe=FakeProbe(), prom=prom, am=am, grafana=grafana,
-        pipeline=FakePipeline(repo=repo, clock=clock, hooks=Hooks(lambda: False, lambda v: None, lambda: None)),
+        pipeline=FakePipeline(repo=repo, clock=clock, hooks=Hooks(lambda: False, lambda v: None, lambda c: None)),
         store=store, reporter=RecordingReporter(),
         settings=settings(str(tmp_path / "verify-staging.db"), env, reconcile_after=reconcile_after),
         faults=fault_set, chaos=chaos or Chaos(),
@@ -308,10 +317,13 @@ async def world(
     w.pipeline.concurrency = "no-concurrency" not in fault_set
     w.pipeline.rollback = "no-rollback" not in fault_set
     w.pipeline.deploy_log_error_on = frozenset({PRIMARY} if "deploy-log-error" in fault_set else ())
+    if "partial-rollback" in fault_set:
+        w.pipeline.rollback_restores = ("backend",)
     w.pipeline.attach()
     w.probe.route(HEALTH, w.health)
     w.probe.route(INFO, lambda: (200, {"build": {"version": w.versions[-1]}}) if w.backend_running() else None)
     w.probe.set(FRONT, status=200, body="<html>paws360</html>")
+    w.probe.route(FRONT_VERSION, lambda: (200, {"version": w.frontend_versions[-1]}))
     repo.listeners.append(w.deliver)
     ssh.on_change.append(w.unit_changed)
     w.engine = ScenarioEngine(

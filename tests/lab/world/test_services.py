@@ -129,6 +129,7 @@ async def test_backend_reports_redis_down_with_503_and_frontend_shows_version(tm
         health = requests.get(backend + "/actuator/health", timeout=5)
         info = requests.get(backend + "/actuator/info", timeout=5).json()
         home = requests.get(frontend + "/", timeout=5)
+        served = requests.get(frontend + "/version", timeout=5).json()
     assert health.status_code == 503
     body = health.json()
     assert body["status"] == "DOWN"
@@ -138,6 +139,7 @@ async def test_backend_reports_redis_down_with_503_and_frontend_shows_version(tm
     assert info["build"]["version"] == "2.3.4"
     assert home.status_code == 200
     assert "2.3.4" in home.text
+    assert served == {"version": "2.3.4"}
 
 
 async def test_grafana_serves_the_dashboard_and_refuses_a_wrong_token(tmp_path: Path) -> None:
