@@ -47,7 +47,9 @@ def build_reporter(
     min_interval: float = DEFAULT_MIN_INTERVAL,
 ) -> CompositeReporter:
     base_url = html_base(settings.secrets.api_url)
-    checks = CheckRunReporter(github=github, clock=clock, min_interval=min_interval)
+    checks = CheckRunReporter(
+        github=github, clock=clock, min_interval=min_interval, public_url=settings.server.public_url
+    )
     comment = CommentReporter(
         github=github,
         clock=clock,

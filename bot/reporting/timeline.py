@@ -10,17 +10,18 @@ text is off so a `$` is shown as a dollar, not parsed.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from matplotlib import dates as mdates
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from bot.model import JobRecord, ScenarioId, ScenarioResult, Verification
 from bot.texts import evidence as texts
@@ -47,7 +48,8 @@ _COLOURS = {
 }
 
 #: Text stays text in the SVG (searchable, escaped by matplotlib) and is never read as math; ids are stable.
-_RC: dict[str, Any] = {
+#: (Typed Any: matplotlib's stubs spell rc_context's keys as one long Literal.)
+_RC: Any = {
     "svg.fonttype": "none",
     "svg.hashsalt": "verify-staging-timeline",
     "text.parse_math": False,
@@ -101,10 +103,26 @@ def timeline_size_px(v: Verification) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------------------------ drawing
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _x(ts: datetime) -> float:
+    """matplotlib's date number: days since its default epoch (1970-01-01 UTC), as `dates.date2num` gives."""
+    return (ts - _UNIX).total_seconds() / 86400
+
+
+def _at(x: float) -> datetime:
+    return _UNIX + timedelta(days=x)
+
+
+#: matplotlib's settings are process-wide while a picture is drawn (rc_context restores them after): one drawing at
+#: a time, so a drawing in another thread never sees them half-restored.
+_DRAWING = threading.Lock()
+
+
 @contextmanager
 def _settings() -> Iterator[None]:
-    # rc_context restores the previous values on exit: nothing of ours outlives the drawing.
-    with rc_context(_RC):
+    with _DRAWING, rc_context(_RC):
         yield
 
 
@@ -131,11 +149,11 @@ def _figure(v: Verification) -> Figure:
     title = texts.TIMELINE_TITLE.format(repository=v.repository, pull_request=v.pull_request, environment=v.environment)
     ax.set_title(title, loc="left", pad=14)
     start, end = _span(v, bars, bands, deadlines, points)
-    ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
+    ax.set_xlim(_x(start), _x(end))
     ax.set_ylim(len(rows) - 0.4, -0.6)
     ax.set_yticks(range(len(rows)), labels=rows or [""])
     ax.xaxis_date(tz=UTC)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=UTC))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _at(x).strftime("%H:%M:%S")))
     ax.set_xlabel(texts.TIMELINE_AXIS.format(date=start.astimezone(UTC).strftime("%Y-%m-%d")))
     ax.grid(axis="x", color="#d0d7de", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -154,8 +172,8 @@ def _draw_bars(ax: Any, bars: list[_Bar], rows: list[str], handles: list[Any]) -
     on_row: dict[str, int] = {}
     for bar in bars:
         y = rows.index(bar.runner)
-        left = mdates.date2num(bar.start)
-        width = mdates.date2num(bar.end) - left
+        left = _x(bar.start)
+        width = _x(bar.end) - left
         (rect,) = ax.barh(y, width, left=left, height=0.5, color=bar.colour, edgecolor="#24292f", linewidth=0.4)
         rect.set_gid(f"job-{bar.job_id}")
         # Labels of a row's jobs alternate above and below their bars, so short neighbours stay readable.
@@ -177,8 +195,8 @@ def _draw_bands(ax: Any, bands: list[_Band], handles: list[Any]) -> None:
     for band in bands:
         colour = _COLOURS[band.kind]
         ax.axvspan(
-            mdates.date2num(band.start),
-            mdates.date2num(band.end),
+            _x(band.start),
+            _x(band.end),
             color=colour,
             alpha=0.18,
             hatch=None if band.restored else "//",
@@ -186,7 +204,7 @@ def _draw_bands(ax: Any, bands: list[_Band], handles: list[Any]) -> None:
         )
         # Written upright inside the band: bands a few seconds apart would overwrite each other's labels.
         ax.text(
-            mdates.date2num(band.start),
+            _x(band.start),
             0.02,
             " " + texts.BAND_LABEL.format(host=band.host),
             transform=ax.get_xaxis_transform(),
@@ -206,7 +224,7 @@ def _draw_bands(ax: Any, bands: list[_Band], handles: list[Any]) -> None:
 
 def _draw_deadlines(ax: Any, deadlines: list[_Marker], handles: list[Any]) -> None:
     for deadline in deadlines:
-        x = mdates.date2num(deadline.at)
+        x = _x(deadline.at)
         ax.axvline(x, color=deadline.colour, linestyle="--", linewidth=1.2, gid=deadline.gid)
         # A triangle on the top edge, so the deadline reads as a marker even where bars cover the line.
         ax.plot([x], [1.0], marker="v", markersize=9, color=deadline.colour, transform=ax.get_xaxis_transform(),
@@ -219,7 +237,7 @@ def _draw_points(ax: Any, points: list[_Marker], rows: list[str], handles: list[
         return
     y = rows.index(texts.TIMELINE_ALERTS_ROW)
     for point, shape in zip(points, ("*", "D"), strict=False):
-        ax.plot([mdates.date2num(point.at)], [y], marker=shape, markersize=11 if shape == "*" else 7,
+        ax.plot([_x(point.at)], [y], marker=shape, markersize=11 if shape == "*" else 7,
                 color=point.colour, linestyle="none", gid=point.gid)  # fmt: skip
         handles.append(
             Line2D([], [], marker=shape, color=point.colour, linestyle="none", markersize=8, label=point.label)

@@ -21,10 +21,8 @@ LEGEND_ALERT_NOTIFIED = "on-call notified"
 #: The text written on a fault's band: the host whose service was stopped.
 BAND_LABEL = "{host} stopped"
 
-# ---- the details page (bot/details.py) ----
+# ---- the details page (bot/reporting/details_page.py, served by bot/details.py) ----
 DETAILS_TITLE = "Verification of {repository} #{pull_request}"
-DETAILS_VERDICT = "Verdict: {verdict}"
-DETAILS_RUNNING = "still running"
 DETAILS_SUMMARY = "Environment {environment}, head {sha}, requested by {requested_by}; started {started}, {finished}."
 DETAILS_FINISHED = "finished {completed}"
 DETAILS_NOT_FINISHED = "not finished yet"
