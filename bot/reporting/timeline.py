@@ -151,7 +151,7 @@ def _figure(v: Verification) -> Figure:
     start, end = _span(v, bars, bands, deadlines, points)
     ax.set_xlim(_x(start), _x(end))
     ax.set_ylim(len(rows) - 0.4, -0.6)
-    ax.set_yticks(range(len(rows)), labels=rows or [""])
+    ax.set_yticks(range(len(rows)), labels=rows)
     ax.xaxis_date(tz=UTC)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _at(x).strftime("%H:%M:%S")))
     ax.set_xlabel(texts.TIMELINE_AXIS.format(date=start.astimezone(UTC).strftime("%Y-%m-%d")))
