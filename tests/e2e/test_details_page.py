@@ -94,9 +94,7 @@ async def screenshot(url: str, target: Path, profile: Path) -> str:
     return stderr.decode(errors="replace")
 
 
-async def test_the_details_page_renders_with_its_timeline_and_no_console_message(
-    page_url: str, tmp_path: Path
-) -> None:
+async def test_the_details_page_renders_with_its_timeline_and_no_console_message(page_url: str, tmp_path: Path) -> None:
     shot = tmp_path / "details.png"
     log = await screenshot(page_url, shot, tmp_path / "profile")
 
