@@ -57,7 +57,7 @@ class DetailsPages:
         if v is None:
             return _respond(not_found_page(), "text/html", status=404)
         svg = await self._svg(v)
-        body = render_details(v, svg=svg, links=self._links, redact=self._redact)
+        body = render_details(v, svg=svg, links=self._links)
         return _respond(body, "text/html")
 
     async def timeline(self, request: web.Request) -> web.Response:
@@ -67,10 +67,12 @@ class DetailsPages:
         return _respond(await self._svg(v), "image/svg+xml")
 
     async def _find(self, request: web.Request) -> Verification | None:
+        """The verification of the request's id, redacted: nothing shown from it can carry an address or secret."""
         verification_id = request.match_info["verification_id"]
         if not _ID.fullmatch(verification_id):
             return None
-        return await self._load(verification_id)
+        v = await self._load(verification_id)
+        return self._redact.verification(v) if v is not None else None
 
     async def _svg(self, v: Verification) -> str:
         # Only a finished verification's picture is final; a running one is drawn afresh on every visit.
@@ -78,7 +80,7 @@ class DetailsPages:
         if key is not None and key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        svg = self._redact(await asyncio.to_thread(timeline_svg, v))
+        svg = await asyncio.to_thread(timeline_svg, v)
         if key is not None:
             self._cache[key] = svg
             while len(self._cache) > CACHE_SIZE:

@@ -1,16 +1,21 @@
 """The verification's details page as HTML: the verdict, each scenario's criteria, the timeline picture inline,
 the faults injected and how they were restored, and links to the workflow runs, the pull request and JIRA.
 
-Every value is escaped with `html.escape`; links are only ever http(s). Text that could carry an SSH address or a
-secret (reasons, errors, faults) is passed through `Redactor` first: the page names hosts, never their addresses.
+Every value is escaped with `html.escape`; links are only ever http(s). The verification is passed through
+`Redactor` before anything is rendered from it, because reasons, errors and faults could carry an SSH address or a
+secret: the page names hosts, never their addresses.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bot.model import Criterion, Restoration, ScenarioResult, Verification, iso
@@ -19,7 +24,7 @@ from bot.texts import evidence as texts
 from bot.texts import reports as report_texts
 
 HIDDEN = "[hidden]"
-#: Escapes (after redacting) one value for HTML text or an attribute.
+#: Escapes one value for HTML text or an attribute.
 _Escape = Callable[[object], str]
 
 _STYLE = """
@@ -51,11 +56,31 @@ class Redactor:
         # Longest first, so `10.0.0.5:2222` goes whole before `10.0.0.5` would leave `:2222` behind.
         return cls(tuple(sorted(hidden, key=len, reverse=True)))
 
-    def __call__(self, text: object) -> str:
-        out = str(text)
+    def __call__(self, text: str) -> str:
         for value in self.hidden:
-            out = out.replace(value, HIDDEN)
-        return out
+            text = text.replace(value, HIDDEN)
+        return text
+
+    def verification(self, v: Verification) -> Verification:
+        """A copy of `v` with every text redacted, so whatever is rendered from it (page or picture, escaped
+        however the format wants) can show no hidden value."""
+        copy = self._redacted(v)
+        assert isinstance(copy, Verification)
+        return copy
+
+    def _redacted(self, value: Any) -> Any:
+        if isinstance(value, Enum | datetime | bool | int | float) or value is None:
+            return value
+        if isinstance(value, str):
+            return self(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: self._redacted(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+            return dataclasses.replace(value, **changes)
+        if isinstance(value, list | tuple):
+            return type(value)(self._redacted(item) for item in value)
+        if isinstance(value, dict):
+            return {self._redacted(k): self._redacted(item) for k, item in value.items()}
+        return self(str(value))
 
 
 @dataclass(frozen=True)
@@ -71,11 +96,11 @@ def svg_fragment(svg_document: str) -> str:
     return svg_document[svg_document.index("<svg") :]
 
 
-def render_details(v: Verification, *, svg: str, links: PageLinks, redact: Redactor) -> str:
-    """The whole page. `svg` is the timeline document (`timeline_svg(v)`)."""
+def render_details(v: Verification, *, svg: str, links: PageLinks) -> str:
+    """The whole page (of a verification already redacted). `svg` is the timeline document (`timeline_svg(v)`)."""
 
     def e(value: object) -> str:
-        return html.escape(redact(value), quote=True)
+        return html.escape(str(value), quote=True)
 
     title = texts.DETAILS_TITLE.format(repository=v.repository, pull_request=v.pull_request)
     finished = (

@@ -14,7 +14,7 @@ import pytest
 
 from bot.details import SECURITY_HEADERS
 from bot.model import JiraReport, ScenarioId, Verification
-from bot.reporting.details_page import HIDDEN, PageLinks, Redactor, details_url, render_details
+from bot.reporting.details_page import HIDDEN, PageLinks, details_url, render_details
 from bot.reporting.timeline import timeline_svg
 from bot.runtime.app import Runtime, start_runtime
 from bot.settings import Settings, load_settings
@@ -78,7 +78,9 @@ def hostile_verification(settings: Settings) -> Verification:
     failover.reason = f"<script>alert(1)</script> ssh to {addresses[0]} failed"
     failover.runs[0].html_url = RUN_URL
     failover.runs[0].jobs[0].name = f"<b>deploy</b> via {addresses[1]}"
-    v.scenario(ScenarioId.ROLLBACK).steps[0].error = f"secret {settings.secrets.webhook_secret}"
+    rollback = v.scenario(ScenarioId.ROLLBACK)
+    rollback.runs[0].jobs[1].name = f"health & {settings.secrets.webhook_secret}"  # drawn in the timeline
+    rollback.criteria[0].observed = [settings.secrets.webhook_secret]
     v.scenario(ScenarioId.MONITORING).criteria[0].observed = {"host": list(settings.ssh.hosts.values())[2].address}
     v.restorations[0].host = "production-runner-01"
     v.restorations[0].fault = f"systemctl stop runner  # on {addresses[0]}"
@@ -133,6 +135,15 @@ async def test_the_timeline_route_serves_the_svg(served: Served) -> None:
     assert {"deadline-failover", "alert-fired"} <= {e.get("id") for e in tree.iter()}
 
 
+async def test_a_running_verification_has_its_page_too(served: Served) -> None:
+    v = finished_with_evidence(verification_id=VERIFICATION_ID)
+    v.conclusion, v.completed_at = None, None
+    await served.runtime.store.save_verification(v)
+    status, body, _ = await served.get(f"/verifications/{VERIFICATION_ID}")
+    assert status == 200
+    assert report_texts.VERIFICATION_HEADLINE[None] in body and texts.DETAILS_NOT_FINISHED in body
+
+
 @pytest.mark.parametrize("path", ["/verifications/vs-unknown", "/verifications/vs-unknown/timeline.svg",
                                   "/verifications/..%2F..%2Fetc", "/verifications/" + "a" * 65])  # fmt: skip
 async def test_unknown_ids_are_404(served: Served, path: str) -> None:
@@ -171,7 +182,6 @@ def test_render_links_jira_and_never_a_javascript_address() -> None:
         v,
         svg=timeline_svg(v),
         links=PageLinks(github_web="https://github.com", jira_url="https://jira.example.test/"),
-        redact=Redactor(),
     )
     assert '<a href="https://jira.example.test/browse/INFRA-473">JIRA INFRA-473</a>' in page
     assert '<a href="https://github.com/paws360/paws360/pull/42">Pull request #42</a>' in page
