@@ -15,16 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from matplotlib import rc_context
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from typing import TYPE_CHECKING, Any
 
 from bot.model import JobRecord, ScenarioId, ScenarioResult, Verification
 from bot.texts import evidence as texts
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib is imported where a picture is drawn, not here: it takes about half a second, and `serve` must answer
+# /healthz soon after it starts (most processes never draw at all).
 
 #: The picture's width (inches at DPI): JIRA shows the PNG's preview at about this size.
 WIDTH_IN = 14.0
@@ -122,6 +122,8 @@ _DRAWING = threading.Lock()
 
 @contextmanager
 def _settings() -> Iterator[None]:
+    from matplotlib import rc_context
+
     with _DRAWING, rc_context(_RC):
         yield
 
@@ -142,6 +144,9 @@ def _size_in(v: Verification) -> tuple[float, float]:
 
 
 def _figure(v: Verification) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     bars, bands, deadlines, points = _bars(v), _bands(v), _deadlines(v), _alert_points(v)
     rows = _rows(bars, points)
     figure = Figure(figsize=_size_in(v), dpi=DPI, layout="constrained")
@@ -169,6 +174,8 @@ def _figure(v: Verification) -> Figure:
 
 
 def _draw_bars(ax: Any, bars: list[_Bar], rows: list[str], handles: list[Any]) -> None:
+    from matplotlib.patches import Patch
+
     on_row: dict[str, int] = {}
     for bar in bars:
         y = rows.index(bar.runner)
@@ -191,6 +198,8 @@ def _draw_bars(ax: Any, bars: list[_Bar], rows: list[str], handles: list[Any]) -
 
 
 def _draw_bands(ax: Any, bands: list[_Band], handles: list[Any]) -> None:
+    from matplotlib.patches import Patch
+
     seen: set[str] = set()
     for band in bands:
         colour = _COLOURS[band.kind]
@@ -223,6 +232,8 @@ def _draw_bands(ax: Any, bands: list[_Band], handles: list[Any]) -> None:
 
 
 def _draw_deadlines(ax: Any, deadlines: list[_Marker], handles: list[Any]) -> None:
+    from matplotlib.lines import Line2D
+
     for deadline in deadlines:
         x = _x(deadline.at)
         ax.axvline(x, color=deadline.colour, linestyle="--", linewidth=1.2, gid=deadline.gid)
@@ -233,6 +244,8 @@ def _draw_deadlines(ax: Any, deadlines: list[_Marker], handles: list[Any]) -> No
 
 
 def _draw_points(ax: Any, points: list[_Marker], rows: list[str], handles: list[Any]) -> None:
+    from matplotlib.lines import Line2D
+
     if not points:
         return
     y = rows.index(texts.TIMELINE_ALERTS_ROW)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from bot.model import ScenarioId, Verification
 from bot.reporting.report_dir import write_report_dir
 from bot.reporting.timeline import timeline_png, timeline_size_px, timeline_svg
 from bot.texts import evidence as texts
+from tests.paths import REPO_ROOT
 from tests.support.verifications import finished_with_evidence, new_verification
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -147,3 +150,9 @@ def test_the_report_directory_holds_the_timeline_as_svg_and_png(tmp_path: Path) 
     assert (tmp_path / "report" / "timeline.svg").read_text(encoding="utf-8") == timeline_svg(v)
     with Image.open(tmp_path / "report" / "timeline.png") as image:
         assert image.size == timeline_size_px(v)
+
+
+def test_starting_the_bot_does_not_import_matplotlib() -> None:
+    """matplotlib costs about half a second to import: only drawing a picture may pay it, not `serve`'s start."""
+    code = "import sys, bot.runtime.app; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=False, timeout=60).returncode == 0
