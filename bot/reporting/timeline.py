@@ -13,11 +13,21 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.model import JobRecord, ScenarioId, ScenarioResult, Verification
+from bot.model import Verification
+from bot.reporting.timeline_events import (
+    FaultBand,
+    FaultKind,
+    JobBar,
+    Marker,
+    MarkerKind,
+    alert_points,
+    deadlines,
+    fault_bands,
+    job_bars,
+)
 from bot.texts import evidence as texts
 
 if TYPE_CHECKING:
@@ -31,21 +41,28 @@ WIDTH_IN = 14.0
 DPI = 100
 _ROW_IN = 0.6
 _BASE_IN = 3.2
-#: GitHub's job timestamps are whole seconds; a zero-length bar would vanish.
-_MIN_BAR = timedelta(seconds=1)
 
-_COLOURS = {
-    "success": "#2da44e",
-    "failure": "#cf222e",
-    "other": "#8c959f",
-    "runner": "#bf8700",
-    "backend": "#8250df",
-    "fault": "#57606a",
-    "failover": "#0969da",
-    "rollback": "#bc4c00",
-    "fired": "#cf222e",
-    "notified": "#1a7f37",
+_JOB_COLOURS = {"success": "#2da44e", "failure": "#cf222e"}
+_JOB_OTHER = "#8c959f"
+_FAULT_COLOURS = {FaultKind.RUNNER: "#bf8700", FaultKind.BACKEND: "#8250df", FaultKind.OTHER: "#57606a"}
+_FAULT_LEGEND = {
+    FaultKind.RUNNER: texts.LEGEND_RUNNER_STOPPED,
+    FaultKind.BACKEND: texts.LEGEND_BACKEND_STOPPED,
+    FaultKind.OTHER: texts.LEGEND_OTHER_FAULT,
 }
+_MARKER_COLOURS = {
+    MarkerKind.FAILOVER_DEADLINE: "#0969da",
+    MarkerKind.ROLLBACK_DEADLINE: "#bc4c00",
+    MarkerKind.ALERT_FIRED: "#cf222e",
+    MarkerKind.ALERT_NOTIFIED: "#1a7f37",
+}
+_MARKER_LEGEND = {
+    MarkerKind.FAILOVER_DEADLINE: texts.LEGEND_FAILOVER,
+    MarkerKind.ROLLBACK_DEADLINE: texts.LEGEND_ROLLBACK,
+    MarkerKind.ALERT_FIRED: texts.LEGEND_ALERT_FIRED,
+    MarkerKind.ALERT_NOTIFIED: texts.LEGEND_ALERT_NOTIFIED,
+}
+_POINT_SHAPES = {MarkerKind.ALERT_FIRED: ("*", 11), MarkerKind.ALERT_NOTIFIED: ("D", 7)}
 
 #: Text stays text in the SVG (searchable, escaped by matplotlib) and is never read as math; ids are stable.
 #: (Typed Any: matplotlib's stubs spell rc_context's keys as one long Literal.)
@@ -56,34 +73,6 @@ _RC: Any = {
     "text.usetex": False,
     "font.size": 9,
 }
-
-
-@dataclass(frozen=True)
-class _Bar:
-    job_id: int
-    runner: str
-    label: str
-    start: datetime
-    end: datetime
-    colour: str
-
-
-@dataclass(frozen=True)
-class _Band:
-    index: int
-    host: str
-    kind: str
-    start: datetime
-    end: datetime
-    restored: bool
-
-
-@dataclass(frozen=True)
-class _Marker:
-    gid: str
-    label: str
-    at: datetime
-    colour: str
 
 
 def timeline_svg(v: Verification) -> str:
@@ -139,7 +128,7 @@ def _render(v: Verification, fmt: str) -> bytes:
 
 
 def _size_in(v: Verification) -> tuple[float, float]:
-    rows = len(_rows(_bars(v), _alert_points(v)))
+    rows = len(_rows(job_bars(v), alert_points(v)))
     return WIDTH_IN, _BASE_IN + _ROW_IN * max(rows, 1)
 
 
@@ -147,13 +136,13 @@ def _figure(v: Verification) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    bars, bands, deadlines, points = _bars(v), _bands(v), _deadlines(v), _alert_points(v)
+    bars, bands, lines, points = job_bars(v), fault_bands(v), deadlines(v), alert_points(v)
     rows = _rows(bars, points)
     figure = Figure(figsize=_size_in(v), dpi=DPI, layout="constrained")
     ax = figure.add_subplot()
     title = texts.TIMELINE_TITLE.format(repository=v.repository, pull_request=v.pull_request, environment=v.environment)
     ax.set_title(title, loc="left", pad=14)
-    start, end = _span(v, bars, bands, deadlines, points)
+    start, end = _span(v, bars, bands, [*lines, *points])
     ax.set_xlim(_x(start), _x(end))
     ax.set_ylim(len(rows) - 0.4, -0.6)
     ax.set_yticks(range(len(rows)), labels=rows)
@@ -167,13 +156,13 @@ def _figure(v: Verification) -> Figure:
     handles: list[Any] = []
     _draw_bands(ax, bands, handles)
     _draw_bars(ax, bars, rows, handles)
-    _draw_deadlines(ax, deadlines, handles)
+    _draw_deadlines(ax, lines, handles)
     _draw_points(ax, points, rows, handles)
     figure.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     return figure
 
 
-def _draw_bars(ax: Any, bars: list[_Bar], rows: list[str], handles: list[Any]) -> None:
+def _draw_bars(ax: Any, bars: list[JobBar], rows: list[str], handles: list[Any]) -> None:
     from matplotlib.patches import Patch
 
     on_row: dict[str, int] = {}
@@ -181,28 +170,29 @@ def _draw_bars(ax: Any, bars: list[_Bar], rows: list[str], handles: list[Any]) -
         y = rows.index(bar.runner)
         left = _x(bar.start)
         width = _x(bar.end) - left
-        (rect,) = ax.barh(y, width, left=left, height=0.5, color=bar.colour, edgecolor="#24292f", linewidth=0.4)
+        colour = _JOB_COLOURS.get(bar.conclusion or "", _JOB_OTHER)
+        (rect,) = ax.barh(y, width, left=left, height=0.5, color=colour, edgecolor="#24292f", linewidth=0.4)
         rect.set_gid(f"job-{bar.job_id}")
         # Labels of a row's jobs alternate above and below their bars, so short neighbours stay readable.
         above = on_row.get(bar.runner, 0) % 2 == 0
         on_row[bar.runner] = on_row.get(bar.runner, 0) + 1
         y_text, va = (y - 0.27, "bottom") if above else (y + 0.27, "top")
-        ax.text(left, y_text, bar.label, fontsize=7, va=va, clip_on=True)
+        ax.text(left, y_text, f"{bar.scenario.value}: {bar.name}", fontsize=7, va=va, clip_on=True)
     legend = [
-        (_COLOURS["success"], texts.LEGEND_JOB_SUCCESS),
-        (_COLOURS["failure"], texts.LEGEND_JOB_FAILURE),
-        (_COLOURS["other"], texts.LEGEND_JOB_OTHER),
+        (_JOB_COLOURS["success"], texts.LEGEND_JOB_SUCCESS),
+        (_JOB_COLOURS["failure"], texts.LEGEND_JOB_FAILURE),
+        (_JOB_OTHER, texts.LEGEND_JOB_OTHER),
     ]
-    used = {bar.colour for bar in bars}
+    used = {_JOB_COLOURS.get(bar.conclusion or "", _JOB_OTHER) for bar in bars}
     handles.extend(Patch(facecolor=c, edgecolor="#24292f", label=label) for c, label in legend if c in used)
 
 
-def _draw_bands(ax: Any, bands: list[_Band], handles: list[Any]) -> None:
+def _draw_bands(ax: Any, bands: list[FaultBand], handles: list[Any]) -> None:
     from matplotlib.patches import Patch
 
-    seen: set[str] = set()
+    seen: set[FaultKind] = set()
     for band in bands:
-        colour = _COLOURS[band.kind]
+        colour = _FAULT_COLOURS[band.kind]
         ax.axvspan(
             _x(band.start),
             _x(band.end),
@@ -231,178 +221,43 @@ def _draw_bands(ax: Any, bands: list[_Band], handles: list[Any]) -> None:
         handles.append(Patch(facecolor="white", hatch="//", edgecolor="#24292f", label=texts.LEGEND_NOT_RESTORED))
 
 
-def _draw_deadlines(ax: Any, deadlines: list[_Marker], handles: list[Any]) -> None:
+def _draw_deadlines(ax: Any, lines: list[Marker], handles: list[Any]) -> None:
     from matplotlib.lines import Line2D
 
-    for deadline in deadlines:
-        x = _x(deadline.at)
-        ax.axvline(x, color=deadline.colour, linestyle="--", linewidth=1.2, gid=deadline.gid)
+    for deadline in lines:
+        x, colour = _x(deadline.at), _MARKER_COLOURS[deadline.kind]
+        ax.axvline(x, color=colour, linestyle="--", linewidth=1.2, gid=deadline.kind.value)
         # A triangle on the top edge, so the deadline reads as a marker even where bars cover the line.
-        ax.plot([x], [1.0], marker="v", markersize=9, color=deadline.colour, transform=ax.get_xaxis_transform(),
+        ax.plot([x], [1.0], marker="v", markersize=9, color=colour, transform=ax.get_xaxis_transform(),
                 clip_on=False)  # fmt: skip
-        handles.append(Line2D([], [], color=deadline.colour, linestyle="--", marker="v", label=deadline.label))
+        label = _MARKER_LEGEND[deadline.kind].format(seconds=deadline.seconds)
+        handles.append(Line2D([], [], color=colour, linestyle="--", marker="v", label=label))
 
 
-def _draw_points(ax: Any, points: list[_Marker], rows: list[str], handles: list[Any]) -> None:
+def _draw_points(ax: Any, points: list[Marker], rows: list[str], handles: list[Any]) -> None:
     from matplotlib.lines import Line2D
 
-    if not points:
-        return
-    y = rows.index(texts.TIMELINE_ALERTS_ROW)
-    for point, shape in zip(points, ("*", "D"), strict=False):
-        ax.plot([_x(point.at)], [y], marker=shape, markersize=11 if shape == "*" else 7,
-                color=point.colour, linestyle="none", gid=point.gid)  # fmt: skip
-        handles.append(
-            Line2D([], [], marker=shape, color=point.colour, linestyle="none", markersize=8, label=point.label)
-        )
+    for point in points:
+        y = rows.index(texts.TIMELINE_ALERTS_ROW)
+        (shape, size), colour = _POINT_SHAPES[point.kind], _MARKER_COLOURS[point.kind]
+        ax.plot([_x(point.at)], [y], marker=shape, markersize=size, color=colour, linestyle="none",
+                gid=point.kind.value)  # fmt: skip
+        label = _MARKER_LEGEND[point.kind]
+        handles.append(Line2D([], [], marker=shape, color=colour, linestyle="none", markersize=8, label=label))
 
 
-# ------------------------------------------------------------------------------------------ what is drawn
-def _jobs(v: Verification) -> Iterator[tuple[ScenarioResult, JobRecord]]:
-    for scenario in v.scenarios:
-        for run in scenario.runs:
-            for job in run.jobs:
-                yield scenario, job
-
-
-def _bars(v: Verification) -> list[_Bar]:
-    bars = []
-    for scenario, job in _jobs(v):
-        # A skipped job (e.g. rollback when health checks passed) never ran on any runner.
-        if job.started_at is None or job.conclusion == "skipped" or not job.runner_name:
-            continue
-        end = job.completed_at or v.completed_at or job.started_at
-        end = max(end, job.started_at + _MIN_BAR)
-        colour = {"success": _COLOURS["success"], "failure": _COLOURS["failure"]}.get(
-            job.conclusion or "", _COLOURS["other"]
-        )
-        label = f"{scenario.id.value}: {job.name}"
-        bars.append(_Bar(job.job_id, job.runner_name, label, job.started_at, end, colour))
-    return sorted(bars, key=lambda b: b.start)
-
-
-def _rows(bars: list[_Bar], points: list[_Marker]) -> list[str]:
+def _rows(bars: list[JobBar], points: list[Marker]) -> list[str]:
+    """One row per runner that ran a job, under a row for the alert when it was seen."""
     rows = sorted({bar.runner for bar in bars})
     return [texts.TIMELINE_ALERTS_ROW, *rows] if points else rows
 
 
-_FAULT_KIND = {
-    ScenarioId.FAILOVER: "runner",
-    ScenarioId.MONITORING: "runner",
-    ScenarioId.ROLLBACK: "backend",
-}
-_FAULT_LEGEND = {
-    "runner": texts.LEGEND_RUNNER_STOPPED,
-    "backend": texts.LEGEND_BACKEND_STOPPED,
-    "fault": texts.LEGEND_OTHER_FAULT,
-}
-
-
-def _scenario_at(v: Verification, at: datetime) -> ScenarioResult | None:
-    for scenario in v.scenarios:
-        if (
-            scenario.started_at
-            and scenario.started_at <= at
-            and (not scenario.completed_at or at <= scenario.completed_at)
-        ):
-            return scenario
-    return None
-
-
-def _bands(v: Verification) -> list[_Band]:
-    bands = []
-    for index, r in enumerate(v.restorations):
-        if r.injected_at is None:
-            continue  # recorded before the harm was done, and the harm never was
-        scenario = _scenario_at(v, r.injected_at)
-        kind = _FAULT_KIND.get(scenario.id, "fault") if scenario else "fault"
-        # Not restored: the band runs to the end of the verification (staging is still harmed).
-        end = r.restored_at if r.ok and r.restored_at else (v.completed_at or r.restored_at or r.injected_at)
-        end = max(end, r.injected_at + _MIN_BAR)
-        bands.append(_Band(index, r.host, kind, r.injected_at, end, restored=r.ok))
-    return bands
-
-
-def _threshold(scenario: ScenarioResult, criterion_id: str) -> float | None:
-    for c in scenario.criteria:
-        if c.id == criterion_id and isinstance(c.threshold, int | float) and not isinstance(c.threshold, bool):
-            return float(c.threshold)
-    return None
-
-
-def _scenario(v: Verification, scenario_id: ScenarioId) -> ScenarioResult | None:
-    return next((s for s in v.scenarios if s.id == scenario_id), None)
-
-
-def _deadlines(v: Verification) -> list[_Marker]:
-    deadlines = []
-    failover = _scenario(v, ScenarioId.FAILOVER)
-    seconds = _threshold(failover, "failover-latency") if failover else None
-    anchor = _failover_anchor(failover) if failover else None
-    if seconds is not None and anchor is not None:
-        label = texts.LEGEND_FAILOVER.format(seconds=seconds)
-        deadlines.append(_Marker("deadline-failover", label, anchor + timedelta(seconds=seconds), _COLOURS["failover"]))
-    rollback = _scenario(v, ScenarioId.ROLLBACK)
-    seconds = _threshold(rollback, "rollback-duration") if rollback else None
-    anchor = _rollback_anchor(rollback) if rollback else None
-    if seconds is not None and anchor is not None:
-        label = texts.LEGEND_ROLLBACK.format(seconds=seconds)
-        deadlines.append(_Marker("deadline-rollback", label, anchor + timedelta(seconds=seconds), _COLOURS["rollback"]))
-    return deadlines
-
-
-def _failover_anchor(s: ScenarioResult) -> datetime | None:
-    """When the failover clock started: the creation of the run whose job started `failover_latency_s` later."""
-    latency = s.measurements.get("failover_latency_s")
-    runs = [r for r in s.runs if r.created_at is not None]
-    for run in runs:
-        assert run.created_at is not None
-        for job in run.jobs:
-            if latency is not None and job.started_at is not None:
-                if abs((job.started_at - run.created_at).total_seconds() - latency) < 0.5:
-                    return run.created_at
-    return runs[0].created_at if runs else None
-
-
-def _rollback_anchor(s: ScenarioResult) -> datetime | None:
-    """When the rollback clock started: the failed health check's completion (the latest failed job)."""
-    failed = [j.completed_at for _, j in _jobs_of(s) if j.conclusion == "failure" and j.completed_at is not None]
-    return max(failed) if failed else None
-
-
-def _jobs_of(s: ScenarioResult) -> Iterator[tuple[int, JobRecord]]:
-    for run in s.runs:
-        for job in run.jobs:
-            yield run.run_id, job
-
-
-def _alert_points(v: Verification) -> list[_Marker]:
-    """The alert's firing and notification: the monitoring scenario measures both from the moment its runner stop
-    was in place (the latest fault injected while it ran), so that moment plus the measurements is when."""
-    s = _scenario(v, ScenarioId.MONITORING)
-    if s is None or s.started_at is None:
-        return []
-    stopped = [
-        r.injected_at for r in v.restorations if r.injected_at is not None and _scenario_at(v, r.injected_at) is s
-    ]
-    fire_s = s.measurements.get("alert_fire_s")
-    if not stopped or fire_s is None:
-        return []
-    fired = max(stopped) + timedelta(seconds=fire_s)
-    points = [_Marker("alert-fired", texts.LEGEND_ALERT_FIRED, fired, _COLOURS["fired"])]
-    notify_s = s.measurements.get("notification_s")
-    if notify_s is not None:
-        notified = fired + timedelta(seconds=notify_s)
-        points.append(_Marker("alert-notified", texts.LEGEND_ALERT_NOTIFIED, notified, _COLOURS["notified"]))
-    return points
-
-
 def _span(
-    v: Verification, bars: list[_Bar], bands: list[_Band], deadlines: list[_Marker], points: list[_Marker]
+    v: Verification, bars: list[JobBar], bands: list[FaultBand], markers: list[Marker]
 ) -> tuple[datetime, datetime]:
     times = [t for bar in bars for t in (bar.start, bar.end)]
     times += [t for band in bands for t in (band.start, band.end)]
-    times += [m.at for m in (*deadlines, *points)]
+    times += [m.at for m in markers]
     if not times:
         times = [v.started_at, v.completed_at or v.started_at]
     start, end = min(times), max(times)

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import matplotlib
@@ -17,7 +17,17 @@ from PIL import Image
 from bot.model import ScenarioId, Verification
 from bot.reporting.report_dir import write_report_dir
 from bot.reporting.timeline import timeline_png, timeline_size_px, timeline_svg
+from bot.reporting.timeline_events import (
+    FaultKind,
+    Marker,
+    MarkerKind,
+    alert_points,
+    deadlines,
+    fault_bands,
+    job_bars,
+)
 from bot.texts import evidence as texts
+from tests.fakes.clock import EPOCH
 from tests.paths import REPO_ROOT
 from tests.support.verifications import finished_with_evidence, new_verification
 
@@ -156,3 +166,37 @@ def test_starting_the_bot_does_not_import_matplotlib() -> None:
     """matplotlib costs about half a second to import: only drawing a picture may pay it, not `serve`'s start."""
     code = "import sys, bot.runtime.app; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=False, timeout=60).returncode == 0
+
+
+def at(seconds: float) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+def test_deadlines_and_alert_points_are_where_the_scenarios_measured_them() -> None:
+    """Failover: its run was created at 41 s, threshold 30 s. Rollback: the health check failed at 74 s, threshold
+    300 s. Monitoring: the runner stop was in place at 82 s; the alert fired 5 s later, was notified 2 s after."""
+    v = finished_with_evidence()
+    assert deadlines(v) == [
+        Marker(MarkerKind.FAILOVER_DEADLINE, at(71), 30.0),
+        Marker(MarkerKind.ROLLBACK_DEADLINE, at(374), 300.0),
+    ]
+    assert alert_points(v) == [Marker(MarkerKind.ALERT_FIRED, at(87)), Marker(MarkerKind.ALERT_NOTIFIED, at(89))]
+
+
+def test_faults_are_named_by_what_their_scenario_stops_and_an_unrestored_one_lasts_to_the_end() -> None:
+    v = finished_with_evidence()
+    v.restorations[2].ok, v.restorations[2].restored_at = False, None
+    assert [(b.host, b.kind, b.start, b.end, b.restored) for b in fault_bands(v)] == [
+        ("runner-1", FaultKind.RUNNER, at(40.5), at(51), True),
+        ("app-1", FaultKind.BACKEND, at(61), at(79), True),
+        ("runner-1", FaultKind.RUNNER, at(82), at(100), False),
+    ]
+
+
+def test_a_skipped_job_or_one_that_never_started_has_no_bar() -> None:
+    v = finished_with_evidence()
+    rollback_run = v.scenario(ScenarioId.ROLLBACK).runs[0]
+    rollback_run.jobs[2].conclusion = "skipped"
+    rollback_run.jobs[1].started_at = None
+    assert 80000 not in {b.job_id for b in job_bars(v)} and 80001 not in {b.job_id for b in job_bars(v)}
+    assert len(job_bars(v)) == 5
