@@ -13,7 +13,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-import structlog
 from aiohttp import web
 
 from bot.model import Verification
@@ -23,11 +22,10 @@ from bot.reporting.timeline import timeline_svg
 from bot.settings import Settings
 from bot.store import Store
 
-log = structlog.get_logger("bot.details")
-
 #: Ids the bot makes (`vs-` + hex) and older ones; anything else cannot be a verification and is not looked up.
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: The page loads nothing from elsewhere and runs no script; its only styles are inline (the SVG's included).
+#: The page loads nothing from elsewhere and runs no script; its only styles are inline (the SVG's included). Its
+#: address is the key to it, so following a link from it (to GitHub, JIRA) must not send that address along.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:",
     "X-Content-Type-Options": "nosniff",
