@@ -187,11 +187,13 @@ def _scenario(s: ScenarioResult, e: _Escape) -> str:
         )
     header = "".join(f"<th>{e(h)}</th>" for h in texts.DETAILS_CRITERIA_HEADER)
     runs = [_link(r.html_url, str(r.run_id)) if r.html_url else e(r.run_id) for r in s.runs]
+    measured = ", ".join(f"{name} {fmt_value(value, 's')}" for name, value in s.measurements.items())
     parts = [
         f'<section id="scenario-{e(s.id.value)}">',
         f"<h3>{e(s.title)}: {e(verdict)}</h3>",
         f"<p>{e(s.reason)}</p>" if s.reason else "",
         f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+        f"<p>{e(texts.DETAILS_MEASUREMENTS)}{e(measured)}</p>" if measured else "",
         f"<p>{e(texts.DETAILS_RUNS)}{', '.join(runs)}</p>" if runs else f"<p>{e(texts.DETAILS_NO_RUNS)}</p>",
         "</section>",
     ]

@@ -34,6 +34,7 @@ DETAILS_TIMELINE_ALT = "Timeline of the verification's jobs, faults, deadlines a
 DETAILS_SCENARIOS = "Scenarios"
 DETAILS_CRITERIA_HEADER = ("Criterion", "Passed", "Observed", "Threshold", "Description")
 DETAILS_RUNS = "Runs: "
+DETAILS_MEASUREMENTS = "Measurements: "
 DETAILS_NO_RUNS = "No workflow run."
 DETAILS_FAULTS = "Faults and restorations"
 DETAILS_FAULTS_HEADER = ("Host", "Fault", "Undo", "Injected", "Restored", "Restored OK")

@@ -104,6 +104,7 @@ async def test_the_page_shows_verdict_criteria_timeline_faults_and_links(served:
     assert re.search(r"<figure [^>]*><svg[^>]*>", body) and "<?xml" not in body
     assert 'id="job-70040"' in body and 'id="fault-0"' in body  # the timeline, inline
     assert f'<a href="{RUN_URL}">9040</a>' in body
+    assert f"{texts.DETAILS_MEASUREMENTS}deployment_duration_s 9.0 s, failover_latency_s 1.0 s, queue_s 1.0 s" in body
     assert f'<a href="{VERIFICATION_ID}/timeline.svg">{texts.DETAILS_TIMELINE_LINK}</a>' in body
     assert "<td>production-runner-01</td>" in body and "<td>app-1</td>" in body
 
