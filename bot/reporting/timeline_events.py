@@ -3,12 +3,14 @@ faults the bot injected, the failover and rollback deadlines, and when the alert
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.model import JobRecord, ScenarioId, ScenarioResult, Verification
+from bot.reporting.mermaid import HOSTED_SECTION
 
 #: GitHub's job timestamps are whole seconds; a zero-length bar would vanish.
 MIN_SPAN = timedelta(seconds=1)
@@ -27,9 +29,14 @@ class MarkerKind(StrEnum):
     ALERT_NOTIFIED = "alert-notified"
 
 
+#: GitHub names its hosted runners "GitHub Actions N", one per job: one row for all of them reads better.
+_HOSTED = re.compile(r"^GitHub Actions \d+$")
+
+
 @dataclass(frozen=True)
 class JobBar:
     job_id: int
+    #: The row the job is drawn on: its runner's name, or one row for all GitHub-hosted runners.
     runner: str
     scenario: ScenarioId
     name: str
@@ -73,7 +80,8 @@ def job_bars(v: Verification) -> list[JobBar]:
             if job.started_at is None or job.conclusion == "skipped" or not job.runner_name:
                 continue
             end = max(job.completed_at or v.completed_at or job.started_at, job.started_at + MIN_SPAN)
-            bars.append(JobBar(job.job_id, job.runner_name, scenario.id, job.name, job.conclusion, job.started_at, end))
+            row = HOSTED_SECTION if _HOSTED.match(job.runner_name) else job.runner_name
+            bars.append(JobBar(job.job_id, row, scenario.id, job.name, job.conclusion, job.started_at, end))
     return sorted(bars, key=lambda b: b.start)
 
 

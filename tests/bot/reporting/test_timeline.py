@@ -15,6 +15,7 @@ import matplotlib
 from PIL import Image
 
 from bot.model import ScenarioId, Verification
+from bot.reporting.mermaid import HOSTED_SECTION
 from bot.reporting.report_dir import write_report_dir
 from bot.reporting.timeline import timeline_png, timeline_size_px, timeline_svg
 from bot.reporting.timeline_events import (
@@ -200,3 +201,12 @@ def test_a_skipped_job_or_one_that_never_started_has_no_bar() -> None:
     rollback_run.jobs[1].started_at = None
     assert 80000 not in {b.job_id for b in job_bars(v)} and 80001 not in {b.job_id for b in job_bars(v)}
     assert len(job_bars(v)) == 5
+
+
+def test_githubs_hosted_runners_share_one_row() -> None:
+    v = finished_with_evidence()
+    for n, s in enumerate(v.scenarios[:2], start=1):
+        s.runs[0].jobs[0].runner_name = f"GitHub Actions {n}"
+    rows = {b.runner for b in job_bars(v)}
+    assert rows == {HOSTED_SECTION, "production-runner-01", "production-runner-02"}
+    assert "GitHub Actions 1" not in texts_of(timeline_svg(v))
