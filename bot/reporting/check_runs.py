@@ -20,6 +20,7 @@ from bot.model import (
 )
 from bot.ports import CheckRunConclusion, CheckRunStatus, Clock, GitHubApp, GitHubRepo, ProgressEvent
 from bot.reporting import check_render
+from bot.reporting.details_page import details_url
 from bot.reporting.throttle import Coalescer
 from bot.texts import reports as texts
 
@@ -52,8 +53,10 @@ class _Tracked:
 class CheckRunReporter:
     """bot.ports.Reporter that renders a verification as GitHub check runs."""
 
-    def __init__(self, *, github: GitHubApp, clock: Clock, min_interval: float) -> None:
+    def __init__(self, *, github: GitHubApp, clock: Clock, min_interval: float, public_url: str | None = None) -> None:
         self._github = github
+        #: Where the details pages are served (`server.public_url`); None: check runs keep GitHub's default link.
+        self._public_url = public_url
         self._clock = clock
         self._interval = min_interval
         self._tracked: dict[str, _Tracked] = {}
@@ -70,6 +73,7 @@ class CheckRunReporter:
                 output=check_render.overall_output(verification),
                 actions=check_render.actions(running=True, any_failed=False),
                 started_at=verification.started_at,
+                details_url=self._details_url(verification),
             )
         for scenario in verification.scenarios:
             if scenario.check_run_id is None:
@@ -80,6 +84,7 @@ class CheckRunReporter:
                     external_id=external_id(verification.verification_id, scenario.id),
                     output=check_render.scenario_output(verification, scenario),
                     actions=check_render.actions(running=True, any_failed=False),
+                    details_url=self._details_url(verification, scenario.id),
                 )
             tracked.shown_status[scenario.id] = ScenarioStatus.QUEUED
         self._wire(verification, tracked)
@@ -122,6 +127,12 @@ class CheckRunReporter:
             await tracked.overall.final()
 
     # ----------------------------------------------------------------------------------------------- internals
+    def _details_url(self, verification: Verification, scenario: ScenarioId | None = None) -> str | None:
+        if self._public_url is None:
+            return None
+        url = details_url(self._public_url, verification.verification_id)
+        return f"{url}#scenario-{scenario.value}" if scenario is not None else url
+
     def _repo(self, verification: Verification) -> GitHubRepo:
         return self._github.repo(installation_id=verification.installation_id, repository=verification.repository)
 

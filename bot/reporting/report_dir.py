@@ -1,4 +1,5 @@
-"""Writes a verification's report directory: verification.json, report.md and (for the lab) lab-truth.jsonl."""
+"""Writes a verification's report directory: verification.json, report.md, the timeline picture (timeline.svg,
+timeline.png) and (for the lab) lab-truth.jsonl."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import shutil
 from pathlib import Path
 
 from bot.model import Verification
+from bot.reporting.timeline import timeline_png, timeline_svg
 
 REPORT_JSON = "verification.json"
 REPORT_MD = "report.md"
 TRUTH_LOG = "lab-truth.jsonl"
+TIMELINE_SVG = "timeline.svg"
+TIMELINE_PNG = "timeline.png"
 
 
 def report_json(verification: Verification) -> str:
@@ -26,6 +30,10 @@ def write_report_dir(
     written = [directory / REPORT_JSON, directory / REPORT_MD]
     written[0].write_text(report_json(verification), encoding="utf-8")
     written[1].write_text(report_md, encoding="utf-8")
+    svg, png = directory / TIMELINE_SVG, directory / TIMELINE_PNG
+    svg.write_text(timeline_svg(verification), encoding="utf-8")
+    png.write_bytes(timeline_png(verification))
+    written += [svg, png]
     if truth_log is not None and truth_log.exists():
         target = directory / TRUTH_LOG
         shutil.copyfile(truth_log, target)

@@ -19,6 +19,7 @@ from gidgethub import sansio
 
 from bot.adapters.clock import SystemClock
 from bot.adapters.jira import JiraClient
+from bot.details import details_pages
 from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
 from bot.logging import register_secrets
@@ -232,7 +233,8 @@ async def start_runtime(
             limits=settings.server,
         )
         ingress.start()
-        runner = web.AppRunner(build_web_app(ingress, metrics), access_log=None)
+        app = build_web_app(ingress, metrics, details=details_pages(settings, store))
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
         await site.start()

@@ -179,7 +179,9 @@ TERMINAL_TABLE_HEADER = "\nResults\n  #  scenario        result   why"
 TERMINAL_CRITERION = "       - {description}: observed {observed}, threshold {threshold}"
 TERMINAL_VERDICT = "\nverdict: {conclusion} ({calls} GitHub API calls for this verification)"
 DEMO_CANNOT_START = "verify-staging demo: {what}; {mend}"
-DEMO_REPORT_WRITTEN = "report written to {directory} (verification.json, report.md, lab-truth.jsonl)"
+DEMO_REPORT_WRITTEN = (
+    "report written to {directory} (verification.json, report.md, timeline.svg, timeline.png, lab-truth.jsonl)"
+)
 DEMO_PR = "pull request: {url}"
 
 # --------------------------------------------------------------------------------------------- pull request

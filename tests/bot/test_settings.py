@@ -25,6 +25,7 @@ def test_example_settings_are_complete_and_valid(secret_env: dict[str, str]) -> 
     assert settings.secrets.api_url == "https://api.github.com"
     assert secret_env["GITHUB_WEBHOOK_SECRET"] not in repr(settings)
     assert settings.server.retention_days == 30 and settings.server.body_timeout == 10
+    assert settings.server.public_url is None  # commented out in the example: no details pages
     assert settings.authorization.command_cooldown == 10
 
 
@@ -102,6 +103,11 @@ def broken(raw: dict[str, object], dotted: str, value: object) -> None:
         ("server.command_queue", 0, "server.command_queue must be a positive whole number, got 0."),
         ("server.retention_days", "30d", "server.retention_days must be a positive whole number, got '30d'."),
         ("authorization.command_cooldown", -1, "authorization.command_cooldown must be a positive number of seconds"),
+        (
+            "server.public_url",
+            "verify.example.com",
+            "server.public_url must be an http(s) URL, got 'verify.example.com'.",
+        ),
         ("jira.projects", ["INFRA", "sec"], "jira.projects must list JIRA project keys such as INFRA, got 'sec'."),
     ],
 )

@@ -32,6 +32,9 @@ def test_a_failed_rollback_exits_1_and_writes_a_valid_report(tmp_path: Path) -> 
     assert (rollback["id"], rollback["conclusion"]) == ("rollback", "failed")
     assert "rollback" in done.stdout.lower() and "FAIL" in done.stdout
     assert (tmp_path / "report" / "report.md").read_text(encoding="utf-8").count("Test 4") == 1
+    # The timeline picture beside them: SVG for people, PNG for JIRA's preview.
+    assert "<svg" in (tmp_path / "report" / "timeline.svg").read_text(encoding="utf-8")
+    assert (tmp_path / "report" / "timeline.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_an_unknown_fault_exits_2_with_one_line_and_no_report(tmp_path: Path) -> None:

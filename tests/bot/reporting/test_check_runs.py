@@ -3,12 +3,14 @@ requests a whole verification costs."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from bot.model import ScenarioConclusion, ScenarioId, ScenarioStatus, Step, Verification
 from bot.ports import ProgressEvent, Reporter
 from bot.reporting import DEFAULT_MIN_INTERVAL, build_reporter, parse_external_id
-from bot.settings import Settings
+from bot.settings import ServerSettings, Settings
+from bot.texts import reports as texts
 from tests.fakes.clock import FakeClock
 from tests.fakes.jira import FakeJira
 from tests.support.verifications import SHA, conclude, new_verification
@@ -178,3 +180,24 @@ async def test_a_failing_check_run_api_does_not_stop_the_comment_or_jira(
     assert len(app.repo_.of("create_comment")) == 1
     assert app.repo_.of("update_comment")
     assert len(jira.bodies()) == 2
+
+
+async def test_check_runs_link_to_the_details_page_when_public_url_is_set(
+    settings: Settings, app: RecordingApp, clock: FakeClock
+) -> None:
+    public = dataclasses.replace(settings, server=ServerSettings(public_url="https://verify.example.test"))
+    _, v = await started(public, app, clock, (ScenarioId.NORMAL_DEPLOY, ScenarioId.FAILOVER))
+    page = f"https://verify.example.test/verifications/{v.verification_id}"
+    urls = {run.name: run.details_url for run in app.repo_.check_runs.values()}
+    assert urls[texts.CHECK_NAME] == page
+    assert sorted(u for name, u in urls.items() if name != texts.CHECK_NAME) == [
+        f"{page}#scenario-failover",
+        f"{page}#scenario-normal-deploy",
+    ]
+
+
+async def test_check_runs_keep_githubs_default_link_without_public_url(
+    settings: Settings, app: RecordingApp, clock: FakeClock
+) -> None:
+    await started(settings, app, clock, (ScenarioId.NORMAL_DEPLOY,))
+    assert [run.details_url for run in app.repo_.check_runs.values()] == [None, None]
