@@ -1,5 +1,6 @@
-"""The evidence a verification leaves on its JIRA issue: report.md and verification.json (the same text the demo
-writes to its report directory), each named with the verification id.
+"""The evidence a verification leaves on its JIRA issue: report.md, verification.json and the timeline picture (SVG,
+and PNG for JIRA's preview), the same files the demo writes to its report directory, each named with the
+verification id.
 
 A re-run replaces its own earlier files and never anyone else's. "Its own" means: uploaded by the JIRA user the
 bot acts as, AND named after a verification of the same pull request (the store knows which ids those are). A file
@@ -9,13 +10,15 @@ The new files are uploaded before the old ones are deleted, so a JIRA outage hal
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.model import Verification
 from bot.ports import JiraAttachment, JiraPort
-from bot.reporting.report_dir import REPORT_JSON, REPORT_MD, report_json
+from bot.reporting.report_dir import REPORT_JSON, REPORT_MD, TIMELINE_PNG, TIMELINE_SVG, report_json
+from bot.reporting.timeline import timeline_png, timeline_svg
 
 NAME_PREFIX = "verify-staging-"
 
@@ -47,6 +50,8 @@ def attachment_files(v: Verification, *, report_md: Callable[[], str]) -> list[A
     return [
         AttachmentFile(attachment_name(vid, REPORT_MD), lambda: report_md().encode("utf-8")),
         AttachmentFile(attachment_name(vid, REPORT_JSON), lambda: report_json(v).encode("utf-8")),
+        AttachmentFile(attachment_name(vid, TIMELINE_SVG), lambda: timeline_svg(v).encode("utf-8")),
+        AttachmentFile(attachment_name(vid, TIMELINE_PNG), lambda: timeline_png(v)),
     ]
 
 
@@ -66,7 +71,8 @@ async def attach_files(
     present = await jira.attachments(key)
     attached: list[str] = []
     for file in files:
-        content = file.render()
+        # Drawing the timeline takes a moment of CPU: never on the event loop that takes the webhooks.
+        content = await asyncio.to_thread(file.render)
         same = [a for a in present if a.mine and a.filename == file.filename]
         if any(a.size == len(content) for a in same):
             attached.append(file.filename)

@@ -43,7 +43,9 @@ async def test_the_files_held_back_by_an_outage_are_sent_again(tmp_path: Path) -
     finally:
         await store.close()
 
-    names = ["verify-staging-v-0001-report.md", "verify-staging-v-0001-verification.json"]
+    names = [
+        f"verify-staging-v-0001-{name}" for name in ("report.md", "verification.json", "timeline.svg", "timeline.png")
+    ]
     assert unknown == (False, texts.JIRA_RESEND_UNKNOWN.format(verification_id="x"))
     assert done == (True, texts.JIRA_RESEND_DONE.format(issue="INFRA-473", names=", ".join(names)))
     assert list(jira.files()) == names

@@ -105,7 +105,8 @@ def test_the_jira_issue_holds_the_report_files_linked_from_the_results(healthy: 
     """Issue 13 §3, read with the `jira` library as anyone with access to the issue would."""
     world = healthy.world
     vid = healthy.report["verification_id"]
-    names = [f"verify-staging-{vid}-report.md", f"verify-staging-{vid}-verification.json"]
+    files = ("report.md", "verification.json", "timeline.svg", "timeline.png")
+    names = [f"verify-staging-{vid}-{name}" for name in files]
     jira = JIRA(server=str(world.state["jira_url"]), token_auth=str(world.state["jira_token"]))
     key = str(world.state["jira_issue"])
 
@@ -120,6 +121,9 @@ def test_the_jira_issue_holds_the_report_files_linked_from_the_results(healthy: 
     document = json.loads(found[names[1]].get())
     jsonschema.validate(document, json.loads(REPORT_SCHEMA.read_text(encoding="utf-8")))
     assert document["verification_id"] == vid and document["conclusion"] == "success"
+    svg, png = found[names[2]].get(), found[names[3]].get()
+    assert svg.lstrip().startswith((b"<?xml", b"<svg")) and b"production-runner-01" in svg
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and found[names[3]].mimeType == "image/png"
     results = next(c for c in world.jira_comments() if texts.JIRA_ALL_PASSED in c and vid in c)
     assert all(f"[^{n}]" in results for n in names), results
 
