@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -44,6 +45,13 @@ def fixture_repositories() -> list[str]:
         if repository:
             names.add(repository["full_name"])
     return sorted(names)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session for tests that drive the bot's HTTP clients directly."""
+    async with aiohttp.ClientSession() as s:
+        yield s
 
 
 @pytest.fixture
@@ -107,8 +115,9 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@pytest.fixture
-async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bot]:
+@contextlib.asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[tuple[Runtime, FakeEngine, aiohttp.ClientSession]]:
+    """The real runtime on 127.0.0.1 (a free port) with the fake engine, and a session to talk to it; stopped after."""
     engine = FakeEngine()
 
     async def engine_factory(_: object) -> FakeEngine:
@@ -117,7 +126,13 @@ async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bo
     runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)
     try:
         async with aiohttp.ClientSession() as session:
-            yield Bot(runtime, engine, session, github_api)
+            yield runtime, engine, session
     finally:
         await runtime.stop()
     assert engine.stopped
+
+
+@pytest.fixture
+async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bot]:
+    async with running_bot(settings) as (runtime, engine, session):
+        yield Bot(runtime, engine, session, github_api)

@@ -129,3 +129,13 @@ class FakeGitHubAPI:
             {"id": 2, "name": "production-runner-02", "status": "offline", "busy": False, "labels": []},
         ]
         return 200, {"total_count": len(runners), "runners": runners}, {}
+
+
+class Sleeps:
+    """The client's sleep, recorded instead of waited (retries and rate limits are tested on what it asked for)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)

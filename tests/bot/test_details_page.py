@@ -16,13 +16,13 @@ from bot.details import SECURITY_HEADERS
 from bot.model import JiraReport, ScenarioId, Verification
 from bot.reporting.details_page import HIDDEN, PageLinks, details_url, render_details
 from bot.reporting.timeline import timeline_svg
-from bot.runtime.app import Runtime, start_runtime
+from bot.runtime.app import Runtime
 from bot.settings import Settings, load_settings
 from bot.texts import evidence as texts
 from bot.texts import reports as report_texts
 from handlers.context import new_verification_id
+from tests.bot.conftest import running_bot
 from tests.bot.github_api import FakeGitHubAPI
-from tests.fakes.engine import FakeEngine
 from tests.support.settings import write_example_settings
 from tests.support.verifications import finished_with_evidence
 
@@ -51,17 +51,8 @@ def settings_with(
 
 
 async def serve(settings: Settings) -> AsyncIterator[Served]:
-    engine = FakeEngine()
-
-    async def engine_factory(_: object) -> FakeEngine:
-        return engine
-
-    runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Served(runtime, session, settings)
-    finally:
-        await runtime.stop()
+    async with running_bot(settings) as (runtime, _, session):
+        yield Served(runtime, session, settings)
 
 
 @pytest.fixture

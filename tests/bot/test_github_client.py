@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import jwt
@@ -13,21 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from bot.accounting import open_tally
 from bot.github.client import GitHubAppClient, RetryPolicy
 from bot.ports import GitHubError
-from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY, Captured, FakeGitHubAPI
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
+from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY, Captured, FakeGitHubAPI, Sleeps
 
 
 def app(session: aiohttp.ClientSession, api: FakeGitHubAPI, key: str, sleeps: Sleeps) -> GitHubAppClient:

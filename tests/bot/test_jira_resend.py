@@ -3,6 +3,8 @@ stored verification, under the names the results comment links."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.model import JiraReport, ScenarioConclusion, ScenarioId
@@ -25,7 +27,9 @@ SETTINGS = unit_settings(
 OUTAGE = "attachments: JIRA at http://jira.invalid could not be reached (ConnectionError)"
 
 
-async def test_the_files_held_back_by_an_outage_are_sent_again(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def stored_after_outage(tmp_path: Path) -> AsyncIterator[Store]:
+    """A store holding a finished verification whose report files JIRA could not take at the end."""
     store = await Store.open(str(tmp_path / "bot.db"))
     try:
         v = new_verification((ScenarioId.NORMAL_DEPLOY,))
@@ -33,6 +37,13 @@ async def test_the_files_held_back_by_an_outage_are_sent_again(tmp_path: Path) -
         v.conclusion, v.completed_at = v.decide_conclusion(), v.started_at
         v.jira = JiraReport(issue="INFRA-473", error=OUTAGE)
         await store.save_verification(v)
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_the_files_held_back_by_an_outage_are_sent_again(tmp_path: Path) -> None:
+    async with stored_after_outage(tmp_path) as store:
         jira, clock = FakeJira(), FakeClock()
 
         unknown = await resend_attachments(settings=SETTINGS, store=store, jira=jira, clock=clock, verification_id="x")
@@ -40,8 +51,6 @@ async def test_the_files_held_back_by_an_outage_are_sent_again(tmp_path: Path) -
             settings=SETTINGS, store=store, jira=jira, clock=clock, verification_id="v-0001"
         )
         stored = await store.load_verification("v-0001")
-    finally:
-        await store.close()
 
     names = [
         f"verify-staging-v-0001-{name}" for name in ("report.md", "verification.json", "timeline.svg", "timeline.png")
@@ -55,20 +64,12 @@ async def test_the_files_held_back_by_an_outage_are_sent_again(tmp_path: Path) -
 
 
 async def test_jira_still_down_says_so(tmp_path: Path) -> None:
-    store = await Store.open(str(tmp_path / "bot.db"))
-    try:
-        v = new_verification((ScenarioId.NORMAL_DEPLOY,))
-        conclude(v.scenarios[0], ScenarioConclusion.PASSED, start=0)
-        v.conclusion, v.completed_at = v.decide_conclusion(), v.started_at
-        v.jira = JiraReport(issue="INFRA-473", error=OUTAGE)
-        await store.save_verification(v)
+    async with stored_after_outage(tmp_path) as store:
         clock = FakeClock()
         async with clock.running():
             done, message = await resend_attachments(
                 settings=SETTINGS, store=store, jira=FakeJira(down=True), clock=clock, verification_id="v-0001"
             )
-    finally:
-        await store.close()
     assert not done
     assert message.startswith("verification v-0001: JIRA still refuses the files (")
 

@@ -4,7 +4,6 @@ the runner's name and its `##[error]` lines."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -13,7 +12,7 @@ from bot.accounting import open_tally
 from bot.github.client import GitHubAppClient, GitHubRepoClient, RetryPolicy
 from bot.github.job_log import JobLog
 from bot.ports import GitHubError
-from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY, Answer, Captured, FakeGitHubAPI
+from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY, Answer, Captured, FakeGitHubAPI, Sleeps
 
 # As a self-hosted runner writes it (actions/runner prints the runner's name in "Set up job").
 LOG = (
@@ -45,20 +44,6 @@ def test_parse_of_a_clean_log_and_of_one_without_set_up_job() -> None:
     clean = "".join(line + "\n" for line in LOG.splitlines() if "##[error]" not in line)
     assert JobLog.parse(clean).errors == ()
     assert JobLog.parse("2026-11-27T10:00:02.0000000Z hello\n") == JobLog(None, ())
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def repo(session: aiohttp.ClientSession, api: FakeGitHubAPI, key: str) -> GitHubRepoClient:

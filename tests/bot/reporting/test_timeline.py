@@ -15,18 +15,10 @@ import matplotlib
 from PIL import Image
 
 from bot.model import ScenarioId, Verification
+from bot.reporting import timeline_events as events
 from bot.reporting.mermaid import HOSTED_SECTION
 from bot.reporting.report_dir import write_report_dir
 from bot.reporting.timeline import timeline_png, timeline_size_px, timeline_svg
-from bot.reporting.timeline_events import (
-    FaultKind,
-    Marker,
-    MarkerKind,
-    alert_points,
-    deadlines,
-    fault_bands,
-    job_bars,
-)
 from bot.texts import evidence as texts
 from tests.fakes.clock import EPOCH
 from tests.paths import REPO_ROOT
@@ -177,20 +169,23 @@ def test_deadlines_and_alert_points_are_where_the_scenarios_measured_them() -> N
     """Failover: its run was created at 41 s, threshold 30 s. Rollback: the health check failed at 74 s, threshold
     300 s. Monitoring: the runner stop was in place at 82 s; the alert fired 5 s later, was notified 2 s after."""
     v = finished_with_evidence()
-    assert deadlines(v) == [
-        Marker(MarkerKind.FAILOVER_DEADLINE, at(71), 30.0),
-        Marker(MarkerKind.ROLLBACK_DEADLINE, at(374), 300.0),
+    assert events.deadlines(v) == [
+        events.Marker(events.MarkerKind.FAILOVER_DEADLINE, at(71), 30.0),
+        events.Marker(events.MarkerKind.ROLLBACK_DEADLINE, at(374), 300.0),
     ]
-    assert alert_points(v) == [Marker(MarkerKind.ALERT_FIRED, at(87)), Marker(MarkerKind.ALERT_NOTIFIED, at(89))]
+    assert events.alert_points(v) == [
+        events.Marker(events.MarkerKind.ALERT_FIRED, at(87)),
+        events.Marker(events.MarkerKind.ALERT_NOTIFIED, at(89)),
+    ]
 
 
 def test_faults_are_named_by_what_their_scenario_stops_and_an_unrestored_one_lasts_to_the_end() -> None:
     v = finished_with_evidence()
     v.restorations[2].ok, v.restorations[2].restored_at = False, None
-    assert [(b.host, b.kind, b.start, b.end, b.restored) for b in fault_bands(v)] == [
-        ("runner-1", FaultKind.RUNNER, at(40.5), at(51), True),
-        ("app-1", FaultKind.BACKEND, at(61), at(79), True),
-        ("runner-1", FaultKind.RUNNER, at(82), at(100), False),
+    assert [(b.host, b.kind, b.start, b.end, b.restored) for b in events.fault_bands(v)] == [
+        ("runner-1", events.FaultKind.RUNNER, at(40.5), at(51), True),
+        ("app-1", events.FaultKind.BACKEND, at(61), at(79), True),
+        ("runner-1", events.FaultKind.RUNNER, at(82), at(100), False),
     ]
 
 
@@ -199,14 +194,14 @@ def test_a_skipped_job_or_one_that_never_started_has_no_bar() -> None:
     rollback_run = v.scenario(ScenarioId.ROLLBACK).runs[0]
     rollback_run.jobs[2].conclusion = "skipped"
     rollback_run.jobs[1].started_at = None
-    assert 80000 not in {b.job_id for b in job_bars(v)} and 80001 not in {b.job_id for b in job_bars(v)}
-    assert len(job_bars(v)) == 5
+    assert 80000 not in {b.job_id for b in events.job_bars(v)} and 80001 not in {b.job_id for b in events.job_bars(v)}
+    assert len(events.job_bars(v)) == 5
 
 
 def test_githubs_hosted_runners_share_one_row() -> None:
     v = finished_with_evidence()
     for n, s in enumerate(v.scenarios[:2], start=1):
         s.runs[0].jobs[0].runner_name = f"GitHub Actions {n}"
-    rows = {b.runner for b in job_bars(v)}
+    rows = {b.runner for b in events.job_bars(v)}
     assert rows == {HOSTED_SECTION, "production-runner-01", "production-runner-02"}
     assert "GitHub Actions 1" not in texts_of(timeline_svg(v))
