@@ -24,13 +24,11 @@ from gidgethub import sansio
 
 from bot.envelope import Envelope
 from bot.metrics import Metrics
-from bot.runtime.app import start_runtime
 from bot.settings import ServerSettings, Settings
 from bot.store import Store
 from bot.web import WebhookIngress, build_web_app
-from tests.bot.conftest import WEBHOOK_SECRET, sign
+from tests.bot.conftest import WEBHOOK_SECRET, running_bot, sign
 from tests.bot.github_api import REPOSITORY
-from tests.fakes.engine import FakeEngine
 from tests.support.payloads import load_fixture
 from tests.support.wait import wait_until
 
@@ -216,18 +214,10 @@ async def test_the_bot_prunes_old_deliveries_at_start_up(tmp_path: Path, setting
     )
     await store.record_delivery(delivery_id="recent", event="workflow_job", action=None, installation_id=1)
     await store.close()
-    engine = FakeEngine()
-
-    async def engine_factory(_: object) -> FakeEngine:
-        return engine
-
-    runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)
-    try:
+    async with running_bot(settings) as (runtime, _, _session):
         for _ in range(500):  # bounded: the prune runs as soon as the bot is up
             if await runtime.store.delivery_count() == 1:
                 break
             await asyncio.sleep(0.01)
         assert await runtime.store.delivery_count() == 1
         assert REPOSITORY in settings.github.repositories
-    finally:
-        await runtime.stop()
