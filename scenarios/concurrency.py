@@ -111,16 +111,13 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
     # deploy jobs, while the runs themselves overlap: the order criterion is judged on the runs, `no-overlap` on
     # the deploy jobs, and each reason quotes the number its criterion observed.
     runs = ctx.measure("runs_overlap_s", overlap_s(_started(one), end_one, start_two, _completed(two)))
-    ctx.criterion(
+    _no_overlap(
+        ctx,
         "second-started-after",
         "The second run started only after the first completed.",
-        None if runs is None else runs == 0,
-        observed=runs,
-        threshold=0,
-        unit="s",
-        reason=f"The runs overlapped for {fmt(runs)}: the second started before the first completed."
-        if runs is not None
-        else "The second run never started a job."
+        runs,
+        overlapped="The runs overlapped for {}: the second started before the first completed.",
+        unknown="The second run never started a job."
         if start_two is None
         else "When the first run started or completed is unknown.",
     )
@@ -130,16 +127,13 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         "deploy_jobs_overlap_s",
         overlap_s(started(d1), completed(d1), started(d2), completed(d2)) if d1 and d2 else None,
     )
-    ctx.criterion(
+    _no_overlap(
+        ctx,
         "no-overlap",
         "The two deploy jobs did not run at the same time.",
-        None if jobs is None else jobs == 0,
-        observed=jobs,
-        threshold=0,
-        unit="s",
-        reason=f"The two deploy jobs ran at the same time for {fmt(jobs)}."
-        if jobs is not None
-        else "Whether the two deploy jobs overlapped is unknown: "
+        jobs,
+        overlapped="The two deploy jobs ran at the same time for {}.",
+        unknown="Whether the two deploy jobs overlapped is unknown: "
         f"{'the first' if d1 is None or d1.started_at is None else 'the second'} run has no deploy job "
         "with timestamps.",
     )
@@ -151,4 +145,19 @@ def judge(ctx: ScenarioContext, one: RunTrack, two: RunTrack, held_status: str |
         observed=conclusions,
         threshold="not cancelled",
         reason=f"A run was cancelled (conclusions: {', '.join(str(c) for c in conclusions)}).",
+    )
+
+
+def _no_overlap(
+    ctx: ScenarioContext, criterion: str, description: str, seconds: float | None, *, overlapped: str, unknown: str
+) -> None:
+    """A criterion that passes on zero seconds of overlap; its reason quotes the overlap it observed."""
+    ctx.criterion(
+        criterion,
+        description,
+        None if seconds is None else seconds == 0,
+        observed=seconds,
+        threshold=0,
+        unit="s",
+        reason=unknown if seconds is None else overlapped.format(fmt(seconds)),
     )

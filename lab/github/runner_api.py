@@ -18,6 +18,7 @@ token issued so far (read-only; for tests that scan the bot's outputs for leaked
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from aiohttp import web
 
@@ -46,11 +47,18 @@ def _session(request: web.Request) -> tuple[Sim, Session]:
     return sim, session
 
 
-def _job(sim: Sim, session: Session, request: web.Request) -> JobState:
+def _job(request: web.Request) -> tuple[Sim, Session, JobState]:
+    sim, session = _session(request)
     job = sim.actions.jobs.get(int(request.match_info["job_id"]))
     if job is None:
         raise web.HTTPNotFound(text='{"message": "no such job"}', content_type="application/json")
-    return job
+    return sim, session, job
+
+
+async def _job_report(request: web.Request) -> tuple[Sim, Session, JobState, dict[str, Any]]:
+    """A runner's report on one of its jobs: the session, the job and the JSON body it posted."""
+    sim, session, job = _job(request)
+    return sim, session, job, await read_json(request)
 
 
 @routes.post(SESSIONS)
@@ -105,8 +113,7 @@ async def poll(request: web.Request) -> web.Response:
 
 @routes.post(SESSIONS + "/{sid}/jobs/{job_id}/acquire")
 async def acquire(request: web.Request) -> web.Response:
-    sim, session = _session(request)
-    job = _job(sim, session, request)
+    sim, session, job = _job(request)
     if not sim.actions.pool.acquire(session.id, job.id):
         return error(409, "job is not offered to this runner")
     # The names GitHub gives the job's runner and group (a hosted VM learns its name from the service).
@@ -118,9 +125,7 @@ async def acquire(request: web.Request) -> web.Response:
 @routes.post(SESSIONS + "/{sid}/jobs/{job_id}/logs")
 async def append_log(request: web.Request) -> web.Response:
     """The runner uploads the job's log lines as it goes (each line already carries the runner's timestamp)."""
-    sim, session = _session(request)
-    job = _job(sim, session, request)
-    body = await read_json(request)
+    _, session, job, body = await _job_report(request)
     if job.id in session.runner.jobs:
         job.log.extend(str(line) for line in body.get("lines") or [])
     return web.json_response({"cancelled": job.status == "completed"})
@@ -128,9 +133,7 @@ async def append_log(request: web.Request) -> web.Response:
 
 @routes.post(SESSIONS + "/{sid}/jobs/{job_id}/steps/{number}")
 async def step(request: web.Request) -> web.Response:
-    sim, session = _session(request)
-    job = _job(sim, session, request)
-    body = await read_json(request)
+    sim, session, job, body = await _job_report(request)
     if job.status != "completed" and job.id in session.runner.jobs:
         sim.actions.step_report(job, int(request.match_info["number"]), str(body.get("status")), body.get("conclusion"))
     return web.json_response({"cancelled": job.status == "completed"})
@@ -138,9 +141,7 @@ async def step(request: web.Request) -> web.Response:
 
 @routes.post(SESSIONS + "/{sid}/jobs/{job_id}/complete")
 async def complete(request: web.Request) -> web.Response:
-    sim, session = _session(request)
-    job = _job(sim, session, request)
-    body = await read_json(request)
+    sim, session, job, body = await _job_report(request)
     cancelled = job.status == "completed"
     if not cancelled and job.id in session.runner.jobs:
         outputs = {str(k): str(v) for k, v in (body.get("outputs") or {}).items()}

@@ -22,15 +22,21 @@ from .checks import ALL, Outcome, assert_measurements_match_truth, outcome
 pytestmark = pytest.mark.lab
 
 
+def _one_lab(factory: pytest.TempPathFactory, name: str, faults: tuple[str, ...]) -> Iterator[Outcome]:
+    """One lab with these faults and one `/verify-staging` of all five, shared by a class's tests."""
+    with outcome(factory.mktemp(name), faults, "/verify-staging") as result:
+        yield result
+
+
 class TestFourFaultsInOneLab:
     """Each of these faults breaks a different scenario; one lab, one verification of all five."""
 
     @pytest.fixture(scope="class")
     @classmethod
     def four_faults(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
-        faults = ("no-concurrency", "no-secondary", "no-rollback", "missing-alert-rule")
-        with outcome(tmp_path_factory.mktemp("four-faults"), faults, "/verify-staging") as result:
-            yield result
+        yield from _one_lab(
+            tmp_path_factory, "four-faults", ("no-concurrency", "no-secondary", "no-rollback", "missing-alert-rule")
+        )
 
     def test_each_fault_fails_only_the_scenario_it_breaks_for_the_right_criterion(self, four_faults: Outcome) -> None:
         four_faults.check(
@@ -72,9 +78,7 @@ class TestSlowFailoverNoNotificationAndPartialRollback:
     @pytest.fixture(scope="class")
     @classmethod
     def slow(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
-        faults = ("slow-failover", "no-notification", "partial-rollback")
-        with outcome(tmp_path_factory.mktemp("slow-failover"), faults, "/verify-staging") as result:
-            yield result
+        yield from _one_lab(tmp_path_factory, "slow-failover", ("slow-failover", "no-notification", "partial-rollback"))
 
     def test_failover_fails_on_latency_monitoring_on_notification_and_rollback_on_the_frontend(
         self, slow: Outcome
@@ -123,9 +127,7 @@ class TestUnreliableGitHub:
     @pytest.fixture(scope="class")
     @classmethod
     def unreliable(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
-        faults = ("webhook-loss", "webhook-chaos", "github-flaky")
-        with outcome(tmp_path_factory.mktemp("unreliable"), faults, "/verify-staging") as result:
-            yield result
+        yield from _one_lab(tmp_path_factory, "unreliable", ("webhook-loss", "webhook-chaos", "github-flaky"))
 
     def test_all_five_still_pass(self, unreliable: Outcome) -> None:
         unreliable.check({sid: set() for sid in ALL})
