@@ -15,4 +15,5 @@ else
   fi
   uv=.uv/bin/uv
 fi
-"$uv" sync -q --locked --extra lab --python 3.11
+# PYTHON picks another interpreter (3.11 to 3.13; CI keeps Debian 12's 3.11); UV_PROJECT_ENVIRONMENT another venv.
+"$uv" sync -q --locked --extra lab --python "${PYTHON:-3.11}"
