@@ -121,8 +121,9 @@ class Registration:
         finish()
 
 
-async def register(options: RegisterOptions, *, out: TextIO = sys.stdout) -> CreatedApp:
+async def register(options: RegisterOptions, *, out: TextIO | None = None) -> CreatedApp:
     """Serves the local page until GitHub sends the user back; returns the App whose files were written."""
+    out = out or sys.stdout
     options.outputs.refuse_existing(force=options.force)
     async with aiohttp.ClientSession() as session:
         flow = Registration(options, session)
@@ -147,8 +148,9 @@ async def register(options: RegisterOptions, *, out: TextIO = sys.stdout) -> Cre
             await runner.cleanup()
 
 
-def run_register(options: RegisterOptions, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_register(options: RegisterOptions, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The command: 0 and the next step once the App exists and its files are written; 2 and one sentence if not."""
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         app = asyncio.run(register(options, out=out))
     except RegisterError as failure:
