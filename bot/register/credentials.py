@@ -16,8 +16,6 @@ from bot.texts import register as texts
 
 #: The conversion is one small POST; a GitHub that does not answer within this is reported, not waited on.
 CONVERSION_TIMEOUT = 30.0
-#: What an env file (docker --env-file, systemd EnvironmentFile, `set -a; . file`) holds without quoting.
-PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._/:@+=~-]+$")
 
 
 @dataclass(frozen=True)
@@ -76,6 +74,10 @@ def created_app(body: object) -> CreatedApp:
         webhook_secret=str(body["webhook_secret"]),
         pem=pem,
     )
+
+
+#: What an env file (docker --env-file, systemd EnvironmentFile, `set -a; . file`) holds without quoting.
+PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._/:@+=~-]+$")
 
 
 @dataclass(frozen=True)

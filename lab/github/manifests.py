@@ -20,11 +20,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lab.github.auth import AppIdentity
 from lab.github.http import error
+from lab.github.keys import rsa_key_pair
 from lab.github.objects import node_id
 from lab.github.sim import SIM, Sim
 
@@ -124,22 +123,9 @@ def validate(raw: str | None, taken: set[str]) -> dict[str, Any]:
     return manifest
 
 
-def _new_key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 def register(sim: Sim, apps: ManifestApps, manifest: dict[str, Any], *, owner: str, owner_kind: str) -> ManifestApp:
     """Creates the App (GitHub creates it when the user confirms the page) and makes its JWTs valid."""
-    private_pem, public_pem = _new_key_pair()
+    private_pem, public_pem = rsa_key_pair()
     app_id = FIRST_APP_ID + len(apps.apps)
     name = str(manifest["name"])
     app = ManifestApp(
