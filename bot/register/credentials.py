@@ -113,8 +113,16 @@ class Outputs:
 
     def write(self, app: CreatedApp, target: Target, *, force: bool) -> None:
         env = self.env_text(app, target)
-        write_private(self.key_path, app.pem if app.pem.endswith("\n") else app.pem + "\n", force=force)
-        write_private(self.env_path, env, force=force)
+        for path, text in (
+            (self.key_path, app.pem if app.pem.endswith("\n") else app.pem + "\n"),
+            (self.env_path, env),
+        ):
+            try:
+                write_private(path, text, force=force)
+            except OSError as failure:
+                reason = failure.strerror or type(failure).__name__
+                message = texts.WRITE_FAILED.format(path=path, reason=reason, slug=app.slug, html_url=app.html_url)
+                raise RegisterError(message) from failure
 
 
 def write_private(path: Path, text: str, *, force: bool) -> None:

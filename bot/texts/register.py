@@ -29,6 +29,10 @@ CONVERSION_GONE = (
 CONVERSION_FAILED = "GitHub answered {status} to the conversion of the App's code ({reason}); nothing was written."
 CONVERSION_UNREACHABLE = "could not reach {api_url} to convert the App's code ({reason}); nothing was written."
 CONVERSION_INCOMPLETE = "GitHub's answer to the conversion lacks {field}; nothing was written."
+WRITE_FAILED = (
+    "could not write {path} ({reason}); the App {slug} exists on GitHub: generate a private key in its settings "
+    "({html_url}) and set the variables by hand, or delete it and run `verify-staging register` again."
+)
 UNSAFE_VALUE = "{name} contains characters an env file cannot hold unquoted; nothing was written."
 
 # --------------------------------------------------------------------------------------------- local page

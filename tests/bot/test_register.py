@@ -271,3 +271,15 @@ def test_bad_flags_stop_with_one_sentence(capsys: pytest.CaptureFixture[str]) ->
     assert main(["register", "--webhook-url", "bot.example.test/webhooks"]) == 2
     err = capsys.readouterr().err.strip()
     assert pattern(texts.BAD_URL, flag="--webhook-url").fullmatch(err.removeprefix("verify-staging: "))
+
+
+async def test_a_file_that_cannot_be_written_says_the_app_exists(
+    github: RunningGitHub, start: Start, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    running = await start(options_for(github, blocker))
+    await running.press_button()
+    with pytest.raises(RegisterError) as failure:
+        await running.outcome()
+    assert pattern(texts.WRITE_FAILED, slug="verify-staging").fullmatch(str(failure.value))

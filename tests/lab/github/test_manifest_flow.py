@@ -8,6 +8,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import jwt
 
 from tests.lab.github.conftest import REPO, Lab, StartLab
@@ -28,7 +29,9 @@ def manifest(**overrides: Any) -> dict[str, Any]:
     }
 
 
-async def post_manifest(lab: Lab, body: dict[str, Any] | str, *, path: str = "/settings/apps/new?state=s1") -> Any:
+async def post_manifest(
+    lab: Lab, body: dict[str, Any] | str, *, path: str = "/settings/apps/new?state=s1"
+) -> aiohttp.ClientResponse:
     raw = body if isinstance(body, str) else json.dumps(body)
     return await lab.http.post(lab.api(path), data={"manifest": raw}, allow_redirects=False)
 
