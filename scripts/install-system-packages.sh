@@ -20,6 +20,8 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 # The details page's browser test renders it in headless Chromium (tests/e2e/test_details_page.py).
 command -v chromium >/dev/null || need+=(chromium)
+# The App registration test (tests/e2e/test_register_browser.py) drives it through chromedriver (Selenium).
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

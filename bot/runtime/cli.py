@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from bot.logging import configure_logging
 from bot.model import ScenarioId
+from bot.register import command as register_command
 from bot.runtime.app import start_runtime
 from bot.settings import Settings, SettingsError, load_settings_from_process
 
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     attach.add_argument("verification_id", help="the verification's id (in the PR comment and the check runs)")
     attach.add_argument("--settings", help="settings file (default: $VERIFY_STAGING_SETTINGS)")
+    register_command.add_parser(commands)
     return parser
 
 
@@ -129,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     if args.command == "lab":
         return run_lab(args)
+    if args.command == "register":
+        return register_command.run(args)
     if args.command == "demo":
         from bot.runtime.demo import run_demo
 

@@ -83,6 +83,7 @@ class Principal:
     permissions: dict[str, str] = field(default_factory=dict)
     token_key: str = ""  # what the rate limit is counted against
     run_id: int | None = None
+    app_id: int | None = None  # an App JWT's App, when it is one the manifest flow registered
 
     def allows(self, needed: tuple[tuple[str, str], ...]) -> bool:
         return any(LEVELS.get(self.permissions.get(scope, "none"), 0) >= LEVELS[level] for scope, level in needed)
@@ -116,6 +117,16 @@ def user_permissions(role: Permission) -> dict[str, str]:
     return {"metadata": "read", **dict.fromkeys(scopes, level)}
 
 
+@dataclass(frozen=True)
+class AppIdentity:
+    """An App registered on the running lab (the manifest flow): whose JWTs its public key verifies."""
+
+    app_id: int
+    client_id: str
+    slug: str
+    public_pem: str
+
+
 class Authority:
     """Issues and checks every credential the simulated GitHub accepts."""
 
@@ -123,12 +134,14 @@ class Authority:
         self.config = config
         self.job_tokens = job_tokens
         self.installation_tokens: dict[str, IssuedToken] = {}
+        self.other_apps: dict[str, AppIdentity] = {}  # by App id and by client id
 
     def verify_jwt(self, token: str) -> Principal:
+        other = self._other_app(token)
         try:
             claims = jwt.decode(
                 token,
-                self.config.app_public_key_pem,
+                other.public_pem if other else self.config.app_public_key_pem,
                 algorithms=["RS256"],
                 options={"require": ["iat", "exp", "iss"], "verify_iss": False},
                 leeway=5,
@@ -142,9 +155,21 @@ class Authority:
             raise AuthError("A JSON web token could not be decoded") from error
         if int(claims["exp"]) - time.time() > 600 + 5:
             raise AuthError("'Expiration time' claim ('exp') is too far in the future")
+        if other is not None:
+            return Principal(Kind.APP, other.slug, {}, token_key=f"app:{other.app_id}", app_id=other.app_id)
         if str(claims["iss"]) not in (str(self.config.app_id), self.config.app_client_id):
             raise AuthError("'Issuer' claim ('iss') must be an Integer")
         return Principal(Kind.APP, self.config.app_slug, {}, token_key=f"app:{self.config.app_id}")
+
+    def _other_app(self, token: str) -> AppIdentity | None:
+        """The registered App a JWT claims to come from (its signature is checked with that App's key)."""
+        if not self.other_apps:
+            return None
+        try:
+            claimed = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        return self.other_apps.get(str(claimed.get("iss")))
 
     def issue_installation_token(self, narrowed: dict[str, str] | None) -> IssuedToken:
         permissions = dict(self.config.app_permissions)

@@ -18,6 +18,12 @@ from lab.github.sim import SIM
 
 DOCS = "https://docs.github.com/rest"
 PRINCIPAL = web.RequestKey("principal", Principal)
+#: GitHub's web pages of the App-manifest flow and its conversion endpoint, which takes no credentials.
+UNAUTHENTICATED_ROUTES = {
+    "/settings/apps/new",
+    "/organizations/{org}/settings/apps/new",
+    "/app-manifests/{code}/conversions",
+}
 JWT_ROUTES = {"/app", "/app/installations/{installation_id}/access_tokens", "/repos/{owner}/{repo}/installation"}
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -73,7 +79,7 @@ def template(request: web.Request) -> str:
 
 @web.middleware
 async def github_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith("/_lab/"):
+    if request.path.startswith("/_lab/") or template(request) in UNAUTHENTICATED_ROUTES:
         return await handler(request)
     sim = request.app[SIM]
     sim.calls += 1
@@ -100,6 +106,9 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
     if (who.kind == Kind.APP) != (route in JWT_ROUTES):
         # App JWTs open only the App's own endpoints; everything else needs an installation (or user) token.
         return error(401, "A JSON web token could not be decoded" if who.kind != Kind.APP else "Bad credentials")
+    if who.app_id is not None and route != "/app":
+        # An App the manifest flow registered on the running lab is installed nowhere yet.
+        return error(404, "Not Found")
     needed = ENDPOINT_PERMISSIONS.get((request.method, route))
     if needed and who.kind != Kind.APP and not who.allows(needed):
         # Recorded so a test can prove that a whole run stayed within the App's manifest (app.yml).

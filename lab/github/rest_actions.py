@@ -10,6 +10,7 @@ from aiohttp import web
 
 from lab.github.auth import AuthError
 from lab.github.http import error, page_of, principal, read_json
+from lab.github.manifests import MANIFEST_APPS, app_shape
 from lab.github.sim import SIM, Sim
 from lab.github.state import RunState
 from lab.github.workflow_data import DispatchError
@@ -29,7 +30,9 @@ def _sim(request: web.Request) -> Sim:
 
 @routes.get("/app")
 async def get_app(request: web.Request) -> web.Response:
-    return web.json_response(_sim(request).shapes.app())
+    sim = _sim(request)
+    registered = request.app[MANIFEST_APPS].apps.get(principal(request).app_id or 0)
+    return web.json_response(app_shape(sim, registered) if registered else sim.shapes.app())
 
 
 @routes.get(REPO + "/installation")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from lab.github import rest_actions, rest_logs, rest_repo, runner_api
+from lab.github import manifests, rest_actions, rest_logs, rest_repo, runner_api
 from lab.github.config import FlakyFaults, SimConfig
 from lab.github.http import github_middleware
 from lab.github.runners import HOSTED_NAME
@@ -58,6 +58,11 @@ class RunningGitHub:
         self._runner = runner
         self._tick: asyncio.Task[None] | None = None
         self.agents: dict[str, AgentProcess] = {}
+
+    @property
+    def manifest_apps(self) -> manifests.ManifestApps:
+        """The Apps registered through the manifest flow, and their pending conversion codes."""
+        return self._runner.app[manifests.MANIFEST_APPS]
 
     def set_webhook_url(self, url: str | None) -> None:
         self.sim.hub.url = url
@@ -147,6 +152,7 @@ def build_app(sim: Sim) -> web.Application:
     app.add_routes(rest_actions.routes)
     app.add_routes(rest_logs.routes)
     app.add_routes(rest_repo.routes)
+    manifests.install(app)
     return app
 
 

@@ -11,7 +11,8 @@ import functools
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from lab.github.keys import rsa_key_pair
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,7 @@ class RsaKey:
 
 
 def new_rsa_key() -> RsaKey:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return RsaKey(private, public)
+    return RsaKey(*rsa_key_pair(serialization.PrivateFormat.PKCS8))
 
 
 @functools.cache
