@@ -185,6 +185,10 @@ class Secrets:
     jira_password: str | None = field(default=None, repr=False)
     ssh_key_path: str | None = None
     ssh_known_hosts: str | None = None
+    # issue 14 §1: Bearer tokens for monitoring behind authentication (Grafana refuses anonymous API calls).
+    grafana_token: str | None = field(default=None, repr=False)
+    prometheus_token: str | None = field(default=None, repr=False)
+    alertmanager_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
