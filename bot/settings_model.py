@@ -84,6 +84,9 @@ class Thresholds:
     alert_fire: float = 420
     notification: float = 120
     run_timeout: float = 1800
+    #: issue 14 §3: a job of a verification run queued this long with no online runner that has its labels fails
+    #: its scenario (`job-picked-up`) instead of waiting out `run_timeout`.
+    queue: float = 120
 
 
 @dataclass(frozen=True)

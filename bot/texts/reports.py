@@ -257,3 +257,10 @@ MONITORING_TOKEN_WHAT = {
     "Prometheus": "a Bearer token its authenticating proxy accepts",
     "Alertmanager": "a Bearer token its authenticating proxy accepts",
 }
+
+# --------------------------------------------------------------------------------------------- a job nobody picks up
+JOB_PICKED_UP_DESCRIPTION = "Every job of the run was picked up by a runner within the queue threshold."
+#: {labels}: the job's `runs-on` labels; {online}: each online runner as JOB_NOT_PICKED_UP_RUNNER, comma-separated.
+JOB_NOT_PICKED_UP = "{job} waited {waited} s: no online runner has all of [{labels}]; online: {online}"
+JOB_NOT_PICKED_UP_RUNNER = "{name} [{labels}]"
+JOB_NOT_PICKED_UP_NONE_ONLINE = "none"
