@@ -18,7 +18,6 @@ from bot.model import Criterion, ScenarioResult, Step, StepOutcome
 from bot.ports import (
     AlertmanagerPort,
     Clock,
-    GitHubError,
     GitHubRepo,
     GrafanaPort,
     Health,
@@ -30,7 +29,7 @@ from bot.settings import EnvironmentSettings, RunnerRole, RunnerSettings
 from bot.texts import reports as texts
 from scenarios.correlation import Aborted, Correlator, Dispatch, RunTrack, new_test_id, poll
 from scenarios.journal import Journal
-from scenarios.pickup import JobNotPickedUp, Overdue, QueueWatch, look
+from scenarios.pickup import Overdue, QueueWatch, stranded
 
 T = TypeVar("T")
 
@@ -203,45 +202,7 @@ class ScenarioContext:
                 )
             except Overdue as overdue:
                 assert watch is not None
-                await self._stranded(dispatch, overdue.job, watch)
-
-    async def _stranded(self, dispatch: Dispatch, job: WorkflowJob, watch: QueueWatch) -> None:
-        """Fail the scenario on `job-picked-up` when no online runner can take the overdue job, after cancelling
-        every run this scenario started (the undo journal then restores what it stopped); else return."""
-        now = self.clock.now()
-        found = await look(job, dispatch=dispatch, correlator=self.correlator, repo=self.repo, watch=watch, now=now)
-        if found is None:
-            return
-        fresh, waited, runners, reason = found
-        online = {r.name: list(r.labels) for r in runners if r.online}
-        observed = {"job": fresh.name, "queued_s": round(waited, 3), "labels": list(fresh.labels), "online": online}
-        self.criterion(
-            "job-picked-up",
-            texts.JOB_PICKED_UP_DESCRIPTION,
-            False,
-            observed=observed,
-            threshold=watch.limit,
-            unit="s",
-            reason=reason,
-        )
-        for started in self.dispatches:
-            await self.cancel_run(started)
-        raise JobNotPickedUp(reason)
-
-    async def cancel_run(self, dispatch: Dispatch) -> None:
-        """Cancel a run nothing would ever finish (a job nobody takes) so staging is left clean, wait until GitHub
-        reports it completed, and keep it for the report."""
-        track = self.correlator.find(dispatch)
-        if track is not None and track.run.status == "completed":
-            return
-        async with self.step("cancel stranded run"):
-            if dispatch.run_id is None:
-                return
-            try:
-                await self.repo.cancel_run(dispatch.run_id)
-            except GitHubError as exc:
-                raise RuntimeError(f"could not cancel run {dispatch.run_id}: {exc}") from exc
-            self.keep_run(await self.wait_completed(dispatch, pickup=False))
+                await stranded(self, dispatch, overdue.job, watch)
 
     def require_commit(self, track: RunTrack, *, complete: bool) -> None:
         """Raise WrongCommit when the run or a job carries a SHA other than the requested head; once the run is

@@ -7,6 +7,7 @@ from bot.settings import RunnerRole
 from scenarios.context import ScenarioContext
 from scenarios.correlation import RunTrack, WaitTimeout
 from scenarios.deploy_log import check_deploy_log
+from scenarios.pickup import cancel_run
 from scenarios.timing import between, fmt, queue_s, run_s, started
 
 
@@ -78,7 +79,7 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
                 f"(the failover threshold is {limits.failover:g} s).",
             )
             # Nothing would ever take the stranded job: cancel the run so staging is left clean.
-            await ctx.cancel_run(dispatch)
+            await cancel_run(ctx, dispatch)
             return
     async with ctx.step("observe run"):
         track = await ctx.wait_completed(dispatch)

@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.github.models import Runner, WorkflowJob
 from bot.ports import GitHubError, GitHubRepo
 from bot.texts import reports as texts
 from scenarios.correlation import Correlator, Dispatch, RunTrack
+
+if TYPE_CHECKING:  # the context waits through this module; this module acts through the context
+    from scenarios.context import ScenarioContext
 
 #: The label every self-hosted runner carries; a job asking for it is meant for a self-hosted runner.
 SELF_HOSTED = "self-hosted"
@@ -120,3 +124,42 @@ def diagnosis(job: WorkflowJob, *, waited: float, runners: Sequence[Runner]) -> 
         labels=", ".join(job.labels),
         online=", ".join(online) or texts.JOB_NOT_PICKED_UP_NONE_ONLINE,
     )
+
+
+async def stranded(ctx: ScenarioContext, dispatch: Dispatch, job: WorkflowJob, watch: QueueWatch) -> None:
+    """Fail the scenario on `job-picked-up` when no online runner can take the overdue job, after cancelling every
+    run the scenario started (the undo journal then restores what it stopped); else return and wait on."""
+    now = ctx.clock.now()
+    found = await look(job, dispatch=dispatch, correlator=ctx.correlator, repo=ctx.repo, watch=watch, now=now)
+    if found is None:
+        return
+    fresh, waited, runners, reason = found
+    online = {r.name: list(r.labels) for r in runners if r.online}
+    ctx.criterion(
+        "job-picked-up",
+        texts.JOB_PICKED_UP_DESCRIPTION,
+        False,
+        observed={"job": fresh.name, "queued_s": round(waited, 3), "labels": list(fresh.labels), "online": online},
+        threshold=watch.limit,
+        unit="s",
+        reason=reason,
+    )
+    for started in ctx.dispatches:
+        await cancel_run(ctx, started)
+    raise JobNotPickedUp(reason)
+
+
+async def cancel_run(ctx: ScenarioContext, dispatch: Dispatch) -> None:
+    """Cancel a run nothing would ever finish (a job nobody takes) so staging is left clean, wait until GitHub
+    reports it completed, and keep it for the report."""
+    track = ctx.correlator.find(dispatch)
+    if track is not None and track.run.status == "completed":
+        return
+    async with ctx.step("cancel stranded run"):
+        if dispatch.run_id is None:
+            return
+        try:
+            await ctx.repo.cancel_run(dispatch.run_id)
+        except GitHubError as exc:
+            raise RuntimeError(f"could not cancel run {dispatch.run_id}: {exc}") from exc
+        ctx.keep_run(await ctx.wait_completed(dispatch, pickup=False))
