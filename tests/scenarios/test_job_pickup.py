@@ -13,9 +13,7 @@ from tests.scenarios.verdicts import crit, failed
 from tests.scenarios.world import LAB_THRESHOLDS, PRIMARY, SECONDARY, world
 
 #: What the primary (which lost `production`) and the secondary register with under label-mismatch.
-MISMATCH_REASON_ONLINE = (
-    f"{PRIMARY} [self-hosted, primary], {SECONDARY} [self-hosted, production, secondary]"
-)
+MISMATCH_REASON_ONLINE = f"{PRIMARY} [self-hosted, primary], {SECONDARY} [self-hosted, production, secondary]"
 
 
 async def test_a_deploy_job_no_runner_can_take_fails_normal_deploy_on_job_picked_up(tmp_path: Path) -> None:
@@ -58,7 +56,7 @@ async def test_rollback_with_a_stranded_job_restores_the_backend_it_stopped(tmp_
     async with world(tmp_path, "label-mismatch") as w:
         v = await w.verify(ScenarioId.ROLLBACK)
         backend_running = w.backend_running()
-    s = failed(v, ScenarioId.ROLLBACK)
+    failed(v, ScenarioId.ROLLBACK)
     assert crit(v, ScenarioId.ROLLBACK, "job-picked-up") is False
     assert backend_running and v.restorations and all(r.ok for r in v.restorations)
 
