@@ -99,6 +99,7 @@ def details_pages(settings: Settings, store: Store) -> DetailsPages | None:
     secrets = settings.secrets
     hidden: list[str | None] = [secrets.webhook_secret, secrets.jira_token, secrets.jira_password, secrets.ssh_key_path]
     hidden += [line for line in secrets.private_key.splitlines() if "-----" not in line]
+    hidden += [secrets.grafana_token, secrets.prometheus_token, secrets.alertmanager_token]
     for host in settings.ssh.hosts.values():
         hidden += [f"{host.address}:{host.port}", host.address]
     return DetailsPages(

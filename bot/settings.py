@@ -389,4 +389,15 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         jira_password=jira_password,
         ssh_key_path=readable_file("SSH_KEY_PATH", "the SSH private key the bot logs in with"),
         ssh_known_hosts=readable_file("SSH_KNOWN_HOSTS", "a known_hosts file listing every configured SSH host"),
+        **_monitoring_tokens(env),
     )
+
+
+def _monitoring_tokens(env: Mapping[str, str]) -> dict[str, str | None]:
+    """issue 14 §1: optional Bearer tokens for Grafana, Prometheus and Alertmanager (None: ask anonymously)."""
+    names = {
+        "grafana_token": "GRAFANA_TOKEN",
+        "prometheus_token": "PROMETHEUS_TOKEN",
+        "alertmanager_token": "ALERTMANAGER_TOKEN",
+    }
+    return {key: env.get(name, "").strip() or None for key, name in names.items()}

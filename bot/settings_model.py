@@ -84,6 +84,9 @@ class Thresholds:
     alert_fire: float = 420
     notification: float = 120
     run_timeout: float = 1800
+    #: issue 14 §3: a job of a verification run queued this long with no online runner that has its labels fails
+    #: its scenario (`job-picked-up`) instead of waiting out `run_timeout`.
+    queue: float = 120
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,10 @@ class Secrets:
     jira_password: str | None = field(default=None, repr=False)
     ssh_key_path: str | None = None
     ssh_known_hosts: str | None = None
+    # issue 14 §1: Bearer tokens for monitoring behind authentication (Grafana refuses anonymous API calls).
+    grafana_token: str | None = field(default=None, repr=False)
+    prometheus_token: str | None = field(default=None, repr=False)
+    alertmanager_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

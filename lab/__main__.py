@@ -111,6 +111,7 @@ def bot_settings(world: World) -> dict[str, Any]:
                     "alert_fire": t.alert_fire,
                     "notification": t.notification,
                     "run_timeout": t.run_timeout,
+                    "queue": t.queue,
                 },
             }
         },

@@ -6,7 +6,7 @@ pipeline, the services, the simulated GitHub and the monitoring configs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +25,7 @@ class Fault(StrEnum):
     GITHUB_FLAKY = "github-flaky"
     DEPLOY_LOG_ERROR = "deploy-log-error"
     PARTIAL_ROLLBACK = "partial-rollback"
+    LABEL_MISMATCH = "label-mismatch"
 
 
 class UnknownFault(ValueError):
@@ -66,3 +67,13 @@ def parse_faults(names: Iterable[str]) -> Faults:
             raise UnknownFault(f"unknown fault {name!r}; known faults: {', '.join(known)}")
         chosen.add(known[name])
     return Faults(frozenset(chosen))
+
+
+def labels_dropped(faults: Faults, *, role: str, labels: Sequence[str], others: Iterable[Sequence[str]]) -> set[str]:
+    """The labels a runner registers without under the faults. label-mismatch: the primary lacks its deploy labels,
+    those it shares with the other runners bar `self-hosted` (the deploy job's `runs-on` asks for them), so the
+    deploy job meant for it waits for a runner that never comes."""
+    if Fault.LABEL_MISMATCH not in faults or role != "primary":
+        return set()
+    groups = [set(o) for o in others]
+    return (set(labels).intersection(*groups) - {"self-hosted"}) if groups else set()

@@ -67,6 +67,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
                 label
                 for label in r.labels
                 if not (Fault.NO_SECONDARY in faults and r.role == "secondary" and label == "production")
+                and label not in _dropped(world, r.name)
             ),
             token=world.secrets.runner_tokens[r.name],
         )
@@ -145,3 +146,11 @@ def sim_config(world: World, public_key: str) -> SimConfig:
             ENV_RUNNER_ADMIN_TOKEN: world.secrets.admin_token,
         },
     )
+
+
+def _dropped(world: World, runner: str) -> set[str]:
+    """The labels the `label-mismatch` fault takes from this runner (lab/faults.py)."""
+    topo = world.topology
+    me = next(r for r in topo.runners if r.name == runner)
+    others = [r.labels for r in topo.runners if r.name != runner]
+    return fault_values.labels_dropped(world.options.faults, role=me.role, labels=me.labels, others=others)

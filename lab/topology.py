@@ -96,6 +96,7 @@ class BotThresholds:
     alert_fire: float = 25
     notification: float = 10
     run_timeout: float = 120
+    queue: float = 12
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from bot.settings import EnvironmentSettings, RunnerRole, RunnerSettings
 from bot.texts import reports as texts
 from scenarios.correlation import Aborted, Correlator, Dispatch, RunTrack, new_test_id, poll
 from scenarios.journal import Journal
+from scenarios.pickup import Overdue, QueueWatch, stranded
 
 T = TypeVar("T")
 
@@ -61,6 +62,7 @@ class ScenarioContext:
     abort: asyncio.Event
     on_step: Callable[[Step], Awaitable[None]]
     reasons: dict[str, str] = field(default_factory=dict)
+    dispatches: list[Dispatch] = field(default_factory=list)  # every run this scenario started
 
     # ------------------------------------------------------------------------------------------- record
     @asynccontextmanager
@@ -156,27 +158,51 @@ class ScenarioContext:
         test_id = new_test_id()
         inputs = {**wf.inputs, wf.test_id_input: test_id}
         dispatch = Dispatch(test_id=test_id, workflow=wf.file, dispatched_at=self.clock.now())
+        self.dispatches.append(dispatch)
         dispatch.run_id = await self.repo.dispatch_workflow(
             workflow=wf.file, ref=branch_ref(wf.ref or self.request.ref), inputs=inputs
         )
         return dispatch
 
-    async def wait_run(self, dispatch: Dispatch, what: str, condition: Callable[[RunTrack], bool]) -> RunTrack:
+    async def wait_run(
+        self, dispatch: Dispatch, what: str, condition: Callable[[RunTrack], bool], *, pickup: bool = True
+    ) -> RunTrack:
         def check(track: RunTrack) -> RunTrack | None:
             return track if condition(track) else None
 
-        return await self.wait_for(dispatch, check, timeout=self.env.thresholds.run_timeout, what=what)
+        return await self.wait_for(dispatch, check, timeout=self.env.thresholds.run_timeout, what=what, pickup=pickup)
 
     async def wait_for(
-        self, dispatch: Dispatch, condition: Callable[[RunTrack], T | None], *, timeout: float, what: str
+        self,
+        dispatch: Dispatch,
+        condition: Callable[[RunTrack], T | None],
+        *,
+        timeout: float,
+        what: str,
+        pickup: bool = True,
     ) -> T:
-        """The correlator's wait, stopped by an abort and by a run that turns out to test another commit."""
+        """The correlator's wait, stopped by an abort, by a run that turns out to test another commit and, with
+        `pickup`, by a job queued past `thresholds.queue` that no online runner can take (scenarios/pickup.py)."""
+        watch = QueueWatch(self.env.thresholds.queue) if pickup else None
 
         def check(track: RunTrack) -> T | None:
             self.require_commit(track, complete=False)
-            return condition(track)
+            value = condition(track)
+            if value is None and watch is not None and (job := watch.overdue(track, now=self.clock.now())):
+                raise Overdue(job)
+            return value
 
-        return await self.correlator.wait_for(dispatch, check, timeout=timeout, what=what, abort=self.abort)
+        deadline = self.clock.monotonic() + timeout
+        while True:
+            left = max(0.0, deadline - self.clock.monotonic())
+            tick = watch.tick if watch is not None else None
+            try:
+                return await self.correlator.wait_for(
+                    dispatch, check, timeout=left, what=what, abort=self.abort, tick=tick
+                )
+            except Overdue as overdue:
+                assert watch is not None
+                await stranded(self, dispatch, overdue.job, watch)
 
     def require_commit(self, track: RunTrack, *, complete: bool) -> None:
         """Raise WrongCommit when the run or a job carries a SHA other than the requested head; once the run is
@@ -199,9 +225,9 @@ class ScenarioContext:
         )
         raise WrongCommit(reason)
 
-    async def wait_completed(self, dispatch: Dispatch) -> RunTrack:
+    async def wait_completed(self, dispatch: Dispatch, *, pickup: bool = True) -> RunTrack:
         track = await self.wait_run(
-            dispatch, f"run {dispatch.test_id} to complete", lambda t: t.run.status == "completed"
+            dispatch, f"run {dispatch.test_id} to complete", lambda t: t.run.status == "completed", pickup=pickup
         )
         named = (self.env.workflow.jobs.deploy, self.env.workflow.jobs.health_check)
         if any(j.status != "completed" for j in track.jobs.values()) or any(track.job(n) is None for n in named):

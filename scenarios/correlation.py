@@ -249,10 +249,13 @@ class Correlator:
         timeout: float,
         what: str,
         abort: asyncio.Event | None = None,
+        tick: float | None = None,
     ) -> T:
         """Wait until `condition(track)` gives a value; reconcile once whenever events are `reconcile_after` late.
 
-        Raises WaitTimeout(what) after `timeout` seconds and Aborted when `abort` is set.
+        `tick`: also ask `condition` at least this often when nothing changes (a condition on elapsed time, such as
+        a job queued too long, becomes true while GitHub sends nothing). Raises WaitTimeout(what) after `timeout`
+        seconds and Aborted when `abort` is set.
         """
         deadline = self._clock.monotonic() + timeout
         quiet_since = self._clock.monotonic()
@@ -274,7 +277,8 @@ class Correlator:
                 quiet_since = self._clock.monotonic()
                 patience = min(patience * 2, self._reconcile_after * RECONCILE_BACKOFF_CAP)
                 continue
-            budget = min(deadline, quiet_since + patience) - now
+            wake = deadline if tick is None else min(deadline, now + tick)
+            budget = min(wake, quiet_since + patience) - now
             if await self._wait_change(budget, abort):
                 quiet_since = self._clock.monotonic()
                 patience = self._reconcile_after

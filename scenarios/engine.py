@@ -45,6 +45,7 @@ from scenarios import concurrency, failover, monitoring, normal_deploy, rollback
 from scenarios.context import MonitoringFactory, ScenarioContext, ScenarioError, WrongCommit
 from scenarios.correlation import Aborted, Correlator, WaitTimeout, first_of
 from scenarios.journal import InjectionError, Journal
+from scenarios.pickup import JobNotPickedUp
 from scenarios.undo_keeper import KeeperStore, UndoKeeper
 
 log = structlog.get_logger(__name__)
@@ -342,6 +343,8 @@ class ScenarioEngine:
         except Aborted:
             return ScenarioConclusion.ERROR, f"{_why(active)} before the scenario finished."
         except WrongCommit as exc:
+            return ScenarioConclusion.FAILED, str(exc)
+        except JobNotPickedUp as exc:
             return ScenarioConclusion.FAILED, str(exc)
         except WaitTimeout as exc:
             return ScenarioConclusion.ERROR, f"Timed out waiting for {exc}."

@@ -3,11 +3,11 @@ a dispatched deployment runs on the secondary runner within the failover thresho
 
 from __future__ import annotations
 
-from bot.ports import GitHubError
 from bot.settings import RunnerRole
 from scenarios.context import ScenarioContext
-from scenarios.correlation import Dispatch, RunTrack, WaitTimeout
+from scenarios.correlation import RunTrack, WaitTimeout
 from scenarios.deploy_log import check_deploy_log
+from scenarios.pickup import cancel_run
 from scenarios.timing import between, fmt, queue_s, run_s, started
 
 
@@ -62,7 +62,11 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
         created = await ctx.wait_run(dispatch, "the run to be created", lambda t: t.run.created_at is not None)
         waited = limits.failover + failover_margin(limits.failover)
         try:
-            await ctx.wait_for(dispatch, lambda t: _deploy_started(t, jobs.deploy), timeout=waited, what="a runner")
+            # The failover threshold, not the queue threshold, bounds this wait: a job queued while the primary is
+            # gone is the very thing this scenario measures, and a stranded one fails `secondary-runner`.
+            await ctx.wait_for(
+                dispatch, lambda t: _deploy_started(t, jobs.deploy), timeout=waited, what="a runner", pickup=False
+            )
         except WaitTimeout:
             ctx.keep_run(created)
             ctx.criterion(
@@ -75,7 +79,7 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
                 f"(the failover threshold is {limits.failover:g} s).",
             )
             # Nothing would ever take the stranded job: cancel the run so staging is left clean.
-            await _cancel(ctx, dispatch)
+            await cancel_run(ctx, dispatch)
             return
     async with ctx.step("observe run"):
         track = await ctx.wait_completed(dispatch)
@@ -85,18 +89,6 @@ async def _deploy_without_primary(ctx: ScenarioContext) -> None:
 def _deploy_started(track: RunTrack, name: str) -> bool | None:
     job = track.job(name)
     return True if job is not None and job.runner_name and job.status in ("in_progress", "completed") else None
-
-
-async def _cancel(ctx: ScenarioContext, dispatch: Dispatch) -> None:
-    async with ctx.step("cancel stranded run"):
-        if dispatch.run_id is None:
-            return
-        try:
-            await ctx.repo.cancel_run(dispatch.run_id)
-        except GitHubError as exc:
-            raise RuntimeError(f"could not cancel run {dispatch.run_id}: {exc}") from exc
-        track = await ctx.wait_completed(dispatch)
-        ctx.keep_run(track)
 
 
 async def _judge(ctx: ScenarioContext, track: RunTrack) -> None:

@@ -5,7 +5,7 @@ receivers and notification counters; Grafana dashboard panels queried through Gr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +13,7 @@ import aiohttp
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.logging import REDACTED
 from bot.model import parse_ts
 from bot.ports import (
     AlertmanagerPort,
@@ -25,36 +26,63 @@ from bot.ports import (
     PrometheusPort,
     Sample,
 )
-from bot.settings import EnvironmentSettings
+from bot.settings import EnvironmentSettings, Secrets
+from bot.texts import reports as texts
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
 @dataclass
 class _Http:
-    """JSON/text over one session; every failure becomes MonitoringError naming the system and URL."""
+    """JSON/text over one session; every failure becomes MonitoringError naming the system and URL.
+
+    `token` goes as `Authorization: Bearer`; a 401/403 names `variable`, the environment variable that sets it.
+    """
 
     system: str
     base_url: str
     session: aiohttp.ClientSession
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
+    variable: str = ""
 
     async def call(self, method: str, path: str, *, json: object = None, text: bool = False) -> Any:
         url = self.base_url.rstrip("/") + path
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             async with self.session.request(method, url, json=json, headers=headers, timeout=TIMEOUT) as resp:
+                if resp.status in (401, 403):
+                    raise MonitoringError(self._unauthorized(resp.status))
                 if resp.status >= 400:
                     raise MonitoringError(f"{self.system} answered {resp.status} to {method} {path}")
-                return await resp.text() if text else await resp.json(content_type=None)
+                answer = await resp.text() if text else await resp.json(content_type=None)
+                return self._masked(answer)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            reason = str(exc) or type(exc).__name__
+            reason = self._masked(str(exc) or type(exc).__name__)
             raise MonitoringError(f"{self.system} at {self.base_url} could not be asked ({reason})") from exc
+
+    def _unauthorized(self, status: int) -> str:
+        what = texts.MONITORING_TOKEN_WHAT.get(self.system, "a token it accepts")
+        return texts.MONITORING_UNAUTHORIZED.format(
+            system=self.system, status=status, variable=self.variable, what=what
+        )
+
+    def _masked(self, value: Any) -> Any:
+        """The answer with our token replaced wherever it repeats it (a panel error quoting the request, say), so
+        no report, comment or log shown from it carries the secret."""
+        if not self.token:
+            return value
+        if isinstance(value, str):
+            return value.replace(self.token, REDACTED)
+        if isinstance(value, dict):
+            return {k: self._masked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._masked(v) for v in value]
+        return value
 
 
 class PrometheusClient:
-    def __init__(self, *, base_url: str, session: aiohttp.ClientSession) -> None:
-        self._http = _Http("Prometheus", base_url, session)
+    def __init__(self, *, base_url: str, session: aiohttp.ClientSession, token: str | None = None) -> None:
+        self._http = _Http("Prometheus", base_url, session, token, "PROMETHEUS_TOKEN")
 
     async def rules(self) -> list[AlertRule]:
         data = await self._http.call("GET", "/api/v1/rules?type=alert")
@@ -90,8 +118,8 @@ class PrometheusClient:
 
 
 class AlertmanagerClient:
-    def __init__(self, *, base_url: str, session: aiohttp.ClientSession) -> None:
-        self._http = _Http("Alertmanager", base_url, session)
+    def __init__(self, *, base_url: str, session: aiohttp.ClientSession, token: str | None = None) -> None:
+        self._http = _Http("Alertmanager", base_url, session, token, "ALERTMANAGER_TOKEN")
 
     async def alerts(self) -> list[AmAlert]:
         data = await self._http.call("GET", "/api/v2/alerts")
@@ -132,12 +160,13 @@ class AlertmanagerClient:
 
 
 class GrafanaClient:
-    """Queries each panel as Grafana would render it; `token` is optional (anonymous access otherwise)."""
+    """Queries each panel as Grafana would render it; `token` is a service-account token (real Grafana refuses
+    anonymous API calls unless `auth.anonymous` is on)."""
 
     def __init__(
         self, *, base_url: str, session: aiohttp.ClientSession, token: str | None = None, step: float | None = None
     ) -> None:
-        self._http = _Http("Grafana", base_url, session, token)
+        self._http = _Http("Grafana", base_url, session, token, "GRAFANA_TOKEN")
         # The query step (Grafana's intervalMs) as Grafana's UI sets it from the datasource's scrape interval: a
         # panel's range ends at a multiple of the step, so a coarser step hides fresh data for longer.
         self._interval_ms = None if step is None else max(1, round(step * 1000))
@@ -198,15 +227,19 @@ def _datasource(ref: object, prom_uid: str | None) -> dict[str, str] | None:
 
 
 def monitoring_factory(
-    session: aiohttp.ClientSession, *, grafana_token: str | None = None
+    session: aiohttp.ClientSession, *, secrets: Secrets | None = None
 ) -> Callable[[EnvironmentSettings], tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]]:
-    """What the composition root (bot/runtime/) hands ScenarioEngine(monitoring=...)."""
+    """What the composition root (bot/runtime/) hands ScenarioEngine(monitoring=...); `secrets` carries the
+    optional Bearer tokens (GRAFANA_TOKEN, PROMETHEUS_TOKEN, ALERTMANAGER_TOKEN)."""
+    prom_token = secrets.prometheus_token if secrets else None
+    am_token = secrets.alertmanager_token if secrets else None
+    grafana_token = secrets.grafana_token if secrets else None
 
     def make(env: EnvironmentSettings) -> tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]:
         mon = env.monitoring
         return (
-            PrometheusClient(base_url=mon.prometheus_url, session=session),
-            AlertmanagerClient(base_url=mon.alertmanager_url, session=session),
+            PrometheusClient(base_url=mon.prometheus_url, session=session, token=prom_token),
+            AlertmanagerClient(base_url=mon.alertmanager_url, session=session, token=am_token),
             GrafanaClient(base_url=mon.grafana_url, session=session, token=grafana_token, step=mon.scrape_interval),
         )
 

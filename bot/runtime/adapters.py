@@ -34,5 +34,5 @@ def build_adapters(*, settings: Settings, session: aiohttp.ClientSession) -> Ada
     return Adapters(
         ssh=AsyncSSH(ssh=settings.ssh, key_path=key_path, known_hosts=known_hosts),
         probe=AiohttpProbe(session=session),
-        monitoring=monitoring_factory(session),
+        monitoring=monitoring_factory(session, secrets=settings.secrets),
     )

@@ -173,6 +173,7 @@ async def start_runtime(
     socket that holds the port reserved with SO_REUSEPORT, see `serve --reuse-port`)."""
     secrets = settings.secrets
     register_secrets([secrets.private_key, secrets.webhook_secret, secrets.jira_token, secrets.jira_password])
+    register_secrets([secrets.grafana_token, secrets.prometheus_token, secrets.alertmanager_token])
     clock = clock or SystemClock()
     store = await Store.open(settings.database)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))

@@ -89,6 +89,7 @@ def bot_environment(state: Mapping[str, Any]) -> dict[str, str]:
         "JIRA_TOKEN": str(state["jira_token"]),
         "SSH_KEY_PATH": str(state["ssh_key_path"]),
         "SSH_KNOWN_HOSTS": str(state["ssh_known_hosts"]),
+        "GRAFANA_TOKEN": str(state["grafana_token"]),
     }
 
 

@@ -247,3 +247,20 @@ DEPLOY_LOG_NO_RUNNER_LINE = "no runner (no Runner name line)"
 DEPLOY_LOG_NO_REPORTED_RUNNER = "no runner"
 DEPLOY_LOG_UNREADABLE = "GitHub did not serve the deploy job's log ({error}), so it could not be checked."
 DEPLOY_LOG_NO_JOB = "There was no deploy job, so there was no log to check."
+
+# --------------------------------------------------------------------------------------------- monitoring credentials
+#: A 401/403 from Prometheus, Alertmanager or Grafana (issue 14 §1): {variable} is the environment variable to set.
+MONITORING_UNAUTHORIZED = "{system} answered {status}: set {variable} to {what}"
+#: What each system's token must be, by system name as the adapters name it.
+MONITORING_TOKEN_WHAT = {
+    "Grafana": "a service-account token with Viewer access",
+    "Prometheus": "a Bearer token its authenticating proxy accepts",
+    "Alertmanager": "a Bearer token its authenticating proxy accepts",
+}
+
+# --------------------------------------------------------------------------------------------- a job nobody picks up
+JOB_PICKED_UP_DESCRIPTION = "Every job of the run was picked up by a runner within the queue threshold."
+#: {labels}: the job's `runs-on` labels; {online}: each online runner as JOB_NOT_PICKED_UP_RUNNER, comma-separated.
+JOB_NOT_PICKED_UP = "{job} waited {waited} s: no online runner has all of [{labels}]; online: {online}"
+JOB_NOT_PICKED_UP_RUNNER = "{name} [{labels}]"
+JOB_NOT_PICKED_UP_NONE_ONLINE = "none"

@@ -76,10 +76,14 @@ class FakeGrafana:
     next_answers: list[list[PanelQueryResult]] = field(default_factory=list)
     clock: Clock | None = None
     asked_at: list[float] = field(default_factory=list)
+    #: When set, every query raises MonitoringError with this text, as the real adapter does on a 401/403.
+    refusal: str | None = None
 
     async def query_dashboard(self, uid: str) -> list[PanelQueryResult]:
         if self.clock is not None:
             self.asked_at.append(self.clock.monotonic())
+        if self.refusal is not None:
+            raise MonitoringError(self.refusal)
         if self.down:
             raise MonitoringError("Grafana unreachable: connection refused")
         if uid not in self.dashboards:

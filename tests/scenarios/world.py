@@ -47,7 +47,7 @@ HEALTH, INFO, FRONT = "http://backend/actuator/health", "http://backend/actuator
 FRONT_VERSION = "http://frontend/version"
 LAB_THRESHOLDS = Thresholds(
     deployment=20, failover=8, health_check=15, rollback=15, runner_offline_detection=10,
-    alert_fire=25, notification=10, run_timeout=120,
+    alert_fire=25, notification=10, run_timeout=120, queue=12,
 )  # fmt: skip
 
 
@@ -283,8 +283,10 @@ async def world(
     repo = app.repo(installation_id=1001, repository=REPO)
     secondary_labels = ("self-hosted", "secondary") if "no-secondary" in fault_set else (
         "self-hosted", "production", "secondary")  # fmt: skip
+    primary_labels = ("self-hosted", "primary") if "label-mismatch" in fault_set else (
+        "self-hosted", "production", "primary")  # fmt: skip
     repo.runners = {
-        PRIMARY: Runner(1, PRIMARY, "online", False, ("self-hosted", "production", "primary")),
+        PRIMARY: Runner(1, PRIMARY, "online", False, primary_labels),
         SECONDARY: Runner(2, SECONDARY, "online", False, secondary_labels),
     }
     ssh = FakeSSH(

@@ -69,9 +69,11 @@ def test_the_lab_is_started_with_the_demo_flags_and_the_bot_gets_its_secrets(tmp
     state = {
         "app_id": 4242, "app_private_key_path": "/k.pem", "webhook_secret": "w", "github_api_url": "http://g",
         "jira_url": "http://j", "jira_token": "t", "ssh_key_path": "/id", "ssh_known_hosts": "/kh",
+        "grafana_token": "glsa_lab",
     }  # fmt: skip
     env = bot_environment(state)
     assert env["GITHUB_APP_ID"] == "4242" and env["GITHUB_API_URL"] == "http://g" and env["JIRA_TOKEN"] == "t"
+    assert env["GRAFANA_TOKEN"] == "glsa_lab"  # the lab's Grafana refuses anonymous calls, as Grafana does
 
 
 def test_demo_exits_2_with_one_line_when_the_lab_cannot_start(tmp_path: Path) -> None:

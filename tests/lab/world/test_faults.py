@@ -66,11 +66,12 @@ def test_pipeline_faults_shape_the_deploy_workflow(lab: LabProcess) -> None:
     assert float(pick_with["failover_seconds"]) > 8  # slow-failover: beyond the lab's failover threshold
 
 
-def test_no_secondary_registers_the_secondary_without_the_production_label(lab: LabProcess) -> None:
+def test_no_secondary_and_label_mismatch_register_runners_without_the_production_label(lab: LabProcess) -> None:
     runners = _retrying(lab, "GET", f"/repos/{lab.state['repository']}/actions/runners").json()["runners"]
     labels = {r["name"]: {label["name"] for label in r["labels"]} for r in runners}
-    assert "production" not in labels["production-runner-02"]
-    assert {"self-hosted", "production", "primary"} <= labels["production-runner-01"]
+    assert labels["production-runner-02"] == {"self-hosted", "secondary"}  # no-secondary
+    # label-mismatch: the primary lost its deploy label, the one the deploy job's runs-on needs besides its role
+    assert labels["production-runner-01"] == {"self-hosted", "primary"}
 
 
 def test_redis_down_fails_the_backend_health(lab: LabProcess) -> None:

@@ -76,10 +76,13 @@ def test_state_file_has_every_contract_key_and_settings_the_bot_accepts(lab: Lab
         "JIRA_TOKEN": lab.state["jira_token"],
         "SSH_KEY_PATH": lab.state["ssh_key_path"],
         "SSH_KNOWN_HOSTS": lab.state["ssh_known_hosts"],
+        "GRAFANA_TOKEN": lab.state["grafana_token"],
     }
     settings = load_settings(lab.state["settings_path"], env)
     staging = settings.environments["staging"]
     assert staging.thresholds.deployment == 20
+    assert staging.thresholds.queue == 12  # lab-scaled, not the 120 s default
+    assert settings.secrets.grafana_token == lab.state["grafana_token"]
     assert staging.backend.health_url == lab.state["backend_url"] + "/actuator/health"
     assert settings.ssh.hosts[PRIMARY].port == int(lab.state["ssh_hosts"][PRIMARY].rsplit(":", 1)[1])
     raw = yaml.safe_load(Path(lab.state["settings_path"]).read_text())

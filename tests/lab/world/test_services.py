@@ -142,7 +142,7 @@ async def test_backend_reports_redis_down_with_503_and_frontend_shows_version(tm
     assert served == {"version": "2.3.4"}
 
 
-async def test_grafana_serves_the_dashboard_and_refuses_a_wrong_token(tmp_path: Path) -> None:
+async def test_grafana_serves_the_dashboard_and_refuses_a_wrong_or_missing_token(tmp_path: Path) -> None:
     dashboard = tmp_path / "dashboard.json"
     dashboard.write_text('{"uid": "verify-staging-runners", "title": "Runners", "panels": []}')
     config = {
@@ -157,8 +157,16 @@ async def test_grafana_serves_the_dashboard_and_refuses_a_wrong_token(tmp_path: 
         wrong = requests.get(url + "/api/datasources", headers={"Authorization": "Bearer x"}, timeout=5)
         missing = requests.get(url + "/api/dashboards/uid/other", headers=good, timeout=5)
         health = requests.get(url + "/api/health", timeout=5)
+        # Anonymous access is off, as on a real Grafana (issue 14 §1): no token, no dashboard or query.
+        anonymous = [
+            requests.get(url + "/api/dashboards/uid/verify-staging-runners", timeout=5),
+            requests.get(url + "/api/datasources", timeout=5),
+            requests.post(url + "/api/ds/query", json={"queries": []}, timeout=5),
+        ]
     assert board.json()["dashboard"]["title"] == "Runners"
     assert wrong.status_code == 401
+    assert [a.status_code for a in anonymous] == [401, 401, 401]
+    assert anonymous[0].json() == {"message": "Unauthorized"}
     assert missing.status_code == 404
     assert health.json()["database"] == "ok"
 
