@@ -13,6 +13,7 @@ from bot.doctor.result import CheckResult, summary
 from bot.doctor.run import DoctorPorts, diagnose, exit_status
 from bot.github.app_info import AppDirectory
 from bot.github.client import GitHubAppClient
+from bot.reporting.escape import md_text, terminal_text
 from bot.runtime.adapters import build_adapters
 from bot.runtime.app import jira_port
 from bot.settings import Settings
@@ -55,7 +56,8 @@ async def doctor_command(settings: Settings, *, out: TextIO = sys.stdout) -> int
         github = _app_client(settings, session)
         results = await run_doctor(settings, github=github, session=session)
     for result in results:
-        print(result.line, file=out)
+        # What hosts and services answered is in the lines: no escape sequence of theirs reaches the terminal.
+        print(terminal_text(result.line), file=out)
     return exit_status(results)
 
 
@@ -66,7 +68,8 @@ def dry_run_summary(settings: Settings, *, github: GitHubAppClient, session: aio
         results = await run_doctor(
             settings, github=github, session=session, repository=repository, timeout=DRY_RUN_TIMEOUT
         )
-        return texts.DRY_RUN_DOCTOR.format(summary=summary(results))
+        # Runner labels, JIRA statuses and sudo's stderr come from outside: shown as text, never as markup.
+        return texts.DRY_RUN_DOCTOR.format(summary=md_text(summary(results)))
 
     return summarize
 
