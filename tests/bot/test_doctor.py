@@ -16,6 +16,7 @@ from bot.doctor.run import DoctorPorts, diagnose, exit_status
 from bot.github.app_info import AppGrants
 from bot.github.models import Runner
 from bot.ports import JiraTransition, PanelQueryResult
+from bot.runtime.cli import main
 from bot.settings import Settings
 from bot.texts import doctor as texts
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
@@ -249,3 +250,12 @@ async def test_a_check_that_hangs_is_a_problem_after_its_deadline(world: Install
     world.ssh.before = hang
     results = await world.diagnose(timeout=0.05)
     assert [r.fix for r in results if not r.ok] == [texts.TIMED_OUT.format(seconds=0.05)] * 3
+
+
+def test_doctor_that_cannot_run_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere.yml"
+    assert main(["doctor", "--settings", str(missing)]) == 2
+    captured = capsys.readouterr()
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("verify-staging: ") and str(missing) in line
+    assert captured.out == ""
