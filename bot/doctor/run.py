@@ -5,7 +5,7 @@ backend and frontend, monitoring, and JIRA once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.doctor.github_checks import AppDirectory, check_app, check_installation
@@ -14,14 +14,12 @@ from bot.doctor.monitoring_checks import check_dashboard, check_receiver, check_
 from bot.doctor.result import Check, CheckResult, run_checks
 from bot.doctor.staging_checks import check_backend, check_frontend, check_sudo, units
 from bot.github.app_info import AppFacts
-from bot.ports import AlertmanagerPort, GitHubApp, GrafanaPort, HttpProbe, JiraPort, PrometheusPort, SSHPort
+from bot.ports import GitHubApp, HttpProbe, JiraPort, MonitoringFactory, SSHPort
 from bot.settings import EnvironmentSettings, Settings
 from bot.texts import doctor as texts
 
 #: Seconds one check may take (an SSH connect is allowed 10 s by default, a command more).
 CHECK_TIMEOUT = 30.0
-
-Monitoring = Callable[[EnvironmentSettings], tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]]
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class DoctorPorts:
     github: GitHubApp
     ssh: SSHPort
     probe: HttpProbe
-    monitoring: Monitoring
+    monitoring: MonitoringFactory
     jira: JiraPort | None
 
 

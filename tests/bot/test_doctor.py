@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.doctor.manifest import REQUIRED_EVENTS, REQUIRED_PERMISSIONS
 from bot.doctor.result import CheckResult, summary
@@ -24,7 +23,6 @@ from tests.fakes.jira import FakeJira
 from tests.fakes.monitoring import FakeAlertmanager, FakeGrafana, FakePrometheus, factory, rule
 from tests.fakes.probe import FakeProbe
 from tests.fakes.ssh import FakeSSH
-from tests.paths import REPO_ROOT
 from tests.support.settings import REPOSITORY, example_settings
 from tests.support.texts import pattern
 
@@ -98,12 +96,6 @@ def world(tmp_path: Path) -> Installation:
 
 def problems(results: list[CheckResult]) -> list[str]:
     return [r.line for r in results if not r.ok]
-
-
-def test_the_required_grants_are_app_yml() -> None:
-    manifest = yaml.safe_load((REPO_ROOT / "app.yml").read_text(encoding="utf-8"))
-    assert dict(REQUIRED_PERMISSIONS) == manifest["default_permissions"]
-    assert list(REQUIRED_EVENTS) == manifest["default_events"]
 
 
 async def test_a_healthy_installation_passes_every_check(world: Installation) -> None:
