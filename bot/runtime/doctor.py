@@ -10,7 +10,7 @@ from typing import TextIO
 import aiohttp
 
 from bot.doctor.result import CheckResult, summary
-from bot.doctor.run import DoctorPorts, diagnose, exit_status
+from bot.doctor.run import CHECK_TIMEOUT, DoctorPorts, diagnose, exit_status
 from bot.github.app_info import AppDirectory
 from bot.github.client import GitHubAppClient
 from bot.reporting.escape import md_text, terminal_text
@@ -28,7 +28,7 @@ DoctorSummary = Callable[[str], Awaitable[str]]
 
 async def run_doctor(
     settings: Settings, *, github: GitHubAppClient, session: aiohttp.ClientSession, repository: str | None = None,
-    timeout: float | None = None,
+    timeout: float = CHECK_TIMEOUT,
 ) -> list[CheckResult]:  # fmt: skip
     """Every check, through adapters built here for this run and closed after it."""
     adapters = build_adapters(settings=settings, session=session)
@@ -41,8 +41,6 @@ async def run_doctor(
         jira=jira_port(settings),
     )
     try:
-        if timeout is None:
-            return await diagnose(settings, ports, repository=repository)
         return await diagnose(settings, ports, repository=repository, timeout=timeout)
     finally:
         close = getattr(adapters.ssh, "close", None)
