@@ -11,11 +11,15 @@ import pytest
 import yaml
 
 from bot.doctor.run import CHECK_TIMEOUT
+from bot.runtime.doctor import DRY_RUN_TIMEOUT
 from tests.e2e.harness import World, running_world
 from tests.paths import REPO_ROOT
+from tests.support.wait import wait_for
 
 #: The checks run at once, each bounded by CHECK_TIMEOUT; the rest is the interpreter starting under load.
 DOCTOR_TIMEOUT = 2 * CHECK_TIMEOUT + 60
+#: The dry-run's checks are bounded by DRY_RUN_TIMEOUT each; the reply also waits on the comment's round trip.
+DRY_RUN_REPLY_TIMEOUT = 2 * DRY_RUN_TIMEOUT + 60
 
 
 def doctor(world: World) -> subprocess.CompletedProcess[str]:
@@ -25,6 +29,14 @@ def doctor(world: World) -> subprocess.CompletedProcess[str]:
         argv, capture_output=True, text=True, timeout=DOCTOR_TIMEOUT, cwd=REPO_ROOT, env=world.bot_environment(),
         check=False,
     )  # fmt: skip
+
+
+def secondary_runner(world: World) -> str:
+    settings = yaml.safe_load(Path(str(world.state["settings_path"])).read_text(encoding="utf-8"))
+    [name] = [
+        r["name"] for env in settings["environments"].values() for r in env["runners"] if r["role"] == "secondary"
+    ]
+    return str(name)
 
 
 def problems(done: subprocess.CompletedProcess[str]) -> list[str]:
@@ -48,9 +60,7 @@ def test_a_healthy_lab_passes_every_check(tmp_path: Path) -> None:
 def test_no_secondary_names_the_missing_label(tmp_path: Path) -> None:
     with running_world(tmp_path, faults=("no-secondary",), bot=False) as world:
         done = doctor(world)
-        settings = yaml.safe_load(Path(str(world.state["settings_path"])).read_text(encoding="utf-8"))
-    [secondary] = [r["name"] for env in settings["environments"].values() for r in env["runners"]
-                   if r["role"] == "secondary"]  # fmt: skip
+        secondary = secondary_runner(world)
     assert done.returncode == 1, done.stdout + done.stderr[-2000:]
     [line] = problems(done)
     assert line.startswith("problem  runner ") and "lacks label [production]" in line, done.stdout
@@ -64,3 +74,22 @@ def test_missing_alert_rule_names_the_rule(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr[-2000:]
     [line] = problems(done)
     assert line.startswith("problem  Prometheus alert rules: DeploymentDurationHigh not loaded"), done.stdout
+
+
+@pytest.mark.lab
+def test_a_dry_run_reply_ends_with_the_doctors_summary(tmp_path: Path) -> None:
+    with running_world(tmp_path, faults=("no-secondary",)) as world:
+        world.wait_runners_online(timeout=60)
+        asked = int(world.comment("/verify-staging --dry-run")["id"])
+
+        def reply() -> str | None:
+            bodies = [str(c["body"]) for c in world.bot_comments(since_id=asked)]
+            return next((b for b in bodies if "Dry run" in b), None)
+
+        body = wait_for(reply, timeout=DRY_RUN_REPLY_TIMEOUT, what="the dry-run reply")
+        secondary = secondary_runner(world)
+    [summary] = [line for line in body.splitlines() if line.startswith("**Installation check**")]
+    # Shown as text: the label's brackets are escaped, so Markdown cannot read them as a link.
+    assert f"doctor: 18 ok, 1 problem: runner {secondary} on {world.repository}: lacks label \\[production\\]" in (
+        summary
+    ), body
