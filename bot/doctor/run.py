@@ -64,7 +64,7 @@ async def diagnose(
     environments = {env.name: env for _, env in targets}
     for env in environments.values():
         checks += _staging_checks(settings, env, ports, timeout=timeout)
-    jira_what = texts.JIRA_ISSUE_WHAT.format(key=settings.jira.issue)
+    jira_what = texts.JIRA_ISSUE_WHAT.format(key=settings.jira.issue or "(none configured)")
     checks.append(Check(jira_what, lambda: check_jira(ports.jira, settings.jira)))
     try:
         return await run_checks(checks, timeout=timeout)
