@@ -9,7 +9,7 @@ the PR comment and JIRA, implemented in bot/reporting/), so the ground floor nee
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +17,7 @@ from typing import Protocol
 
 from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.model import ScenarioId, ScenarioStatus, Verification
+from bot.settings_model import EnvironmentSettings
 
 
 # --------------------------------------------------------------------------------------------------- GitHub
@@ -298,6 +299,10 @@ class GrafanaPort(Protocol):
     async def query_dashboard(self, uid: str) -> list[PanelQueryResult]:
         """Every panel of the dashboard, each queried through Grafana's own query API."""
         ...
+
+
+#: The monitoring an environment's settings point at (bot/adapters/monitoring.py builds the real ones).
+MonitoringFactory = Callable[[EnvironmentSettings], tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]]
 
 
 # --------------------------------------------------------------------------------------------------- JIRA

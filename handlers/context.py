@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.envelope import Envelope
@@ -37,6 +37,8 @@ class HandlerContext:
     #: The delivery being handled: its shared fields, read once at ingress. The runtime hands every handler a
     #: context for its delivery (`for_delivery`); None only in a context built by hand.
     delivery: Envelope | None = None
+    #: Issue 14 §4: repository -> the doctor's summary for a `--dry-run` reply (bounded in time); None: no summary.
+    doctor: Callable[[str], Awaitable[str]] | None = None
 
     @property
     def envelope(self) -> Envelope:

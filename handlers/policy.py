@@ -133,6 +133,8 @@ async def start_verification(
         plan = render_plan(
             settings=ctx.settings, environment=environment, scenarios=scenarios, ref=ref, head_sha=pull.head_sha
         )
+        if ctx.doctor is not None:
+            plan += await ctx.doctor(repository)
         await reply.say(plan)
         return
     running = ctx.engine.running(environment.name)

@@ -4,7 +4,6 @@ place from settings so that `serve` and `demo` wire the same ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -12,10 +11,8 @@ import aiohttp
 from bot.adapters.http_probe import AiohttpProbe
 from bot.adapters.monitoring import monitoring_factory
 from bot.adapters.ssh import AsyncSSH
-from bot.ports import AlertmanagerPort, GrafanaPort, HttpProbe, PrometheusPort, SSHPort
-from bot.settings import EnvironmentSettings, Settings
-
-MonitoringFactory = Callable[[EnvironmentSettings], tuple[PrometheusPort, AlertmanagerPort, GrafanaPort]]
+from bot.ports import HttpProbe, MonitoringFactory, SSHPort
+from bot.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,15 @@ def jira_port(settings: Settings) -> JiraPort | None:
     )
 
 
+def _dry_run_doctor(
+    settings: Settings, *, github: GitHubAppClient, session: aiohttp.ClientSession
+) -> Callable[[str], Awaitable[str]]:
+    """Issue 14 §4: the doctor's summary in a `--dry-run` reply (bot/runtime/doctor.py imports this module)."""
+    from bot.runtime.doctor import dry_run_summary
+
+    return dry_run_summary(settings, github=github, session=session)
+
+
 def delivery_filter(settings: Settings, events: frozenset[str]) -> Filter:
     """Deliveries worth processing: an event some feature handles, from a configured repository."""
     configured = {name.lower() for name in settings.github.repositories}
@@ -218,6 +227,7 @@ async def start_runtime(
             metrics=metrics,
             jira=jira,
             cooldown=CommandCooldown(seconds=settings.authorization.command_cooldown, clock=clock),
+            doctor=_dry_run_doctor(settings, github=github, session=session),
         )
 
         async def process(event: sansio.Event, envelope: Envelope) -> None:

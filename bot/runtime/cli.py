@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     attach.add_argument("verification_id", help="the verification's id (in the PR comment and the check runs)")
     attach.add_argument("--settings", help="settings file (default: $VERIFY_STAGING_SETTINGS)")
     register_command.add_parser(commands)
+    doctor = commands.add_parser("doctor", help="check an installation (GitHub, runners, hosts, monitoring, JIRA)")
+    doctor.add_argument("--settings", help="settings file (default: $VERIFY_STAGING_SETTINGS)")
     return parser
 
 
@@ -150,6 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         done, message = asyncio.run(resend_from_settings(settings, args.verification_id))
         print(f"verify-staging: {message}", file=sys.stdout if done else sys.stderr)
         return 0 if done else 1
+    if args.command == "doctor":
+        from bot.runtime.doctor import doctor_command
+
+        status: int = asyncio.run(doctor_command(settings))
+        return status
     try:
         asyncio.run(serve(settings, host=args.host, port=args.port, reuse_port=args.reuse_port))
     except OSError as exc:

@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.accounting import count_request
+from bot.doctor.manifest import REQUIRED_EVENTS, REQUIRED_PERMISSIONS
+from bot.github.app_info import AppFacts, AppGrants, InstallationFacts
 from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
 from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, Clock, GitHubError
 from tests.fakes.clock import FakeClock
@@ -290,12 +292,35 @@ class FakeGitHubRepo:
         run.completed_at = completed_at or run.completed_at
 
 
+def full_grants() -> AppGrants:
+    """Exactly what app.yml asks for."""
+    return AppGrants(permissions=dict(REQUIRED_PERMISSIONS), events=REQUIRED_EVENTS)
+
+
 @dataclass
 class FakeGitHubApp:
-    """bot.ports.GitHubApp handing out FakeGitHubRepo objects (created on first use)."""
+    """bot.ports.GitHubApp handing out FakeGitHubRepo objects (created on first use); and the App's own facts
+    (bot/github/app_info.py): `GET /app` answers `grants` (401 when `jwt_refused`), and the installation on a
+    repository is the one in `installations` (repository -> (id, grants or None for the App's)), else 404."""
 
     clock: Clock = field(default_factory=FakeClock)
     repos: dict[str, FakeGitHubRepo] = field(default_factory=dict)
+    grants: AppGrants = field(default_factory=full_grants)
+    jwt_refused: bool = False
+    installations: dict[str, tuple[int, AppGrants | None]] = field(default_factory=dict)
+
+    async def app(self) -> AppFacts:
+        if self.jwt_refused:
+            raise GitHubError("GET /app answered 401", status=401)
+        return AppFacts(slug="verify-staging", grants=self.grants)
+
+    async def installation(self, repository: str) -> InstallationFacts:
+        if self.jwt_refused:
+            raise GitHubError("GET /repos/{owner}/{repo}/installation answered 401", status=401)
+        if repository.lower() not in self.installations:
+            raise GitHubError("GET /repos/{owner}/{repo}/installation answered 404", status=404)
+        installation_id, grants = self.installations[repository.lower()]
+        return InstallationFacts(id=installation_id, grants=grants)
 
     def repo(self, *, installation_id: int, repository: str) -> FakeGitHubRepo:
         key = repository.lower()

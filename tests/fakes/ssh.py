@@ -7,6 +7,8 @@ glob matching nothing is silently nothing (exit 0); an exact name that is not lo
 `unreachable` hosts raise SSHError(kind=unreachable); units in `dies_on_start` exit 0 on start but never become
 active (a unit whose process crashes at once); `on_change` callbacks hear every unit that started or stopped;
 `before` (async) runs before each command and may raise, e.g. to simulate the bot being killed at that point.
+`sudo -n` and `systemctl status` are understood too (exit 0 active, 3 inactive, 4 no such unit); on the hosts in
+`sudo_password` sudo -n refuses as sudo does when the sudoers rule wants a password.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class FakeSSH:
     dies_on_start: set[tuple[str, str]] = field(default_factory=set)  # (host, unit)
     on_change: list[Callable[[str, str, bool], None]] = field(default_factory=list)
     before: Callable[[str, tuple[str, ...]], Awaitable[None]] | None = None
+    sudo_password: set[str] = field(default_factory=set)  # hosts where sudo wants a password
 
     def running(self, host: str, unit: str) -> bool:
         return self.units[host][unit]
@@ -44,7 +47,9 @@ class FakeSSH:
             self.fresh_calls.append((host, args))
         if host in self.unreachable or host not in self.units:
             raise SSHError(f"{host}: connection refused", host=host, kind=SSHErrorKind.UNREACHABLE)
-        words = list(args[1:] if args[:1] == ("sudo",) else args)
+        if args[:2] == ("sudo", "-n") and host in self.sudo_password:
+            return CommandResult(1, "", "sudo: a password is required\n")
+        words = list(args[2:] if args[:2] == ("sudo", "-n") else args[1:] if args[:1] == ("sudo",) else args)
         if len(words) < 3 or words[0] != "systemctl":
             return CommandResult(127, "", f"{words[0] if words else ''}: command not found")
         verb, options, pattern = words[1], words[2:-1], words[-1]
@@ -62,6 +67,11 @@ class FakeSSH:
         if verb == "is-active":
             active = bool(matched) and all(self.units[host][u] for u in matched)
             return CommandResult(0 if active else 3, "active\n" if active else "inactive\n", "")
+        if verb == "status":
+            if not matched:
+                return CommandResult(3 if globbed else 4, "", "" if globbed else f"Unit {pattern} could not be found.")
+            active = all(self.units[host][u] for u in matched)
+            return CommandResult(0 if active else 3, "".join(f"● {u}\n" for u in matched), "")
         if verb not in ("start", "stop", "restart"):
             return CommandResult(1, "", f"Unknown command verb {verb}.")
         if not matched and not globbed:

@@ -106,6 +106,8 @@ async def test_dry_run_replies_with_the_plan_and_starts_nothing(bot: Bot) -> Non
     assert "`sudo systemctl stop 'actions.runner.*.service'`" in reply
     assert "deploy@10.0.1.11:22" in reply
     assert "failover 30 s" in reply
+    # The installation check's summary ends it: this fake GitHub serves no `GET /app`, so the App check fails.
+    assert "\n**Installation check** — doctor: " in reply and " problems: GitHub App JWT: " in reply
     assert bot.engine.started == []
 
 

@@ -163,3 +163,15 @@ async def test_github_flaky_answers_502_and_rate_limits_with_retry_after(start_l
     assert statuses[0] == 403 and retry_after == "1"
     assert statuses.count(403) == 1  # once a period
     assert 8 <= statuses.count(502) <= 22 and 200 in statuses
+
+
+async def test_the_installation_object_says_what_the_owner_granted(start_lab: StartLab, keys: Keys) -> None:
+    # GET /repos/{owner}/{repo}/installation with the App's JWT: the installation's `permissions` and `events`
+    # (what `verify-staging doctor` compares with app.yml).
+    lab = await start_lab(app_permissions={k: v for k, v in PERMISSIONS.items() if k != "members"})
+    jwt = {"Authorization": f"Bearer {keys.jwt()}"}
+    status, body = await lab.call("GET", f"/repos/{REPO}/installation", headers=jwt)
+    assert status == 200
+    assert (body["id"], "members" in body["permissions"]) == (INSTALLATION, False)
+    assert body["permissions"]["actions"] == PERMISSIONS["actions"]
+    assert "workflow_job" in body["events"]

@@ -1,0 +1,95 @@
+"""`verify-staging doctor` against a running lab, as an operator runs it before the first verification: one line a
+check, exit 0 on a healthy lab, 1 with the line that names what is wrong when the lab has a fault."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.doctor.run import CHECK_TIMEOUT
+from bot.runtime.doctor import DRY_RUN_TIMEOUT
+from tests.e2e.harness import World, running_world
+from tests.paths import REPO_ROOT
+from tests.support.wait import wait_for
+
+#: The checks run at once, each bounded by CHECK_TIMEOUT; the rest is the interpreter starting under load.
+DOCTOR_TIMEOUT = 2 * CHECK_TIMEOUT + 60
+#: The dry-run's checks are bounded by DRY_RUN_TIMEOUT each; the reply also waits on the comment's round trip.
+DRY_RUN_REPLY_TIMEOUT = 2 * DRY_RUN_TIMEOUT + 60
+
+
+def doctor(world: World) -> subprocess.CompletedProcess[str]:
+    world.wait_runners_online(timeout=60)
+    argv = [sys.executable, "-m", "bot", "doctor", "--settings", str(world.state["settings_path"])]
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=DOCTOR_TIMEOUT, cwd=REPO_ROOT, env=world.bot_environment(),
+        check=False,
+    )  # fmt: skip
+
+
+def secondary_runner(world: World) -> str:
+    settings = yaml.safe_load(Path(str(world.state["settings_path"])).read_text(encoding="utf-8"))
+    [name] = [
+        r["name"] for env in settings["environments"].values() for r in env["runners"] if r["role"] == "secondary"
+    ]
+    return str(name)
+
+
+def problems(done: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in done.stdout.splitlines() if not line.startswith("ok  ")]
+
+
+@pytest.mark.lab
+def test_a_healthy_lab_passes_every_check(tmp_path: Path) -> None:
+    with running_world(tmp_path, bot=False) as world:
+        done = doctor(world)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert problems(done) == [] and len(lines) >= 15, done.stdout
+    # Every kind of check ran: GitHub, runners, SSH and sudo on each unit, staging HTTP, monitoring, JIRA.
+    for part in ("GitHub App JWT", "runner ", "sudo -n systemctl status", "backend health", "frontend ",
+                 "Prometheus alert rules", "Alertmanager receiver", "Grafana dashboard", "JIRA issue"):  # fmt: skip
+        assert any(part in line for line in lines), (part, done.stdout)
+
+
+@pytest.mark.lab
+def test_no_secondary_names_the_missing_label(tmp_path: Path) -> None:
+    with running_world(tmp_path, faults=("no-secondary",), bot=False) as world:
+        done = doctor(world)
+        secondary = secondary_runner(world)
+    assert done.returncode == 1, done.stdout + done.stderr[-2000:]
+    [line] = problems(done)
+    assert line.startswith("problem  runner ") and "lacks label [production]" in line, done.stdout
+    assert line.startswith(f"problem  runner {secondary} "), line
+
+
+@pytest.mark.lab
+def test_missing_alert_rule_names_the_rule(tmp_path: Path) -> None:
+    with running_world(tmp_path, faults=("missing-alert-rule",), bot=False) as world:
+        done = doctor(world)
+    assert done.returncode == 1, done.stdout + done.stderr[-2000:]
+    [line] = problems(done)
+    assert line.startswith("problem  Prometheus alert rules: DeploymentDurationHigh not loaded"), done.stdout
+
+
+@pytest.mark.lab
+def test_a_dry_run_reply_ends_with_the_doctors_summary(tmp_path: Path) -> None:
+    with running_world(tmp_path, faults=("no-secondary",)) as world:
+        world.wait_runners_online(timeout=60)
+        asked = int(world.comment("/verify-staging --dry-run")["id"])
+
+        def reply() -> str | None:
+            bodies = [str(c["body"]) for c in world.bot_comments(since_id=asked)]
+            return next((b for b in bodies if "Dry run" in b), None)
+
+        body = wait_for(reply, timeout=DRY_RUN_REPLY_TIMEOUT, what="the dry-run reply")
+        secondary = secondary_runner(world)
+    [summary] = [line for line in body.splitlines() if line.startswith("**Installation check**")]
+    # Shown as text: the label's brackets are escaped, so Markdown cannot read them as a link.
+    assert f"doctor: 18 ok, 1 problem: runner {secondary} on {world.repository}: lacks label \\[production\\]" in (
+        summary
+    ), body
