@@ -177,9 +177,11 @@ async def start_runtime(
     extra_reporters: Sequence[Reporter] = (),
     clock: Clock | None = None,
     reuse_port: bool = False,
+    dry_run_doctor: Callable[[str], Awaitable[str]] | None = None,
 ) -> Runtime:
     """Start the bot and return once it listens on host:port (port 0: a free port; `reuse_port`: bind beside a
-    socket that holds the port reserved with SO_REUSEPORT, see `serve --reuse-port`)."""
+    socket that holds the port reserved with SO_REUSEPORT, see `serve --reuse-port`; `dry_run_doctor`: what a
+    `--dry-run` reply appends, by default the doctor run against this installation)."""
     secrets = settings.secrets
     register_secrets([secrets.private_key, secrets.webhook_secret, secrets.jira_token, secrets.jira_password])
     register_secrets([secrets.grafana_token, secrets.prometheus_token, secrets.alertmanager_token])
@@ -227,7 +229,7 @@ async def start_runtime(
             metrics=metrics,
             jira=jira,
             cooldown=CommandCooldown(seconds=settings.authorization.command_cooldown, clock=clock),
-            doctor=_dry_run_doctor(settings, github=github, session=session),
+            doctor=dry_run_doctor or _dry_run_doctor(settings, github=github, session=session),
         )
 
         async def process(event: sansio.Event, envelope: Envelope) -> None:

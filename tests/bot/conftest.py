@@ -115,6 +115,15 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+#: What the dry-run reply appends in these tests: the real doctor would reach for the example settings' hosts
+#: (tests/e2e/test_doctor.py runs it against the lab).
+DOCTOR_SUMMARY = "\n**Installation check** — doctor: 18 ok."
+
+
+async def doctor_summary(repository: str) -> str:
+    return DOCTOR_SUMMARY
+
+
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[tuple[Runtime, FakeEngine, aiohttp.ClientSession]]:
     """The real runtime on 127.0.0.1 (a free port) with the fake engine, and a session to talk to it; stopped after."""
@@ -123,7 +132,9 @@ async def running_bot(settings: Settings) -> AsyncIterator[tuple[Runtime, FakeEn
     async def engine_factory(_: object) -> FakeEngine:
         return engine
 
-    runtime = await start_runtime(settings, host="127.0.0.1", port=0, engine_factory=engine_factory)
+    runtime = await start_runtime(
+        settings, host="127.0.0.1", port=0, engine_factory=engine_factory, dry_run_doctor=doctor_summary
+    )
     try:
         async with aiohttp.ClientSession() as session:
             yield runtime, engine, session
