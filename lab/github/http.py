@@ -19,6 +19,8 @@ from lab.github.sim import SIM
 DOCS = "https://docs.github.com/rest"
 PRINCIPAL = web.RequestKey("principal", Principal)
 JWT_ROUTES = {"/app", "/app/installations/{installation_id}/access_tokens", "/repos/{owner}/{repo}/installation"}
+# The App webhook's delivery log (list, redeliver) is the App's own: "You must use a JWT to access this endpoint."
+JWT_ROUTES |= {"/app/hook/deliveries", "/app/hook/deliveries/{delivery_id}/attempts"}
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
