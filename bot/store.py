@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,6 +200,18 @@ class Store:
         async with self._db.execute("SELECT COUNT(*) FROM deliveries") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def known_deliveries(self, delivery_ids: Collection[str]) -> set[str]:
+        """Which of these delivery ids (GUIDs) the bot has accepted, including those still being written."""
+        ids = list(dict.fromkeys(delivery_ids))
+        known = {row[0] for row, _ in self._pending_deliveries} & set(ids)
+        for start in range(0, len(ids), 500):  # SQLite binds at most 999 parameters by default
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT delivery_id FROM deliveries WHERE delivery_id IN ({marks})"  # noqa: S608
+            async with self._db.execute(sql, chunk) as cur:
+                known |= {str(row[0]) for row in await cur.fetchall()}
+        return known
 
     # ------------------------------------------------------------------------------------------ verifications
     async def save_verification(self, v: Verification) -> None:
