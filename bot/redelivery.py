@@ -50,16 +50,6 @@ class AcceptedDeliveries(Protocol):
     async def known_deliveries(self, delivery_ids: Collection[str]) -> set[str]: ...
 
 
-class RedeliveryOutcome(StrEnum):
-    """What GitHub answered a redelivery request (the `outcome` label of the redeliveries counter)."""
-
-    REQUESTED = "requested"
-    #: A 4xx: GitHub will not redeliver it (too old, unknown); given up.
-    REFUSED = "refused"
-    #: No answer or a 5xx after retries; the next sweep asks again.
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class SweepPlan:
     """What one sweep decided, from the listing alone: the deliveries to redeliver and why the others are not."""
@@ -72,6 +62,16 @@ class SweepPlan:
     left_for_next_sweep: int
     #: The newest delivery id this sweep saw in full; the next sweep reads back to it and no further.
     watermark: int | None
+
+
+class RedeliveryOutcome(StrEnum):
+    """What GitHub answered a redelivery request (the `outcome` label of the redeliveries counter)."""
+
+    REQUESTED = "requested"
+    #: A 4xx: GitHub will not redeliver it (too old, unknown); given up.
+    REFUSED = "refused"
+    #: No answer or a 5xx after retries; the next sweep asks again.
+    FAILED = "failed"
 
 
 def beyond_horizon(delivery: HookDelivery, *, seen_up_to: int | None, since: datetime) -> bool:

@@ -51,12 +51,13 @@ class HookDelivery:
     @classmethod
     @parses("webhook delivery")
     def from_api(cls, d: dict[str, Any]) -> HookDelivery:
+        answered = int(d.get("status_code") or 0)  # GitHub lists 0 when the App gave no HTTP answer
         return cls(
             id=int(d["id"]),
             guid=str(d["guid"]),
             delivered_at=parse_ts(d.get("delivered_at")),
             redelivery=bool(d.get("redelivery")),
-            status_code=int(d.get("status_code") or 0),
+            status_code=answered,
             status=str(d.get("status") or ""),
             event=str(d.get("event") or ""),
             action=d.get("action"),

@@ -23,38 +23,46 @@ TIMED_OUT = "timed out"
 
 
 @dataclass(frozen=True)
-class Attempt:
-    """One delivery attempt of one webhook (its GUID) to the App's webhook URL."""
+class Webhook:
+    """What every attempt of one webhook shares: its GUID (`X-GitHub-Delivery`) and what it is about."""
 
-    id: int
     guid: str
-    delivered_at: datetime
-    redelivery: bool
-    duration: float
-    status_code: int  # 0: no HTTP answer
-    status: str
     event: str
     action: str | None
     installation_id: int | None
     repository_id: int | None
 
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt to deliver a webhook to the App's webhook URL; `answer` is the App's HTTP status (None: none)."""
+
+    id: int
+    webhook: Webhook
+    redelivery: bool
+    delivered_at: datetime
+    duration: float
+    answer: int | None
+    timed_out: bool
+
     @property
-    def ok(self) -> bool:
-        return 200 <= self.status_code < 300
+    def guid(self) -> str:
+        return self.webhook.guid
 
     def json(self) -> dict[str, Any]:
+        """GitHub's `hook-delivery-item`; an attempt that got no HTTP answer has status code 0."""
         return {
             "id": self.id,
-            "guid": self.guid,
+            "guid": self.webhook.guid,
             "delivered_at": self.delivered_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "redelivery": self.redelivery,
             "duration": round(self.duration, 2),
-            "status": self.status,
-            "status_code": self.status_code,
-            "event": self.event,
-            "action": self.action,
-            "installation_id": self.installation_id,
-            "repository_id": self.repository_id,
+            "status": status_text(self.answer, timed_out=self.timed_out),
+            "status_code": self.answer or 0,
+            "event": self.webhook.event,
+            "action": self.webhook.action,
+            "installation_id": self.webhook.installation_id,
+            "repository_id": self.webhook.repository_id,
             "throttled_at": None,
         }
 
@@ -77,30 +85,16 @@ class DeliveryLog:
         self._by_id: dict[int, Attempt] = {}
 
     def record(
-        self,
-        *,
-        guid: str,
-        redelivery: bool,
-        duration: float,
-        status_code: int | None,
-        timed_out: bool,
-        event: str,
-        action: str | None,
-        installation_id: int | None,
-        repository_id: int | None,
+        self, webhook: Webhook, *, redelivery: bool, duration: float, answer: int | None, timed_out: bool
     ) -> Attempt:
         attempt = Attempt(
             id=next(self._ids),
-            guid=guid,
-            delivered_at=datetime.now(UTC),
+            webhook=webhook,
             redelivery=redelivery,
+            delivered_at=datetime.now(UTC),
             duration=duration,
-            status_code=status_code or 0,
-            status=status_text(status_code, timed_out=timed_out),
-            event=event,
-            action=action,
-            installation_id=installation_id,
-            repository_id=repository_id,
+            answer=answer,
+            timed_out=timed_out,
         )
         self.attempts.append(attempt)
         self._by_id[attempt.id] = attempt

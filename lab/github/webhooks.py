@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from lab.github.config import SimConfig
-from lab.github.delivery_log import Attempt, DeliveryLog
+from lab.github.delivery_log import Attempt, DeliveryLog, Webhook
 from lab.github.shapes import Shapes
 from lab.truth import Truth
 
@@ -203,16 +203,15 @@ class WebhookHub:
         except (aiohttp.ClientError, OSError):
             status = None
         repository = delivery.payload.get("repository")
-        attempt = self.log.record(
+        webhook = Webhook(
             guid=delivery.guid,
-            redelivery=redelivery,
-            duration=time.monotonic() - began,
-            status_code=status,
-            timed_out=timed_out,
             event=delivery.event,
             action=delivery.action,
             installation_id=self.config.installation_id,
             repository_id=repository.get("id") if isinstance(repository, dict) else None,
+        )
+        attempt = self.log.record(
+            webhook, redelivery=redelivery, duration=time.monotonic() - began, answer=status, timed_out=timed_out
         )
         self.truth.record(
             "webhook_delivered",
