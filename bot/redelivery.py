@@ -45,9 +45,11 @@ class HookLog(Protocol):
 
 
 class AcceptedDeliveries(Protocol):
-    """The store's record of the deliveries the bot accepted."""
+    """The store's record of the deliveries the bot accepted, and of those it gave back unprocessed at a shutdown."""
 
     async def known_deliveries(self, delivery_ids: Collection[str]) -> set[str]: ...
+
+    async def released_deliveries(self, delivery_ids: Collection[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class SweepPlan:
     failed: int  # GUIDs whose every listed attempt failed
     already_accepted: int  # ... that the bot nevertheless holds (it acknowledged one, then GitHub timed out)
     already_succeeded: int  # GUIDs that failed once, then a later attempt succeeded
+    released: int  # GUIDs the bot acknowledged, then gave back unprocessed when it stopped
     given_up: int
     left_for_next_sweep: int
     #: The newest delivery id this sweep saw in full; the next sweep reads back to it and no further.
@@ -86,26 +89,31 @@ def plan_redeliveries(
     listed: Sequence[HookDelivery],
     *,
     accepted: Set[str],
+    released: Set[str] = frozenset(),
     seen_up_to: int | None,
     since: datetime,
     limit: int = MAX_PER_SWEEP,
     tried: Mapping[str, int] | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> SweepPlan:
-    """Which deliveries to redeliver: per GUID, its newest attempt when no listed attempt succeeded and the bot has not
-    accepted it; oldest first (so a job's webhooks arrive in their order), at most `limit`."""
+    """Which deliveries to redeliver: per GUID the bot has not accepted, its newest attempt when no listed attempt
+    succeeded or when the bot gave it back unprocessed at a shutdown (GitHub saw it acknowledged); oldest first (so a
+    job's webhooks arrive in their order), at most `limit`."""
     tried = tried or {}
     attempts: dict[str, list[HookDelivery]] = {}
     for delivery in listed:
         if not beyond_horizon(delivery, seen_up_to=seen_up_to, since=since):
             attempts.setdefault(delivery.guid, []).append(delivery)
-    succeeded = failed = held = given_up = 0
+    succeeded = failed = held = given_up = given_back = 0
     candidates: list[HookDelivery] = []
     for guid, of_guid in attempts.items():
-        if any(a.succeeded for a in of_guid):
+        if guid in released and guid not in accepted:
+            given_back += 1
+        elif any(a.succeeded for a in of_guid):
             succeeded += any(not a.succeeded for a in of_guid)
             continue
-        failed += 1
+        else:
+            failed += 1
         if guid in accepted:
             held += 1
         elif tried.get(guid, 0) >= max_attempts:
@@ -115,16 +123,16 @@ def plan_redeliveries(
     candidates.sort(key=lambda a: a.id)
     chosen, left = candidates[:limit], candidates[limit:]
     newest = max((d.id for d in listed), default=None)
-    # With some left over, the next sweep must read back as far again to find them.
-    watermark = seen_up_to if left else max(filter(None, (newest, seen_up_to)), default=None)
     return SweepPlan(
         redeliver=tuple(chosen),
         failed=failed,
         already_accepted=held,
+        # With some left over, the next sweep must read back as far again to find them.
+        watermark=seen_up_to if left else max(filter(None, (newest, seen_up_to)), default=None),
         already_succeeded=succeeded,
+        released=given_back,
         given_up=given_up,
         left_for_next_sweep=len(left),
-        watermark=watermark,
     )
 
 
@@ -170,10 +178,17 @@ class RedeliverySweep:
             if beyond_horizon(delivery, seen_up_to=self.seen_up_to, since=since) or len(listed) >= MAX_LISTED:
                 break
             listed.append(delivery)
-        failed_guids = {d.guid for d in listed if not d.succeeded}
-        accepted = await self.store.known_deliveries(failed_guids) if failed_guids else set()
+        guids = {d.guid for d in listed}
+        accepted = await self.store.known_deliveries(guids) if guids else set()
+        released = await self.store.released_deliveries(guids - accepted) if guids - accepted else set()
         plan = plan_redeliveries(
-            listed, accepted=accepted, seen_up_to=self.seen_up_to, since=since, limit=self.limit, tried=self.tried
+            listed,
+            accepted=accepted,
+            released=released,
+            seen_up_to=self.seen_up_to,
+            since=since,
+            limit=self.limit,
+            tried=self.tried,
         )
         outcomes = dict.fromkeys(RedeliveryOutcome, 0)
         for delivery in plan.redeliver:
@@ -191,6 +206,7 @@ class RedeliverySweep:
             errors=outcomes[RedeliveryOutcome.FAILED],
             already_accepted=plan.already_accepted,
             already_succeeded=plan.already_succeeded,
+            released=plan.released,
             given_up=plan.given_up,
             left_for_next_sweep=plan.left_for_next_sweep,
         )

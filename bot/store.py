@@ -66,6 +66,14 @@ MIGRATIONS: tuple[str, ...] = (
         after_restart INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # Deliveries acknowledged (202) but given back unprocessed at shutdown: GitHub lists them as delivered, so only
+    # this record tells the redelivery sweep (bot/redelivery.py) to have them redelivered.
+    """
+    CREATE TABLE released_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        released_at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -185,15 +193,19 @@ class Store:
                     future.set_result(is_fresh)
 
     async def forget_delivery(self, delivery_id: str) -> None:
-        """Forget a recorded delivery that was never processed, so its redelivery is (the bot is shutting down)."""
+        """Forget a recorded delivery that was never processed, so its redelivery is (the bot is shutting down);
+        remembered as released, so the redelivery sweep asks for it although GitHub saw it acknowledged."""
         await self._db.execute("DELETE FROM deliveries WHERE delivery_id = ?", (delivery_id,))
+        await self._db.execute(
+            "INSERT OR REPLACE INTO released_deliveries (delivery_id, released_at) VALUES (?, ?)", (delivery_id, _now())
+        )
 
     async def prune_deliveries(self, *, older_than: datetime) -> int:
         """Forget deliveries received before `older_than` (GitHub redelivers only recent ones); how many went."""
         # received_at is written by _now() as UTC isoformat, so the text order is the time order.
-        cursor = await self._db.execute(
-            "DELETE FROM deliveries WHERE received_at < ?", (older_than.astimezone(UTC).isoformat(),)
-        )
+        cutoff = older_than.astimezone(UTC).isoformat()
+        cursor = await self._db.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
+        await self._db.execute("DELETE FROM released_deliveries WHERE released_at < ?", (cutoff,))
         return cursor.rowcount
 
     async def delivery_count(self) -> int:
@@ -204,14 +216,22 @@ class Store:
     async def known_deliveries(self, delivery_ids: Collection[str]) -> set[str]:
         """Which of these delivery ids (GUIDs) the bot has accepted, including those still being written."""
         ids = list(dict.fromkeys(delivery_ids))
-        known = {row[0] for row, _ in self._pending_deliveries} & set(ids)
+        pending = {row[0] for row, _ in self._pending_deliveries} & set(ids)
+        return pending | await self._present("deliveries", ids)
+
+    async def released_deliveries(self, delivery_ids: Collection[str]) -> set[str]:
+        """Which of these delivery ids were acknowledged but given back unprocessed at a shutdown."""
+        return await self._present("released_deliveries", list(dict.fromkeys(delivery_ids)))
+
+    async def _present(self, table: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
         for start in range(0, len(ids), 500):  # SQLite binds at most 999 parameters by default
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT delivery_id FROM deliveries WHERE delivery_id IN ({marks})"  # noqa: S608
+            sql = f"SELECT delivery_id FROM {table} WHERE delivery_id IN ({marks})"  # noqa: S608 (table: ours)
             async with self._db.execute(sql, chunk) as cur:
-                known |= {str(row[0]) for row in await cur.fetchall()}
-        return known
+                found |= {str(row[0]) for row in await cur.fetchall()}
+        return found
 
     # ------------------------------------------------------------------------------------------ verifications
     async def save_verification(self, v: Verification) -> None:

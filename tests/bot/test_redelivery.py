@@ -97,6 +97,13 @@ def test_a_guid_redelivered_max_attempts_times_is_given_up() -> None:
     assert decided.redeliver == () and decided.given_up == 1
 
 
+def test_a_delivery_given_back_unprocessed_at_a_shutdown_is_redelivered_though_github_saw_it_acknowledged() -> None:
+    listed = [attempt(12, "b", 202), attempt(11, "a", 202)]
+    decided = plan_redeliveries(listed, accepted=set(), released={"a"}, seen_up_to=None, since=NOW - WINDOW)
+    assert [d.id for d in decided.redeliver] == [11] and decided.released == 1
+    assert plan(listed, accepted={"a"}, released={"a"}) == []  # accepted again since: done
+
+
 # ------------------------------------------------------------------------------------------- the sweep
 @dataclass
 class DeliveryLog:
@@ -210,5 +217,34 @@ async def test_a_redelivery_github_refuses_is_counted_and_not_asked_for_again(
         assert len(github_api.sent("POST", r".*/attempts")) == 1
         assert again.given_up == 1
         assert 'verify_staging_redeliveries_total{outcome="refused"} 1.0' in metrics.render().decode()
+    finally:
+        await store.close()
+
+
+async def test_a_delivery_the_ingress_gave_back_at_shutdown_is_redelivered_once_by_the_next_sweep(
+    tmp_path: Path, session: aiohttp.ClientSession, github_api: FakeGitHubAPI, private_key_pem: str
+) -> None:
+    log = DeliveryLog(github_api)
+    given_back = log.add("queued-at-shutdown", 202)
+    log.add("processed", 202)
+    store = await Store.open(str(tmp_path / "bot.db"))
+    try:
+        for guid in ("queued-at-shutdown", "processed"):
+            assert await store.record_delivery(delivery_id=guid, event="ping", action=None, installation_id=1)
+        await store.forget_delivery("queued-at-shutdown")  # what the ingress does with its backlog on shutdown
+        sweep = sweeper(session, github_api, private_key_pem, store, Metrics())
+
+        await sweep.sweep()
+
+        posted = [int(c.path.split("/")[-2]) for c in github_api.sent("POST", r"/app/hook/deliveries/\d+/attempts")]
+        assert posted == [given_back]
+        # The redelivery is accepted (recorded again): a later sweep, even of a restarted bot, leaves it alone.
+        assert await store.record_delivery(
+            delivery_id="queued-at-shutdown", event="ping", action=None, installation_id=1
+        )
+        github_api.requests.clear()
+        sweep.seen_up_to = None
+        await sweep.sweep()
+        assert not github_api.sent("POST", r".*/attempts")
     finally:
         await store.close()
