@@ -127,7 +127,7 @@ def _parse(root: Node, *, secrets: Secrets) -> Settings:
 
 
 def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitHubSettings:
-    node.only(["repositories", "api_version", "runner_poll_interval", "reconcile_after"])
+    node.only(["repositories", "api_version", "runner_poll_interval", "reconcile_after", "redelivery_interval"])
     repositories: dict[str, RepositorySettings] = {}
     for name, repo in node.children("repositories", expected="a repository as owner/name"):
         if not _REPOSITORY.fullmatch(name):
@@ -141,6 +141,7 @@ def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitH
         api_version=node.string("api_version", defaults.api_version, expected="a GitHub REST API version"),
         runner_poll_interval=node.seconds("runner_poll_interval", defaults.runner_poll_interval),
         reconcile_after=node.seconds("reconcile_after", defaults.reconcile_after),
+        redelivery_interval=node.seconds("redelivery_interval", defaults.redelivery_interval),
     )
 
 

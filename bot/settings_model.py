@@ -137,6 +137,8 @@ class GitHubSettings:
     api_version: str = "2022-11-28"
     runner_poll_interval: float = 30
     reconcile_after: float = 20
+    #: How often the App's webhook delivery log is swept for failed deliveries to redeliver (also at start-up).
+    redelivery_interval: float = 300
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,14 @@ MIGRATIONS: tuple[str, ...] = (
         ok INTEGER,
         error TEXT,
         after_restart INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+    # Deliveries acknowledged (202) but given back unprocessed at shutdown: GitHub lists them as delivered, so only
+    # this record tells the redelivery sweep (bot/redelivery.py) to have them redelivered.
+    """
+    CREATE TABLE released_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        released_at TEXT NOT NULL
     );
     """,
 )
@@ -184,21 +193,45 @@ class Store:
                     future.set_result(is_fresh)
 
     async def forget_delivery(self, delivery_id: str) -> None:
-        """Forget a recorded delivery that was never processed, so its redelivery is (the bot is shutting down)."""
+        """Forget a recorded delivery that was never processed, so its redelivery is (the bot is shutting down);
+        remembered as released, so the redelivery sweep asks for it although GitHub saw it acknowledged."""
         await self._db.execute("DELETE FROM deliveries WHERE delivery_id = ?", (delivery_id,))
+        await self._db.execute(
+            "INSERT OR REPLACE INTO released_deliveries (delivery_id, released_at) VALUES (?, ?)", (delivery_id, _now())
+        )
 
     async def prune_deliveries(self, *, older_than: datetime) -> int:
         """Forget deliveries received before `older_than` (GitHub redelivers only recent ones); how many went."""
         # received_at is written by _now() as UTC isoformat, so the text order is the time order.
-        cursor = await self._db.execute(
-            "DELETE FROM deliveries WHERE received_at < ?", (older_than.astimezone(UTC).isoformat(),)
-        )
+        cutoff = older_than.astimezone(UTC).isoformat()
+        cursor = await self._db.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
+        await self._db.execute("DELETE FROM released_deliveries WHERE released_at < ?", (cutoff,))
         return cursor.rowcount
 
     async def delivery_count(self) -> int:
         async with self._db.execute("SELECT COUNT(*) FROM deliveries") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def known_deliveries(self, delivery_ids: Collection[str]) -> set[str]:
+        """Which of these delivery ids (GUIDs) the bot has accepted, including those still being written."""
+        ids = list(dict.fromkeys(delivery_ids))
+        pending = {row[0] for row, _ in self._pending_deliveries} & set(ids)
+        return pending | await self._present("deliveries", ids)
+
+    async def released_deliveries(self, delivery_ids: Collection[str]) -> set[str]:
+        """Which of these delivery ids were acknowledged but given back unprocessed at a shutdown."""
+        return await self._present("released_deliveries", list(dict.fromkeys(delivery_ids)))
+
+    async def _present(self, table: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):  # SQLite binds at most 999 parameters by default
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT delivery_id FROM {table} WHERE delivery_id IN ({marks})"  # noqa: S608 (table: ours)
+            async with self._db.execute(sql, chunk) as cur:
+                found |= {str(row[0]) for row in await cur.fetchall()}
+        return found
 
     # ------------------------------------------------------------------------------------------ verifications
     async def save_verification(self, v: Verification) -> None:

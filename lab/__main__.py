@@ -51,6 +51,8 @@ def bot_settings(world: World) -> dict[str, Any]:
             # Longer than the longest silent job of a healthy lab run (a failing health check gives up after
             # timing.health_check_timeout, 6 s), so only a lost webhook makes the bot ask the REST API.
             "reconcile_after": max(8, round(topo.timing.health_check_timeout + 2)),
+            # Lab time: a webhook that failed while the bot was down comes back within half a minute.
+            "redelivery_interval": 30,
         },
         "authorization": {
             "minimum_permission": "admin",

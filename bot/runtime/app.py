@@ -22,9 +22,11 @@ from bot.adapters.jira import JiraClient
 from bot.details import details_pages
 from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
+from bot.github.hook_deliveries import AppHookDeliveries
 from bot.logging import register_secrets
 from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
+from bot.redelivery import RedeliveryMetrics, RedeliverySweep
 from bot.reporting import build_reporter
 from bot.runner_poller import RunnerPoller
 from bot.settings import Settings
@@ -104,6 +106,9 @@ class Runtime:
     _runner: web.AppRunner
     _session: aiohttp.ClientSession
     _housekeeping: asyncio.Task[None] | None = None
+    #: Redelivers webhooks that failed while the bot was down (bot/redelivery.py); None only in tests' runtimes.
+    redelivery: RedeliverySweep | None = None
+    _redelivery_task: asyncio.Task[None] | None = None
 
     async def stop(self, *, drain_timeout: float = 5.0) -> None:
         """Stop taking deliveries, let in-flight ones finish (bounded), then stop everything in reverse order.
@@ -115,9 +120,10 @@ class Runtime:
             await self._runner.shutdown()
         await self.ingress.drain(drain_timeout)
         await self.ingress.close()
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            await asyncio.gather(self._housekeeping, return_exceptions=True)
+        for task in (self._housekeeping, self._redelivery_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.poller.stop()
         stop = getattr(self.engine, "stop", None)
         if stop is not None:
@@ -263,6 +269,15 @@ async def start_runtime(
     housekeeping = asyncio.create_task(
         prune_deliveries(store, retention_days=settings.server.retention_days, clock=clock), name="prune deliveries"
     )
+    # Started once the bot listens: what it asks GitHub to redeliver must find it up.
+    redelivery = RedeliverySweep(
+        hooks=AppHookDeliveries(github),
+        store=store,
+        metrics=RedeliveryMetrics(metrics.registry),
+        clock=clock,
+        interval=settings.github.redelivery_interval,
+    )
+    redelivery_task = asyncio.create_task(redelivery.run(), name="redelivery sweep")
     log.info("bot listening", url=url, repositories=list(settings.github.repositories))
     return Runtime(
         url=url,
@@ -275,4 +290,6 @@ async def start_runtime(
         _runner=runner,
         _session=session,
         _housekeeping=housekeeping,
+        redelivery=redelivery,
+        _redelivery_task=redelivery_task,
     )

@@ -24,7 +24,14 @@ UNAUTHENTICATED_ROUTES = {
     "/organizations/{org}/settings/apps/new",
     "/app-manifests/{code}/conversions",
 }
-JWT_ROUTES = {"/app", "/app/installations/{installation_id}/access_tokens", "/repos/{owner}/{repo}/installation"}
+# The App webhook's delivery log (list, redeliver) is the App's own too: "You must use a JWT to access this endpoint."
+JWT_ROUTES = {
+    "/app",
+    "/app/installations/{installation_id}/access_tokens",
+    "/repos/{owner}/{repo}/installation",
+    "/app/hook/deliveries",
+    "/app/hook/deliveries/{delivery_id}/attempts",
+}
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -2,7 +2,8 @@
 bounded background worker, with the delivery faults of the contract (`webhook-loss`, `webhook-chaos`).
 
 GitHub does not retry failed deliveries, expects a 2XX within 10 s, and gives no ordering guarantee; a duplicate
-(a redelivery) keeps its `X-GitHub-Delivery` GUID.
+(a redelivery) keeps its `X-GitHub-Delivery` GUID. Every attempt is kept in the App webhook's delivery log
+(lab/github/delivery_log.py), from which the App may ask for a redelivery.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from lab.github.config import SimConfig
+from lab.github.delivery_log import Attempt, DeliveryLog, Webhook
 from lab.github.shapes import Shapes
 from lab.truth import Truth
 
@@ -41,6 +43,7 @@ class _Due:
     due: float
     seq: int
     delivery: Delivery = field(compare=False)
+    redelivery: bool = field(default=False, compare=False)
 
 
 @dataclass
@@ -75,6 +78,7 @@ class WebhookHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._inflight = 0
+        self.log = DeliveryLog()  # every attempt, as GET /app/hook/deliveries lists them
 
     def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
@@ -156,12 +160,23 @@ class WebhookHub:
             item = heapq.heappop(self._heap)
             self._inflight += 1
             try:
-                await self._post(item.delivery)
+                await self._post(item.delivery, redelivery=item.redelivery)
             finally:
                 self._inflight -= 1
                 self._settled.set()
 
-    async def _post(self, delivery: Delivery) -> None:
+    def redeliver(self, attempt: Attempt) -> None:
+        """Queue the webhook of `attempt` again, as GitHub's redelivery does: same GUID, same body."""
+        delivery = next((d for d in reversed(self.sent) if d.guid == attempt.guid), None)
+        if delivery is None:
+            return
+        self.truth.record(
+            "webhook_redelivery_requested", delivery=delivery.guid, attempt=attempt.id, webhook_event=delivery.event
+        )
+        heapq.heappush(self._heap, _Due(time.monotonic(), next(self._seq), delivery, redelivery=True))
+        self._wake.set()
+
+    async def _post(self, delivery: Delivery, *, redelivery: bool = False) -> None:
         if not self.url or self._session is None:
             return
         headers = {
@@ -177,16 +192,33 @@ class WebhookHub:
             "X-Hub-Signature-256": sign(self.config.webhook_secret, delivery.body),
         }
         status: int | None = None
+        timed_out = False
+        began = time.monotonic()
         try:
             async with self._session.post(self.url, data=delivery.body, headers=headers) as answer:
                 status = answer.status
                 await answer.read()
-        except (aiohttp.ClientError, TimeoutError, OSError):
+        except TimeoutError:
+            timed_out = True  # GitHub: no 2XX within 10 s is a failed delivery
+        except (aiohttp.ClientError, OSError):
             status = None
+        repository = delivery.payload.get("repository")
+        webhook = Webhook(
+            guid=delivery.guid,
+            event=delivery.event,
+            action=delivery.action,
+            installation_id=self.config.installation_id,
+            repository_id=repository.get("id") if isinstance(repository, dict) else None,
+        )
+        attempt = self.log.record(
+            webhook, redelivery=redelivery, duration=time.monotonic() - began, answer=status, timed_out=timed_out
+        )
         self.truth.record(
             "webhook_delivered",
             delivery=delivery.guid,
             webhook_event=delivery.event,
             action=delivery.action,
             status=status,
+            attempt=attempt.id,
+            redelivery=redelivery,
         )

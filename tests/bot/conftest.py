@@ -80,8 +80,9 @@ class Bot:
     github_api: FakeGitHubAPI
 
     def command_requests(self) -> list[str]:
-        """`METHOD path` of every request the command handling sent (the runner poller's are left out)."""
-        poller = ("/installation", "/access_tokens", "/actions/runners")
+        """`METHOD path` of every request the command handling sent (the runner poller's and the redelivery sweep's
+        are left out)."""
+        poller = ("/installation", "/access_tokens", "/actions/runners", "/app/hook/deliveries")
         return [f"{r.method} {r.path}" for r in self.github_api.requests if not r.path.endswith(poller)]
 
     async def deliver(

@@ -91,6 +91,7 @@ class FakeGitHubAPI:
             ("POST", r"/repos/[^/]+/[^/]+/issues/comments/\d+/reactions", lambda c, m: (201, {"id": 1}, {})),
             ("POST", r"/repos/[^/]+/[^/]+/issues/\d+/comments", lambda c, m: (201, {"id": 9001}, {})),
             ("GET", r"/repos/[^/]+/[^/]+/actions/runners", self._runners),
+            ("GET", r"/app/hook/deliveries", lambda c, m: (200, [], {})),  # the redelivery sweep: none failed
         ]
         return [(method, re.compile(pattern), handler) for method, pattern, handler in routes]
 
