@@ -146,7 +146,16 @@ def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitH
 
 
 def _authorization(node: Node) -> AuthorizationSettings:
-    node.only(["minimum_permission", "scenario_teams", "signoff_team", "command_cooldown", "allow_self_signoff"])
+    node.only(
+        [
+            "minimum_permission",
+            "scenario_teams",
+            "signoff_team",
+            "command_cooldown",
+            "allow_self_signoff",
+            "command_max_age",
+        ]
+    )
     teams: dict[ScenarioId, str] = {}
     for scenario, _ in node.child("scenario_teams", required=False).data.items():
         if scenario not in [s.value for s in ScenarioId]:
@@ -163,6 +172,7 @@ def _authorization(node: Node) -> AuthorizationSettings:
         signoff_team=node.matching("signoff_team", _TEAM, expected="a team as org/team-slug or null", optional=True),
         command_cooldown=node.seconds("command_cooldown", AuthorizationSettings().command_cooldown),
         allow_self_signoff=_flag(node, "allow_self_signoff"),
+        command_max_age=node.seconds("command_max_age", AuthorizationSettings().command_max_age),
     )
 
 

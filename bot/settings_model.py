@@ -149,6 +149,9 @@ class AuthorizationSettings:
     #: Issue 12 §7: seconds a person waits between `/verify-staging` commands on one repository (abort excepted).
     command_cooldown: float = 10
     allow_self_signoff: bool = False  # may an SRE sign off a pull request they opened
+    #: A comment command older than this (seconds since GitHub created the comment) is not run: it arrived late,
+    #: e.g. redelivered after the App was down, and the person who wrote it may no longer want it.
+    command_max_age: float = 3600
 
 
 @dataclass(frozen=True)

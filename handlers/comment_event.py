@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
+import structlog
 from gidgethub import sansio
 
 from bot.envelope import Envelope
 from bot.github.models import PayloadError, parses
+from bot.model import parse_ts
 from bot.ports import GitHubRepo
+from bot.texts import commands as texts
 from handlers.context import HandlerContext
 
 C = TypeVar("C")
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class PullRequestComment:
     body: str
     user: str
     user_type: str
+    created_at: datetime | None = None
 
     @classmethod
     @parses("issue_comment delivery")
@@ -53,6 +59,7 @@ class PullRequestComment:
             body=str(comment.get("body") or ""),
             user=str(user.get("login") or ""),
             user_type=str(user.get("type") or ""),
+            created_at=parse_ts(comment.get("created_at")),
         )
 
 
@@ -71,11 +78,12 @@ def should_handle_comment(comment: PullRequestComment) -> bool:
     )
 
 
-def command_in_comment(
+async def command_in_comment(
     ctx: HandlerContext, event: sansio.Event, parse: Callable[[str], C | None]
 ) -> tuple[PullRequestComment, C, GitHubRepo] | None:
     """The delivery's comment, the command `parse` finds in it and a client of its repository; None when the
-    comment is not one commands are read from, or holds no such command."""
+    comment is not one commands are read from, or holds no such command, or is too old to run (its author is told).
+    """
     comment = PullRequestComment.read(ctx.envelope, event.data)
     if not should_handle_comment(comment):
         return None
@@ -83,4 +91,21 @@ def command_in_comment(
     if command is None:
         return None
     assert comment.installation_id is not None
-    return comment, command, ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    repo = ctx.github.repo(installation_id=comment.installation_id, repository=comment.repository)
+    age = _age(ctx, comment)
+    if age is not None and age > ctx.settings.authorization.command_max_age:
+        log.info("stale command refused", user=comment.user, pull_request=comment.issue_number, age_s=round(age))
+        await repo.create_comment(comment.issue_number, texts.STALE_COMMAND.format(user=comment.user, age=_ago(age)))
+        return None
+    return comment, command, repo
+
+
+def _age(ctx: HandlerContext, comment: PullRequestComment) -> float | None:
+    if ctx.clock is None or comment.created_at is None:
+        return None
+    return (ctx.clock.now() - comment.created_at).total_seconds()
+
+
+def _ago(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{round(minutes / 60)} h"

@@ -36,7 +36,7 @@ def help_text(auth: AuthorizationSettings, problem: str | None = None) -> str:
 
 @router.register("issue_comment", action="created")
 async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
-    found = command_in_comment(ctx, event, parse_command)
+    found = await command_in_comment(ctx, event, parse_command)
     if found is None:
         return
     comment, command, repo = found

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.envelope import Envelope
 from bot.metrics import Metrics
-from bot.ports import Engine, GitHubApp, JiraPort
+from bot.ports import Clock, Engine, GitHubApp, JiraPort
 from bot.settings import Settings
 from bot.store import Store
 from handlers.cooldown import CommandCooldown
@@ -39,6 +39,8 @@ class HandlerContext:
     delivery: Envelope | None = None
     #: Issue 14 §4: repository -> the doctor's summary for a `--dry-run` reply (bounded in time); None: no summary.
     doctor: Callable[[str], Awaitable[str]] | None = None
+    #: What "now" is for a command's age (`authorization.command_max_age`); None: ages are not checked.
+    clock: Clock | None = None
 
     @property
     def envelope(self) -> Envelope:

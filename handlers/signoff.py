@@ -84,7 +84,7 @@ def parse_signoff(body: str) -> SignoffCommand | None:
 
 @router.register("issue_comment", action="created")
 async def on_signoff_comment(event: sansio.Event, ctx: HandlerContext) -> None:
-    found = command_in_comment(ctx, event, parse_signoff)
+    found = await command_in_comment(ctx, event, parse_signoff)
     if found is None:
         return
     comment, command, repo = found

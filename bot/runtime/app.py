@@ -236,6 +236,7 @@ async def start_runtime(
             jira=jira,
             cooldown=CommandCooldown(seconds=settings.authorization.command_cooldown, clock=clock),
             doctor=dry_run_doctor or _dry_run_doctor(settings, github=github, session=session),
+            clock=clock,
         )
 
         async def process(event: sansio.Event, envelope: Envelope) -> None:

@@ -65,6 +65,10 @@ ABORT_OTHER_REPOSITORY = (
 )
 
 # Issue 12 §7: a person who sends commands faster than the cooldown is told once, then not answered until it ends.
+STALE_COMMAND = (
+    "@{user} this command was posted {age} ago and reached verify-staging only now (it was unavailable meanwhile); "
+    "it was not run. Post it again if it is still wanted."
+)
 COMMAND_COOLDOWN = (
     "@{user} please wait {seconds:g} s between `/verify-staging` commands; "
     "commands sent before then are ignored without a reply."

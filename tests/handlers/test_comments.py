@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bot.github.models import PullRequest
 from bot.model import SCENARIO_ORDER, ScenarioId, Verification
-from bot.settings import JiraSettings
+from bot.settings import AuthorizationSettings, JiraSettings
 from bot.texts import commands as texts
 from bot.texts import safety
 from handlers.policy import jira_issue_for
@@ -194,3 +196,19 @@ def test_only_keys_of_the_configured_projects_are_taken() -> None:
     ops = JiraSettings(issue="INFRA-473", projects=("OPS",))
     assert jira_issue_for(pull("INFRA-12 OPS-7"), ops) == "OPS-7"
     assert jira_issue_for(pull("nothing"), JiraSettings(issue=None)) is None
+
+
+async def test_a_command_that_arrives_hours_late_is_not_run_and_its_author_is_told(bot: Bot) -> None:
+    # A delivery redelivered after the App was down carries the comment as it was posted, two hours ago.
+    posted = datetime.now(UTC) - timedelta(hours=2)
+    sent = await comment(bot, "/verify-staging failover", created_at=posted)
+    assert sent == [REPLY]
+    [reply] = replies(bot)
+    assert reply == texts.STALE_COMMAND.format(user="alice-admin", age="2 h")
+    assert bot.engine.started == []
+
+
+async def test_a_command_within_the_max_age_still_runs(bot: Bot) -> None:
+    max_age = AuthorizationSettings().command_max_age  # the test settings keep the default
+    await comment(bot, "/verify-staging failover", created_at=datetime.now(UTC) - timedelta(seconds=max_age - 60))
+    assert [r.scenarios for r in bot.engine.started] == [(ScenarioId.FAILOVER,)]

@@ -5,6 +5,7 @@ sends it."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.paths import WEBHOOK_PAYLOADS
@@ -35,8 +36,10 @@ def pr_comment(
     action: str = "created",
     on_pull_request: bool = True,
     comment_id: int = 555,
+    created_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """An issue_comment delivery as GitHub sends it for a comment on pull request #42 (from the captured fixture)."""
+    """An issue_comment delivery as GitHub sends it for a comment on pull request #42 (from the captured fixture),
+    posted `created_at` (default: now, as a delivery that arrives at once)."""
     payload = _ours(
         load_fixture("issue_comment/created.with-installation.payload.json"), user=user, user_type=user_type
     )
@@ -52,6 +55,8 @@ def pr_comment(
         }
     payload["comment"]["id"] = comment_id
     payload["comment"]["body"] = body
+    posted = created_at or datetime.now(UTC)
+    payload["comment"]["created_at"] = payload["comment"]["updated_at"] = posted.strftime("%Y-%m-%dT%H:%M:%SZ")
     payload["comment"]["user"] = {**payload["comment"]["user"], "login": user, "type": user_type}
     return payload
 
