@@ -53,7 +53,7 @@ def bot_settings(world: World) -> dict[str, Any]:
             "reconcile_after": max(8, round(topo.timing.health_check_timeout + 2)),
         },
         "authorization": {
-            "minimum_permission": "admin",
+            "minimum_permission": topo.minimum_permission,
             "scenario_teams": {},
             "signoff_team": next(iter(topo.teams), None),
         },
@@ -99,7 +99,7 @@ def bot_settings(world: World) -> dict[str, Any]:
                     "grafana_dashboard_uid": topo.dashboard_uid,
                     "alert_rules": ["RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh"],
                     "runner_offline_alert": "RunnerOffline",
-                    "oncall_receiver": "oncall-sre",
+                    "oncall_receiver": monitoring.route_receiver(world.options.alertmanager_path),
                     "scrape_interval": monitoring.SCRAPE_INTERVAL_S,
                 },
                 "thresholds": {

@@ -33,9 +33,6 @@ from lab.pipeline import (
 if TYPE_CHECKING:
     from lab.world import World
 
-# A repository admin whose token the pipeline's select-runner step and the runner exporter use to list runners.
-ADMIN_LOGIN = "paws360-deploy"
-
 
 class AppManifest(TypedDict):
     default_permissions: dict[str, str]
@@ -58,15 +55,15 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         UserSpec(login=u.login, permission=Permission(u.permission), token=world.secrets.user_tokens[u.login])
         for u in topo.users
     ]
-    users.append(UserSpec(login=ADMIN_LOGIN, permission=Permission.ADMIN, token=world.secrets.admin_token))
+    users.append(UserSpec(login=topo.admin_login, permission=Permission.ADMIN, token=world.secrets.admin_token))
     runners = tuple(
         RunnerSpec(
             name=r.name,
-            # no-secondary: the secondary runner was registered without the production label.
+            # no-secondary: the secondary runner was registered without the topology's fleet label.
             labels=tuple(
                 label
                 for label in r.labels
-                if not (Fault.NO_SECONDARY in faults and r.role == "secondary" and label == "production")
+                if not (Fault.NO_SECONDARY in faults and r.role == "secondary" and label == topo.fleet_label)
             ),
             token=world.secrets.runner_tokens[r.name],
         )
@@ -84,6 +81,9 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         step_names=tuple(topo.step_names.items()),
         deploy_log_error=fault_values.DEPLOY_LOG_ERROR_MESSAGE if Fault.DEPLOY_LOG_ERROR in faults else "",
         rollback_components=("backend",) if Fault.PARTIAL_ROLLBACK in faults else ("backend", "frontend"),
+        deploy_labels=topo.deploy_labels,
+        primary_label=topo.runner("primary").role_label,
+        secondary_label=topo.runner("secondary").role_label,
     )
     workflow = deploy_workflow(params)
     manifest = app_manifest(world.options.manifest_path)

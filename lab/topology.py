@@ -6,11 +6,13 @@ given) and raises `TopologyError` with one sentence naming the bad key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lab.github.config import Permission
 
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.default.yml")
 
@@ -48,6 +50,8 @@ class RunnerTopo:
     labels: tuple[str, ...]
     host: str
     unit: str
+    #: The label that picks this runner for the deploy jobs (`role_label`, or the one label no other runner has).
+    role_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,22 @@ class Topology:
     thresholds: BotThresholds
     #: Step kind (select_runner, deploy, health_check, rollback) -> the step's name in the pipeline, if not ours.
     step_names: dict[str, str] = field(default_factory=dict)
+    #: The labels every deploy job asks for besides the chosen runner's role label (`deploy_labels`, or the labels
+    #: every runner shares); the deploy jobs run on `[*deploy_labels, <role label>]`.
+    deploy_labels: tuple[str, ...] = ("self-hosted", "production")
+    #: The least repository role the bot lets run a verification (`minimum_permission`).
+    minimum_permission: str = "admin"
+
+    @property
+    def fleet_label(self) -> str:
+        """The deploy label a runner loses under fault no-secondary: the last of `deploy_labels` (`production` by
+        default), the one that says "deploys go here"."""
+        return self.deploy_labels[-1]
+
+    @property
+    def admin_login(self) -> str:
+        """The repository admin whose token the pipeline and the runner exporter use to list runners."""
+        return f"{self.repository.split('/', 1)[0]}-deploy"
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -166,10 +186,11 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
                 labels=tuple(str(label) for label in r["labels"]),
                 host=str(r["host"]),
                 unit=str(r["unit"]),
+                role_label=str(r.get("role_label") or ""),
             )
             for r in raw["runners"]
         )
-        return Topology(
+        topology = Topology(
             repository=str(raw["repository"]),
             default_branch=str(raw.get("default_branch", "main")),
             environment=str(raw.get("environment", "staging")),
@@ -188,7 +209,7 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
             backend=BackendTopo(
                 host=str(backend["host"]),
                 unit=str(backend["unit"]),
-                frontend_unit=str(backend.get("frontend_unit", "paws360-frontend")),
+                frontend_unit=str(backend.get("frontend_unit") or f"{backend['unit']}-frontend"),
                 initial_version=str(backend.get("initial_version", "1.0.0")),
                 extra_components=tuple((str(k), str(v)) for k, v in (backend.get("extra_components") or {}).items()),
             ),
@@ -203,9 +224,69 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
             timing=_floats(raw, LabTiming, "timing"),
             thresholds=_floats(raw, BotThresholds, "thresholds"),
             step_names={str(k): str(v) for k, v in ((raw.get("pipeline") or {}).get("step_names") or {}).items()},
+            deploy_labels=deploy_labels(raw.get("deploy_labels"), runners),
+            minimum_permission=str(raw.get("minimum_permission", "admin")),
         )
     except KeyError as error:
         raise TopologyError(f"topology key {error.args[0]!r} is missing") from error
+    _check_roles(topology)
+    return replace(topology, runners=tuple(_with_role_label(r, topology) for r in topology.runners))
+
+
+def deploy_labels(value: object, runners: tuple[RunnerTopo, ...]) -> tuple[str, ...]:
+    """The `deploy_labels` key, or the labels every runner shares (in the first runner's order)."""
+    if value is None:
+        shared = [label for label in (runners[0].labels if runners else ()) if all(label in r.labels for r in runners)]
+        if not shared:
+            raise TopologyError("the runners share no label: set topology key 'deploy_labels'")
+        return tuple(shared)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise TopologyError("topology key 'deploy_labels' must be a non-empty list of labels")
+    for runner in runners:
+        missing = [label for label in value if label not in runner.labels]
+        if missing:
+            raise TopologyError(f"runner {runner.name!r} lacks the deploy label(s) {missing} of 'deploy_labels'")
+    return tuple(value)
+
+
+def _with_role_label(runner: RunnerTopo, topology: Topology) -> RunnerTopo:
+    """The runner with its role label: given, or the one label of its own that no other runner carries."""
+    others = {label for r in topology.runners if r.name != runner.name for label in r.labels}
+    if runner.role_label:
+        if runner.role_label not in runner.labels or runner.role_label in others:
+            raise TopologyError(
+                f"runner {runner.name!r}: 'role_label' {runner.role_label!r} must be one of its labels and no other's"
+            )
+        return runner
+    own = [label for label in runner.labels if label not in others and label not in topology.deploy_labels]
+    if len(own) != 1:
+        raise TopologyError(
+            f"runner {runner.name!r} has {len(own)} labels no other runner has ({own}): set its 'role_label'"
+        )
+    return replace(runner, role_label=own[0])
+
+
+def _permission(value: str, what: str) -> Permission:
+    try:
+        return Permission(value)
+    except ValueError:
+        roles = ", ".join(p.value for p in Permission if p is not Permission.NONE)
+        raise TopologyError(f"{what} is {value!r}; it must be one of {roles}") from None
+
+
+def _check_roles(topology: Topology) -> None:
+    """Every user's permission and `minimum_permission` are GitHub roles; the authorized user reaches the minimum,
+    the unauthorized one does not (else the demo's refusal and acceptance would swap)."""
+    minimum = _permission(topology.minimum_permission, "topology key 'minimum_permission'")
+    for user in topology.users:
+        role = _permission(user.permission, f"the permission of topology user {user.login!r}")
+        if user.role == "authorized" and not role.at_least(minimum):
+            raise TopologyError(f"authorized user {user.login!r} ({role}) is below 'minimum_permission' ({minimum})")
+        if user.role == "unauthorized" and role.at_least(minimum):
+            raise TopologyError(f"unauthorized user {user.login!r} ({role}) reaches 'minimum_permission' ({minimum})")
+    roles = {r.role for r in topology.runners}
+    if not {"primary", "secondary"} <= roles:
+        raise TopologyError("topology key 'runners' needs a runner with role primary and one with role secondary")
 
 
 def load_topology(path: Path | None = None) -> Topology:
