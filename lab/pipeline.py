@@ -73,7 +73,7 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
             "steps": [
                 {
                     "id": "pick",
-                    "name": names.get("select_runner", "Pick the production runner"),
+                    "name": names.get("select_runner", "Pick the primary runner if it is online, else the secondary"),
                     "uses": "lab.pipeline:select_runner",
                     "with": {
                         "primary": params.primary_runner,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypedDict
 import yaml
 
 from lab import faults as fault_values
-from lab.faults import Fault
+from lab.faults import Fault, Faults
 from lab.github.config import (
     DeliveryFaults,
     FlakyFaults,
@@ -31,6 +31,7 @@ from lab.pipeline import (
 )
 
 if TYPE_CHECKING:
+    from lab.topology import Topology
     from lab.world import World
 
 
@@ -45,6 +46,27 @@ def app_manifest(path: Path) -> AppManifest:
     return AppManifest(
         default_permissions={str(k): str(v) for k, v in data["default_permissions"].items()},
         default_events=[str(e) for e in data["default_events"]],
+    )
+
+
+def pipeline_params(topo: Topology, faults: Faults) -> PipelineParams:
+    """What shapes the deployment workflow of this topology under these faults."""
+    timing = topo.timing
+    return PipelineParams(
+        environment=topo.environment,
+        primary_runner=topo.runner("primary").name,
+        deploy_seconds=timing.slow_deploy_seconds if Fault.SLOW_DEPLOY in faults else timing.deploy_seconds,
+        health_check_timeout=timing.health_check_timeout,
+        health_check_interval=timing.health_check_interval,
+        failover_seconds=timing.slow_failover_seconds if Fault.SLOW_FAILOVER in faults else 0.0,
+        concurrency=Fault.NO_CONCURRENCY not in faults,
+        rollback=Fault.NO_ROLLBACK not in faults,
+        step_names=tuple(topo.step_names.items()),
+        deploy_log_error=fault_values.DEPLOY_LOG_ERROR_MESSAGE if Fault.DEPLOY_LOG_ERROR in faults else "",
+        rollback_components=("backend",) if Fault.PARTIAL_ROLLBACK in faults else ("backend", "frontend"),
+        deploy_labels=topo.deploy_labels,
+        primary_label=topo.runner("primary").role_label,
+        secondary_label=topo.runner("secondary").role_label,
     )
 
 
@@ -69,22 +91,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         )
         for r in topo.runners
     )
-    params = PipelineParams(
-        environment=topo.environment,
-        primary_runner=topo.runner("primary").name,
-        deploy_seconds=timing.slow_deploy_seconds if Fault.SLOW_DEPLOY in faults else timing.deploy_seconds,
-        health_check_timeout=timing.health_check_timeout,
-        health_check_interval=timing.health_check_interval,
-        failover_seconds=timing.slow_failover_seconds if Fault.SLOW_FAILOVER in faults else 0.0,
-        concurrency=Fault.NO_CONCURRENCY not in faults,
-        rollback=Fault.NO_ROLLBACK not in faults,
-        step_names=tuple(topo.step_names.items()),
-        deploy_log_error=fault_values.DEPLOY_LOG_ERROR_MESSAGE if Fault.DEPLOY_LOG_ERROR in faults else "",
-        rollback_components=("backend",) if Fault.PARTIAL_ROLLBACK in faults else ("backend", "frontend"),
-        deploy_labels=topo.deploy_labels,
-        primary_label=topo.runner("primary").role_label,
-        secondary_label=topo.runner("secondary").role_label,
-    )
+    params = pipeline_params(topo, faults)
     workflow = deploy_workflow(params)
     manifest = app_manifest(world.options.manifest_path)
     workflow_path = f".github/workflows/{topo.workflow_file}"
