@@ -30,7 +30,7 @@ def refused(topology: dict[str, Any]) -> str:
 def test_every_github_role_is_a_permission_and_a_made_up_one_is_refused() -> None:
     topology = raw()
     topology["users"] = [
-        {"login": "a", "permission": role, "role": "authorized" if role == "admin" else "other"}
+        {"login": f"u-{role}", "permission": role, "role": "authorized" if role == "admin" else "other"}
         for role in ("admin", "maintain", "write", "triage", "read")
     ] + [{"login": "z", "permission": "read", "role": "unauthorized"}]
     assert [Permission(u.permission) for u in parse_topology(topology).users][:5] == list(Permission)[:5]
