@@ -108,7 +108,7 @@ class SimConfig:
     app_public_key_pem: str
     installation_id: int
     webhook_secret: str
-    repository: str = "paws360/paws360"
+    repository: str  # owner/name, from the topology
     default_branch: str = "main"
     app_client_id: str = "Iv1.lab0000000000"
     app_permissions: dict[str, str] = field(default_factory=dict)  # app.yml default_permissions
