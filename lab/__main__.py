@@ -55,7 +55,7 @@ def bot_settings(world: World) -> dict[str, Any]:
             "redelivery_interval": 30,
         },
         "authorization": {
-            "minimum_permission": "admin",
+            "minimum_permission": topo.minimum_permission,
             "scenario_teams": {},
             "signoff_team": next(iter(topo.teams), None),
         },
@@ -101,7 +101,7 @@ def bot_settings(world: World) -> dict[str, Any]:
                     "grafana_dashboard_uid": topo.dashboard_uid,
                     "alert_rules": ["RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh"],
                     "runner_offline_alert": "RunnerOffline",
-                    "oncall_receiver": "oncall-sre",
+                    "oncall_receiver": monitoring.route_receiver(world.options.alertmanager_path),
                     "scrape_interval": monitoring.SCRAPE_INTERVAL_S,
                 },
                 "thresholds": {

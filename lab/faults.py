@@ -69,11 +69,10 @@ def parse_faults(names: Iterable[str]) -> Faults:
     return Faults(frozenset(chosen))
 
 
-def labels_dropped(faults: Faults, *, role: str, labels: Sequence[str], others: Iterable[Sequence[str]]) -> set[str]:
-    """The labels a runner registers without under the faults. label-mismatch: the primary lacks its deploy labels,
-    those it shares with the other runners bar `self-hosted` (the deploy job's `runs-on` asks for them), so the
-    deploy job meant for it waits for a runner that never comes."""
+def labels_dropped(faults: Faults, *, role: str, deploy_labels: Sequence[str]) -> set[str]:
+    """The labels a runner registers without under the faults. label-mismatch: the primary lacks the topology's
+    deploy labels bar `self-hosted` (the deploy job's `runs-on` asks for them), so the deploy job meant for it waits
+    for a runner that never comes."""
     if Fault.LABEL_MISMATCH not in faults or role != "primary":
         return set()
-    groups = [set(o) for o in others]
-    return (set(labels).intersection(*groups) - {"self-hosted"}) if groups else set()
+    return set(deploy_labels) - {"self-hosted"}

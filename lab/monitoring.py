@@ -92,6 +92,12 @@ def alertmanager_config(text: str | None, *, receiver_url: str, notify: bool) ->
     return data
 
 
+def route_receiver(path: Path) -> str:
+    """The receiver the team's Alertmanager config routes every alert to (its top route's `receiver`)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return str((data.get("route") or {}).get("receiver") or "oncall-sre")
+
+
 def _reroute(route: dict[str, Any], away_from: set[str | None]) -> None:
     if route.get("receiver") in away_from:
         route["receiver"] = BLACKHOLE

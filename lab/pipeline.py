@@ -53,11 +53,15 @@ class PipelineParams:
     deploy_log_error: str = ""
     #: The components the rollback restores (fault partial-rollback: the backend only).
     rollback_components: tuple[str, ...] = ("backend", "frontend")
+    #: The topology's labels: every deploy job runs on `[*deploy_labels, <role label of the runner picked>]`.
+    deploy_labels: tuple[str, ...] = ("self-hosted", "production")
+    primary_label: str = "primary"
+    secondary_label: str = "secondary"
 
 
 def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
     """The `Deploy` workflow as data (what `yaml.safe_load` of ci.yml would give)."""
-    labels = ["self-hosted", "production", "${{ needs.select-runner.outputs.role }}"]
+    labels = [*params.deploy_labels, "${{ needs.select-runner.outputs.label }}"]
     names = dict(params.step_names)
     deploy_with = {"version": "${{ inputs.test_id || github.sha }}", "seconds": str(params.deploy_seconds)}
     if params.deploy_log_error:
@@ -65,13 +69,18 @@ def deploy_workflow(params: PipelineParams) -> dict[str, Any]:
     jobs: dict[str, Any] = {
         "select-runner": {
             "runs-on": "ubuntu-latest",
-            "outputs": {"role": "${{ steps.pick.outputs.role }}"},
+            "outputs": {"role": "${{ steps.pick.outputs.role }}", "label": "${{ steps.pick.outputs.label }}"},
             "steps": [
                 {
                     "id": "pick",
-                    "name": names.get("select_runner", "Pick the production runner"),
+                    "name": names.get("select_runner", "Pick the primary runner if it is online, else the secondary"),
                     "uses": "lab.pipeline:select_runner",
-                    "with": {"primary": params.primary_runner, "failover_seconds": str(params.failover_seconds)},
+                    "with": {
+                        "primary": params.primary_runner,
+                        "primary_label": params.primary_label,
+                        "secondary_label": params.secondary_label,
+                        "failover_seconds": str(params.failover_seconds),
+                    },
                 }
             ],
         },
@@ -173,7 +182,8 @@ def _github(ctx: StepContext, method: str, path: str, body: object | None = None
 
 
 def select_runner(ctx: StepContext) -> None:
-    """Output `role`: primary if the primary runner is online in GitHub's runners API, else secondary."""
+    """Output `role`: primary if the primary runner is online in GitHub's runners API, else secondary; and `label`:
+    that role's runner label (`with.primary_label` / `with.secondary_label`), which the deploy jobs ask for."""
     primary = str(ctx.with_.get("primary", ""))
     admin = replace(ctx, env={**ctx.env, "GITHUB_TOKEN": ctx.env.get(ENV_RUNNER_ADMIN_TOKEN, "")})
     answer = _github(admin, "GET", f"/repos/{ctx.env['GITHUB_REPOSITORY']}/actions/runners?per_page=100")
@@ -183,12 +193,14 @@ def select_runner(ctx: StepContext) -> None:
     if online:
         ctx.log(f"{primary} is online: deploying on the primary runner")
         ctx.set_output("role", "primary")
+        ctx.set_output("label", str(ctx.with_.get("primary_label") or "primary"))
         return
     delay = _number(ctx, "failover_seconds", 0.0)
     ctx.log(f"{primary} is offline: failing over to the secondary runner")
     if delay > 0:
         time.sleep(delay)
     ctx.set_output("role", "secondary")
+    ctx.set_output("label", str(ctx.with_.get("secondary_label") or "secondary"))
 
 
 def deploy(ctx: StepContext) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypedDict
 import yaml
 
 from lab import faults as fault_values
-from lab.faults import Fault
+from lab.faults import Fault, Faults
 from lab.github.config import (
     DeliveryFaults,
     FlakyFaults,
@@ -31,10 +31,8 @@ from lab.pipeline import (
 )
 
 if TYPE_CHECKING:
+    from lab.topology import Topology
     from lab.world import World
-
-# A repository admin whose token the pipeline's select-runner step and the runner exporter use to list runners.
-ADMIN_LOGIN = "paws360-deploy"
 
 
 class AppManifest(TypedDict):
@@ -51,29 +49,10 @@ def app_manifest(path: Path) -> AppManifest:
     )
 
 
-def sim_config(world: World, public_key: str) -> SimConfig:
-    """The simulated GitHub of this topology, with the deployment pipeline shaped by the faults."""
-    topo, faults, timing = world.topology, world.options.faults, world.topology.timing
-    users = [
-        UserSpec(login=u.login, permission=Permission(u.permission), token=world.secrets.user_tokens[u.login])
-        for u in topo.users
-    ]
-    users.append(UserSpec(login=ADMIN_LOGIN, permission=Permission.ADMIN, token=world.secrets.admin_token))
-    runners = tuple(
-        RunnerSpec(
-            name=r.name,
-            # no-secondary: the secondary runner was registered without the production label.
-            labels=tuple(
-                label
-                for label in r.labels
-                if not (Fault.NO_SECONDARY in faults and r.role == "secondary" and label == "production")
-                and label not in _dropped(world, r.name)
-            ),
-            token=world.secrets.runner_tokens[r.name],
-        )
-        for r in topo.runners
-    )
-    params = PipelineParams(
+def pipeline_params(topo: Topology, faults: Faults) -> PipelineParams:
+    """What shapes the deployment workflow of this topology under these faults."""
+    timing = topo.timing
+    return PipelineParams(
         environment=topo.environment,
         primary_runner=topo.runner("primary").name,
         deploy_seconds=timing.slow_deploy_seconds if Fault.SLOW_DEPLOY in faults else timing.deploy_seconds,
@@ -85,7 +64,35 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         step_names=tuple(topo.step_names.items()),
         deploy_log_error=fault_values.DEPLOY_LOG_ERROR_MESSAGE if Fault.DEPLOY_LOG_ERROR in faults else "",
         rollback_components=("backend",) if Fault.PARTIAL_ROLLBACK in faults else ("backend", "frontend"),
+        deploy_labels=topo.deploy_labels,
+        primary_label=topo.runner("primary").role_label,
+        secondary_label=topo.runner("secondary").role_label,
     )
+
+
+def sim_config(world: World, public_key: str) -> SimConfig:
+    """The simulated GitHub of this topology, with the deployment pipeline shaped by the faults."""
+    topo, faults, timing = world.topology, world.options.faults, world.topology.timing
+    users = [
+        UserSpec(login=u.login, permission=Permission(u.permission), token=world.secrets.user_tokens[u.login])
+        for u in topo.users
+    ]
+    users.append(UserSpec(login=topo.admin_login, permission=Permission.ADMIN, token=world.secrets.admin_token))
+    runners = tuple(
+        RunnerSpec(
+            name=r.name,
+            # no-secondary: the secondary runner was registered without the topology's fleet label.
+            labels=tuple(
+                label
+                for label in r.labels
+                if not (Fault.NO_SECONDARY in faults and r.role == "secondary" and label == topo.fleet_label)
+                and label not in _dropped(world, r.name)
+            ),
+            token=world.secrets.runner_tokens[r.name],
+        )
+        for r in topo.runners
+    )
+    params = pipeline_params(topo, faults)
     workflow = deploy_workflow(params)
     manifest = app_manifest(world.options.manifest_path)
     workflow_path = f".github/workflows/{topo.workflow_file}"
@@ -152,5 +159,4 @@ def _dropped(world: World, runner: str) -> set[str]:
     """The labels the `label-mismatch` fault takes from this runner (lab/faults.py)."""
     topo = world.topology
     me = next(r for r in topo.runners if r.name == runner)
-    others = [r.labels for r in topo.runners if r.name != runner]
-    return fault_values.labels_dropped(world.options.faults, role=me.role, labels=me.labels, others=others)
+    return fault_values.labels_dropped(world.options.faults, role=me.role, deploy_labels=topo.deploy_labels)

@@ -6,17 +6,16 @@ given) and raises `TopologyError` with one sentence naming the bad key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lab.topology_checks import TopologyError as TopologyError
+from lab.topology_checks import check_roles, deploy_labels, with_role_label
+
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.default.yml")
-
-
-class TopologyError(Exception):
-    """A missing or invalid topology key; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,8 @@ class RunnerTopo:
     labels: tuple[str, ...]
     host: str
     unit: str
+    #: The label that picks this runner for the deploy jobs (`role_label`, or the one label no other runner has).
+    role_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,22 @@ class Topology:
     thresholds: BotThresholds
     #: Step kind (select_runner, deploy, health_check, rollback) -> the step's name in the pipeline, if not ours.
     step_names: dict[str, str] = field(default_factory=dict)
+    #: The labels every deploy job asks for besides the chosen runner's role label (`deploy_labels`, or the labels
+    #: every runner shares); the deploy jobs run on `[*deploy_labels, <role label>]`.
+    deploy_labels: tuple[str, ...] = ("self-hosted", "production")
+    #: The least repository role the bot lets run a verification (`minimum_permission`).
+    minimum_permission: str = "admin"
+
+    @property
+    def fleet_label(self) -> str:
+        """The deploy label a runner loses under fault no-secondary: the last of `deploy_labels` (`production` by
+        default), the one that says "deploys go here"."""
+        return self.deploy_labels[-1]
+
+    @property
+    def admin_login(self) -> str:
+        """The repository admin whose token the pipeline and the runner exporter use to list runners."""
+        return f"{self.repository.split('/', 1)[0]}-deploy"
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -167,10 +184,11 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
                 labels=tuple(str(label) for label in r["labels"]),
                 host=str(r["host"]),
                 unit=str(r["unit"]),
+                role_label=str(r.get("role_label") or ""),
             )
             for r in raw["runners"]
         )
-        return Topology(
+        topology = Topology(
             repository=str(raw["repository"]),
             default_branch=str(raw.get("default_branch", "main")),
             environment=str(raw.get("environment", "staging")),
@@ -189,7 +207,7 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
             backend=BackendTopo(
                 host=str(backend["host"]),
                 unit=str(backend["unit"]),
-                frontend_unit=str(backend.get("frontend_unit", "paws360-frontend")),
+                frontend_unit=str(backend.get("frontend_unit") or f"{backend['unit']}-frontend"),
                 initial_version=str(backend.get("initial_version", "1.0.0")),
                 extra_components=tuple((str(k), str(v)) for k, v in (backend.get("extra_components") or {}).items()),
             ),
@@ -204,9 +222,13 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
             timing=_floats(raw, LabTiming, "timing"),
             thresholds=_floats(raw, BotThresholds, "thresholds"),
             step_names={str(k): str(v) for k, v in ((raw.get("pipeline") or {}).get("step_names") or {}).items()},
+            deploy_labels=deploy_labels(raw.get("deploy_labels"), runners),
+            minimum_permission=str(raw.get("minimum_permission", "admin")),
         )
     except KeyError as error:
         raise TopologyError(f"topology key {error.args[0]!r} is missing") from error
+    check_roles(topology)
+    return replace(topology, runners=tuple(with_role_label(r, topology) for r in topology.runners))
 
 
 def load_topology(path: Path | None = None) -> Topology:

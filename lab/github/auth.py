@@ -100,7 +100,7 @@ def user_permissions(role: Permission) -> dict[str, str]:
     """What a user's PAT may do on a public repository, by the user's role."""
     if role == Permission.ADMIN:
         level = "admin"
-    elif role == Permission.WRITE:
+    elif role.at_least(Permission.WRITE):  # maintain may push and run workflows as write may
         level = "write"
     else:
         # Anyone signed in may comment and react on a public repository's issues and pull requests.

@@ -12,10 +12,25 @@ from lab.truth import Truth
 
 
 class Permission(StrEnum):
+    """A user's repository role, highest first, as the collaborator-permission endpoint's `role_name` spells it."""
+
     ADMIN = "admin"
+    MAINTAIN = "maintain"
     WRITE = "write"
+    TRIAGE = "triage"
     READ = "read"
     NONE = "none"
+
+    @property
+    def legacy(self) -> Permission:
+        """The legacy `permission` field's value: GitHub documents that it maps the maintain role to write and the
+        triage role to read ("Get repository permissions for a user"; use `role_name` for the real role)."""
+        return {Permission.MAINTAIN: Permission.WRITE, Permission.TRIAGE: Permission.READ}.get(self, self)
+
+    def at_least(self, minimum: Permission) -> bool:
+        """Whether this role is `minimum` or higher (admin > maintain > write > triage > read > none)."""
+        ladder = list(Permission)
+        return ladder.index(self) <= ladder.index(minimum)
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ class SimConfig:
     app_public_key_pem: str
     installation_id: int
     webhook_secret: str
-    repository: str = "paws360/paws360"
+    repository: str  # owner/name, from the topology
     default_branch: str = "main"
     app_client_id: str = "Iv1.lab0000000000"
     app_permissions: dict[str, str] = field(default_factory=dict)  # app.yml default_permissions

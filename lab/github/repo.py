@@ -67,7 +67,8 @@ class Repo(SimPart):
         role = self.role(login)
         if in_org or role == Permission.ADMIN:
             return "MEMBER"
-        return "COLLABORATOR" if role == Permission.WRITE else "NONE"
+        # Triage and read are collaborators too, but the lab's read users stand for the public, who are NONE.
+        return "COLLABORATOR" if role.at_least(Permission.TRIAGE) else "NONE"
 
     # ------------------------------------------------------------------------------------------ issues
     def issue_json(self, issue: IssueState) -> dict[str, Any]:

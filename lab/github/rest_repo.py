@@ -110,7 +110,7 @@ async def update_comment(request: web.Request) -> web.Response:
     sim = _sim(request)
     comment = _comment(request)
     who = principal(request)
-    if comment.user != who.login and sim.repo.role(who.login) not in (Permission.ADMIN, Permission.WRITE):
+    if comment.user != who.login and not sim.repo.role(who.login).at_least(Permission.WRITE):
         return error(403, "Resource not accessible by integration")
     body = await read_json(request)
     if not body.get("body"):
@@ -144,17 +144,19 @@ async def collaborator_permission(request: web.Request) -> web.Response:
     spec = next((u for u in sim.config.users if u.login == login), None)
     if spec is None:
         return error(404, "Not Found")
-    role = spec.permission.value
+    role = spec.permission
     user = sim.shapes.user(login)
+    # Each flag is what the role may do: push is write or higher, triage is triage or higher.
     user["permissions"] = {
-        "admin": role == "admin",
-        "maintain": role == "admin",
-        "push": role in ("admin", "write"),
-        "triage": role in ("admin", "write"),
-        "pull": role != "none",
+        "admin": role.at_least(Permission.ADMIN),
+        "maintain": role.at_least(Permission.MAINTAIN),
+        "push": role.at_least(Permission.WRITE),
+        "triage": role.at_least(Permission.TRIAGE),
+        "pull": role.at_least(Permission.READ),
     }
-    user["role_name"] = role
-    return web.json_response({"permission": role, "role_name": role, "user": user})
+    user["role_name"] = role.value
+    # `permission` is legacy: GitHub folds maintain into write and triage into read; `role_name` is the real role.
+    return web.json_response({"permission": role.legacy.value, "role_name": role.value, "user": user})
 
 
 @routes.get("/orgs/{org}/teams/{team_slug}/memberships/{username}")

@@ -2,7 +2,7 @@
 its scheduler tick, the webhook worker, and the runner agent processes.
 
     github = await start_github(config)          # config: lab.github.config.SimConfig
-    await github.spawn_runner("production-runner-01")
+    await github.spawn_runner("runner-name")     # one of config.runners
     await github.spawn_hosted_pool()
     ...
     await github.stop()                           # stops every agent process it started

@@ -21,6 +21,7 @@ class BackendConfig:
     redis_up: bool = True
     db_up: bool = True
     extra_components: tuple[tuple[str, str], ...] = ()  # name -> status, reported as they are
+    artifact: str = "backend"  # the build artifact /actuator/info names: the topology's backend unit
 
 
 def read_version(release_dir: Path, name: str = "current") -> str:
@@ -67,6 +68,6 @@ def create_app(raw: dict[str, Any]) -> Flask:
     @app.get("/actuator/info")
     def info() -> Response:
         version = read_version(Path(config.release_dir))
-        return jsonify({"build": {"artifact": "paws360-backend", "name": "paws360-backend", "version": version}})
+        return jsonify({"build": {"artifact": config.artifact, "name": config.artifact, "version": version}})
 
     return app

@@ -46,6 +46,7 @@ async def start_services(world: World) -> None:
         "release_dir": release,
         "redis_up": Fault.REDIS_DOWN not in faults,
         "extra_components": [list(c) for c in topo.backend.extra_components],
+        "artifact": topo.backend.unit.removesuffix(".service"),
     }
     for name, unit, config in (
         ("backend", topo.backend.unit, backend),

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from bot.accounting import open_tally
 from bot.github.client import GitHubAppClient, RetryPolicy
+from bot.permissions import Permission, has_at_least
 from bot.ports import GitHubError
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY, Captured, FakeGitHubAPI, Sleeps
 
@@ -139,3 +140,14 @@ async def test_pagination_follows_link_headers(
     assert len(github_api.sent("GET", r".*/jobs")) == 3
     assert tally.count == 4  # with the token exchange
     assert github_api.sent("GET", r".*/jobs")[0].query["per_page"] == "100"
+
+
+async def test_the_role_name_tells_a_maintainer_from_a_writer_and_a_triager_from_a_reader(
+    session: aiohttp.ClientSession, github_api: FakeGitHubAPI, private_key_pem: str
+) -> None:
+    # GitHub's legacy `permission` says write for maintain and read for triage; only `role_name` tells them apart.
+    github_api.permissions.update({"mira-maintainer": "maintain", "tariq-triager": "triage"})
+    repo = app(session, github_api, private_key_pem, Sleeps()).repo(installation_id=1001, repository=REPOSITORY)
+    maintainer, triager = await repo.get_permission("mira-maintainer"), await repo.get_permission("tariq-triager")
+    assert (maintainer, triager) == ("maintain", "triage")
+    assert has_at_least(maintainer, Permission.MAINTAIN) and not has_at_least(triager, Permission.WRITE)

@@ -96,7 +96,7 @@ class FakePipeline:
     one_pending: bool = False
     #: The commit the dispatched branch points at (what its runs and jobs test); a push moves it.
     head_sha: str = "a" * 40
-    #: (run id, job name) -> the job's outputs, as the lab's workflow declares them (`role` of select-runner picks
+    #: (run id, job name) -> the job's outputs, as the lab's workflow declares them (`label` of select-runner picks
     #: the deploy's runner label; deploy records the version it replaced).
     outputs: dict[tuple[int, str], dict[str, str]] = field(default_factory=dict)
     _installed: str = ""  # the version on the backend host, "" before the first deploy (as the lab's release dir)
@@ -168,7 +168,8 @@ class FakePipeline:
         try:
             selected = await self._job(run_id, "select-runner", ("ubuntu-latest",), lambda: self._select(run_id))
             role = "primary" if selected == "success-primary" else "secondary"
-            self.outputs[(run_id, "select-runner")] = {"role": role}
+            # The default topology's role label of each runner is its role's name.
+            self.outputs[(run_id, "select-runner")] = {"role": role, "label": role}
             labels = ("self-hosted", "production", role)
             deployed = await self._job(run_id, "deploy", labels, lambda: self._deploy(run_id, version))
             if deployed == "success":

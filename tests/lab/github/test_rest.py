@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from githubkit.webhooks import sign as githubkit_sign
 
-from lab.github.config import FlakyFaults
+from lab.github.config import FlakyFaults, Permission, UserSpec
 from lab.github.webhooks import sign
 from tests.lab.github.conftest import FAST, INSTALLATION, PERMISSIONS, REPO, Keys, StartLab
 from tests.support.keys import rsa_key
@@ -175,3 +175,33 @@ async def test_the_installation_object_says_what_the_owner_granted(start_lab: St
     assert (body["id"], "members" in body["permissions"]) == (INSTALLATION, False)
     assert body["permissions"]["actions"] == PERMISSIONS["actions"]
     assert "workflow_job" in body["events"]
+
+
+async def test_maintain_and_triage_roles_are_answered_as_github_does(start_lab: StartLab) -> None:
+    # docs.github.com "Get repository permissions for a user": `permission` is legacy and maps maintain to write
+    # and triage to read; `role_name` is the role itself, and user.permissions says what the role may do.
+    users = (
+        UserSpec("mira-maintainer", Permission.MAINTAIN, token="pat-mira"),
+        UserSpec("tariq-triager", Permission.TRIAGE, token="pat-tariq"),
+    )
+    lab = await start_lab(users=users)
+    answers = {}
+    for user in users:
+        status, answers[user.login] = await lab.call("GET", f"/repos/{REPO}/collaborators/{user.login}/permission")
+        assert status == 200
+    mira, tariq = answers["mira-maintainer"], answers["tariq-triager"]
+    assert (mira["role_name"], mira["permission"], mira["user"]["role_name"]) == ("maintain", "write", "maintain")
+    assert mira["user"]["permissions"] == {"admin": False, "maintain": True, "push": True, "triage": True, "pull": True}
+    assert (tariq["role_name"], tariq["permission"]) == ("triage", "read")
+    assert tariq["user"]["permissions"] == {
+        "admin": False,
+        "maintain": False,
+        "push": False,
+        "triage": True,
+        "pull": True,
+    }
+    # What each role may do follows: a maintainer may dispatch a workflow, a triager may not.
+    path = f"/repos/{REPO}/actions/workflows/ci.yml/dispatches"
+    body = {"ref": "main", "inputs": {"environment": "x"}}
+    assert (await lab.call("POST", path, body, token="pat-mira"))[0] == 204
+    assert (await lab.call("POST", path, body, token="pat-tariq"))[0] == 403
