@@ -1,7 +1,7 @@
 """`python -m lab`: runs the local staging lab until interrupted, and tells the bot how to reach it.
 
     python -m lab [--topology FILE] [--fault NAME ...] [--state-file FILE] [--webhook-url URL] [--workdir DIR]
-                  [--parent-fd FD]
+                  [--parent-fd FD] [--record-answers]
 
 Once everything is up it writes the state file (JSON: every URL, path, id and secret of the lab, the contract's
 `lab` keys) and a settings file for `verify-staging serve` that points at this lab (`settings_path` in the state).
@@ -159,6 +159,7 @@ def state(world: World, settings_path: Path) -> dict[str, Any]:
         "faults": world.options.faults.names,
         "workdir": str(world.options.workdir),
         "pid": os.getpid(),
+        "github_answers": str(world.github.config.answers_log or "") if world.github else "",
     }
 
 
@@ -180,6 +181,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="keys, host state, logs and configs (default: a temp dir)")
     parser.add_argument(
         "--parent-fd", type=int, metavar="FD", help="stop at end-of-file on this inherited pipe (the parent ended)"
+    )
+    parser.add_argument(
+        "--record-answers", action="store_true", help="write every GitHub REST answer to github/answers.jsonl"
     )
     return parser.parse_args(argv)
 
@@ -216,6 +220,7 @@ async def run(args: argparse.Namespace) -> int:
             workdir=(args.workdir or Path(tempfile.mkdtemp(prefix="verify-staging-lab-"))).resolve(),
             faults=parse_faults(args.fault),
             webhook_url=args.webhook_url,
+            record_answers=args.record_answers,
         )
     except (TopologyError, UnknownFault) as error:
         print(f"lab: {error}", file=sys.stderr)

@@ -33,6 +33,9 @@ from lab.pipeline import (
 if TYPE_CHECKING:
     from lab.world import World
 
+# Where `--record-answers` writes the simulated GitHub's answers (under the lab's workdir/github).
+ANSWERS_FILE = "answers.jsonl"
+
 # A repository admin whose token the pipeline's select-runner step and the runner exporter use to list runners.
 ADMIN_LOGIN = "paws360-deploy"
 
@@ -144,4 +147,5 @@ def sim_config(world: World, public_key: str) -> SimConfig:
             ENV_BACKEND_HOST: topo.backend.host,
             ENV_RUNNER_ADMIN_TOKEN: world.secrets.admin_token,
         },
+        answers_log=world.options.workdir / "github" / ANSWERS_FILE if world.options.record_answers else None,
     )
