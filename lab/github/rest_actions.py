@@ -34,8 +34,7 @@ async def get_app(request: web.Request) -> web.Response:
 
 @routes.get(REPO + "/installation")
 async def repo_installation(request: web.Request) -> web.Response:
-    sim = _sim(request)
-    return web.json_response({"id": sim.config.installation_id, "app_id": sim.config.app_id})
+    return web.json_response(_sim(request).shapes.installation())
 
 
 @routes.post("/app/installations/{installation_id}/access_tokens")
