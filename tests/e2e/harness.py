@@ -101,7 +101,8 @@ class World:
         return self.launched.proc if self.launched is not None else None
 
     def start_lab(self) -> None:
-        args = ["--webhook-url", self.webhook_url, "--workdir", str(self.workdir / "lab")]
+        # --record-answers: every GitHub answer the bot got, for the check against GitHub's documented schemas.
+        args = ["--webhook-url", self.webhook_url, "--workdir", str(self.workdir / "lab"), "--record-answers"]
         for fault in self.faults:
             args += ["--fault", fault]
         if self.topology is not None:
@@ -263,6 +264,11 @@ class World:
     def truth(self) -> list[dict[str, Any]]:
         """lab-truth.jsonl, one dict an event, in order."""
         lines = Path(str(self.state["truth_log"])).read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def github_answers(self) -> list[dict[str, Any]]:
+        """Every answer of the simulated GitHub so far (`--record-answers`), one dict each, in order."""
+        lines = Path(str(self.state["github_answers"])).read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
     def wait_event(self, event: str, *, since: int, what: str, timeout: float = 60, **fields: object) -> dict[str, Any]:
