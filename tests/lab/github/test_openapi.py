@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lab.github.openapi import load_description
+import pytest
+
+from lab.github.openapi import DescriptionMissing, load_description
 from lab.github.strict import exempt
 from tests.lab.github.conftest import INSTALLATION, PR_SHA, REPO, Keys, StartLab
 from tests.support.openapi import response_schemas
@@ -137,3 +139,8 @@ def test_the_check_costs_microseconds_per_request() -> None:
     print(f"OpenAPI request check: {per_request_us:.1f} µs per request")
     # Generous for a loaded machine: the lab's own handling of a request costs about a millisecond.
     assert per_request_us < 200
+
+
+def test_a_missing_description_stops_the_lab_with_a_sentence_naming_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(DescriptionMissing, match=r"npm ci --prefix tools"):
+        load_description(tmp_path / "api.github.com.json")
