@@ -80,6 +80,8 @@ async def app_requests(lab: Any, keys: Keys) -> None:
     ]
     for path in gets:
         assert (await lab.call("GET", path))[0] == 200, path
+    # An error answer (alice is in no team) has GitHub's error body.
+    assert (await lab.call("GET", "/orgs/paws360/teams/sre/memberships/alice-admin"))[0] == 404
     logs = lab.api(f"/repos/{REPO}/actions/jobs/{job_id}/logs")
     async with lab.http.get(logs, headers=lab.auth(), allow_redirects=False) as answer:
         assert answer.status == 302
