@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from bot.github.client import GitHubAppClient
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus
 from lab.github.openapi import DescriptionMissing, load_description
 from lab.github.strict import exempt
-from tests.lab.github.conftest import INSTALLATION, PR_SHA, REPO, Keys, StartLab
+from tests.lab.github.conftest import APP_ID, PR_SHA, REPO, Keys, Lab, StartLab
 from tests.support.openapi import response_schemas
 
 UNDOCUMENTED = (
@@ -52,61 +54,55 @@ async def test_the_lab_s_private_endpoints_are_exempt(start_lab: StartLab) -> No
     assert lab.truth.events("undocumented_request") == []
 
 
-async def app_requests(lab: Any, keys: Keys) -> None:
-    """The requests the App makes in a verification, with the query parameters and bodies it sends."""
-    app = {"Authorization": f"Bearer {keys.jwt()}"}
-    for path in ("/app", f"/repos/{REPO}/installation"):
-        assert (await lab.call("GET", path, headers=app))[0] == 200, path
-    status, _ = await lab.call("POST", f"/app/installations/{INSTALLATION}/access_tokens", headers=app)
-    assert status == 201
+async def app_requests(lab: Lab, keys: Keys) -> None:
+    """Every request the bot's GitHub client (bot/github/client.py) makes, through the client itself, so the query
+    parameters and bodies are exactly the ones it sends."""
+    status, _ = await lab.call("GET", "/app", headers={"Authorization": f"Bearer {keys.jwt()}"})
+    assert status == 200
+    app = GitHubAppClient(lab.http, app_id=str(APP_ID), private_key=keys.private_pem, api_url=lab.github.url)
+    installation = await app.installation_for(REPO)
+    repo = app.repo(installation_id=installation, repository=REPO)
     await lab.github.spawn_hosted_pool()
-    run_id = await lab.dispatch(environment="staging", test_id="t-1")
+    run_id = await repo.dispatch_workflow(workflow="ci.yml", ref="main", inputs={"environment": "staging"})
+    assert run_id is not None
     await lab.wait_run(run_id)
-    job_id = (await lab.jobs(run_id))[0]["id"]
-    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
-    gets = [
-        f"/repos/{REPO}/actions/runs/{run_id}",
-        f"/repos/{REPO}/actions/workflows/ci.yml/runs?event=workflow_dispatch&created=%3E%3D{since}&per_page=100",
-        f"/repos/{REPO}/actions/runs/{run_id}/jobs?per_page=100",
-        f"/repos/{REPO}/actions/jobs/{job_id}",
-        f"/repos/{REPO}/actions/runners?per_page=100",
-        f"/repos/{REPO}/issues?labels=incident&since={since}&state=all&per_page=100",
-        f"/repos/{REPO}/pulls/42",
-        f"/repos/{REPO}/issues/42",
-        f"/repos/{REPO}/collaborators/alice-admin/permission",
-        "/orgs/paws360/teams/sre/memberships/sam-sre",
-        f"/repos/{REPO}/contents/README.md?ref=main",
-        f"/repos/{REPO}",
-    ]
-    for path in gets:
-        assert (await lab.call("GET", path))[0] == 200, path
-    # An error answer (alice is in no team) has GitHub's error body.
-    assert (await lab.call("GET", "/orgs/paws360/teams/sre/memberships/alice-admin"))[0] == 404
-    logs = lab.api(f"/repos/{REPO}/actions/jobs/{job_id}/logs")
-    async with lab.http.get(logs, headers=lab.auth(), allow_redirects=False) as answer:
-        assert answer.status == 302
-    status, check = await lab.call(
-        "POST",
-        f"/repos/{REPO}/check-runs",
-        {
-            "name": "verify-staging",
-            "head_sha": PR_SHA,
-            "status": "in_progress",
-            "output": {"title": "Verifying", "summary": "running"},
-            "actions": [{"label": "Abort", "description": "Stop it", "identifier": "abort"}],
-        },
+    assert (await repo.get_run(run_id)).id == run_id
+    since = datetime.now(UTC) - timedelta(minutes=10)
+    assert [r.id for r in await repo.list_runs(workflow="ci.yml", event="workflow_dispatch", created_since=since)]
+    [job] = await repo.list_jobs(run_id)
+    assert await repo.job_log(job.id)
+    second = await repo.dispatch_workflow(workflow="ci.yml", ref="main", inputs={"environment": "staging"})
+    assert second is not None
+    await repo.cancel_run(second)  # at once: the run's 0.3 s job has not finished
+    assert await repo.list_runners()
+    await repo.list_issues(labels=["incident"], since=since)
+    assert (await repo.get_pull_request(42)).number == 42
+    assert await repo.get_permission("alice-admin") == "admin"
+    assert await repo.is_team_member(org="paws360", team="sre", user="sam-sre")
+    assert not await repo.is_team_member(org="paws360", team="sre", user="alice-admin")  # a 404 answer
+    assert await repo.get_file("README.md", ref="main") == "hello\n"
+    assert await repo.get_file("missing/file.yml") is None
+    comment = await repo.create_comment(42, "Verification started")
+    await repo.update_comment(comment, "Verification done")
+    await repo.add_reaction(comment, "rocket")
+    check = await repo.create_check_run(
+        name="verify-staging",
+        head_sha=PR_SHA,
+        status=CheckRunStatus.IN_PROGRESS,
+        external_id="vs-1",
+        output=CheckRunOutput("Verifying", "running"),
+        actions=[CheckRunAction("Abort", "Stop the verification", "abort")],
+        details_url="https://verify-staging.example/v/vs-1",
+        started_at=datetime.now(UTC),
     )
-    assert status == 201, check
-    done = {"conclusion": "success", "output": {"title": "Passed", "summary": "ok", "text": "all"}}
-    assert (await lab.call("PATCH", f"/repos/{REPO}/check-runs/{check['id']}", done))[0] == 200
-    assert (await lab.call("GET", f"/repos/{REPO}/commits/{PR_SHA}/check-runs"))[0] == 200
-    status, comment = await lab.call("POST", f"/repos/{REPO}/issues/42/comments", {"body": "/verify-staging"})
-    assert status == 201
-    assert (await lab.call("PATCH", f"/repos/{REPO}/issues/comments/{comment['id']}", {"body": "edited"}))[0] == 200
-    reaction = {"content": "rocket"}
-    assert (await lab.call("POST", f"/repos/{REPO}/issues/comments/{comment['id']}/reactions", reaction))[0] == 201
-    assert (await lab.call("GET", f"/repos/{REPO}/issues/42/comments?per_page=100"))[0] == 200
-    assert (await lab.call("POST", f"/repos/{REPO}/actions/runs/{run_id}/cancel"))[0] in (202, 409)
+    await repo.update_check_run(
+        check,
+        status=CheckRunStatus.COMPLETED,
+        conclusion=CheckRunConclusion.SUCCESS,
+        output=CheckRunOutput("Passed", "ok", "all five"),
+        actions=[],
+        completed_at=datetime.now(UTC),
+    )
 
 
 async def test_answers_to_the_app_match_github_s_response_schemas(
@@ -117,6 +113,7 @@ async def test_answers_to_the_app_match_github_s_response_schemas(
     await app_requests(lab, keys)
     recorded = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
     assert len(recorded) >= 25
+    assert {a["principal"] for a in recorded} == {"app", "installation"}
     assert lab.truth.events("undocumented_request") == []
     schemas = response_schemas()
     problems = [problem for answer in recorded for problem in schemas.problems(answer)]
