@@ -35,6 +35,7 @@ class Fields:
     keys: Mapping[str, Fields] = field(default_factory=dict)
     open: bool = True
     items: Fields | None = None
+    free_object: bool = False  # an object whose keys are free (`inputs` of a workflow dispatch)
 
     def undocumented(self, value: object, where: str = "") -> str | None:
         """The dotted name of the first field of `value` that is not documented here, or None."""
@@ -72,9 +73,10 @@ def merge(shapes: Iterable[Fields]) -> Fields:
     items = [s.items for s in listed if s.items is not None]
     return Fields(
         keys={name: merge(inner) for name, inner in keys.items()},
-        # A branch that lists no keys at all is a non-object alternative (a string, a number): it opens nothing.
-        open=any(s.open and s.keys for s in listed) or all(s.open for s in listed),
+        # A branch that is no object at all (a string, a number) opens nothing; an open object opens its keys.
+        open=any(s.open and (s.keys or s.free_object) for s in listed) or all(s.open for s in listed),
         items=merge(items) if items else None,
+        free_object=any(s.free_object for s in listed),
     )
 
 
@@ -197,6 +199,8 @@ class _Compiler:
             return Fields(keys=keys, open=extra is not False)
         if schema.get("type") == "array" and isinstance(schema.get("items"), Mapping):
             return Fields(items=self.fields(schema["items"], depth + 1, seen))
+        if schema.get("type") == "object":
+            return Fields(free_object=True)
         return ANY
 
     def operation(self, template: str, method: str, item: Mapping[str, Any]) -> Operation:

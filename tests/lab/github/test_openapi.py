@@ -143,3 +143,21 @@ def test_the_check_costs_microseconds_per_request() -> None:
 def test_a_missing_description_stops_the_lab_with_a_sentence_naming_the_fix(tmp_path: Path) -> None:
     with pytest.raises(DescriptionMissing, match=r"npm ci --prefix tools"):
         load_description(tmp_path / "api.github.com.json")
+
+
+def test_paths_match_the_most_literal_template_and_multi_segment_parameters() -> None:
+    description = load_description()
+    expected = {
+        "/repos/o/r/issues/comments": "/repos/{owner}/{repo}/issues/comments",
+        "/repos/o/r/issues/12": "/repos/{owner}/{repo}/issues/{issue_number}",
+        "/repos/o/r/contents/deploy/workflows/ci.yml": "/repos/{owner}/{repo}/contents/{path}",
+        "/repos/o/r/commits/abc/check-runs": "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+        "/repos/o/r/commits/heads/feature/x": "/repos/{owner}/{repo}/commits/{ref}",
+    }
+    for path, template in expected.items():
+        operation = description.check("GET", path, (), None).operation
+        assert operation is not None and operation.template == template, path
+    # A workflow dispatch's `inputs` is a free object; its other fields are not.
+    dispatch = f"/repos/{REPO}/actions/workflows/ci.yml/dispatches"
+    assert not description.check("POST", dispatch, (), {"ref": "main", "inputs": {"anything": "1"}}).problem
+    assert '"inputz"' in description.check("POST", dispatch, (), {"ref": "main", "inputz": {}}).problem
