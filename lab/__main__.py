@@ -7,7 +7,9 @@ Once everything is up it writes the state file (JSON: every URL, path, id and se
 `lab` keys) and a settings file for `verify-staging serve` that points at this lab (`settings_path` in the state).
 SIGINT or SIGTERM stops every process it started. So does end-of-file on `--parent-fd`, the read end of a pipe
 whose write end only the starting process holds: when that process ends, however (SIGKILL, a CI timeout, a closed
-terminal), the kernel closes the write end and the lab stops rather than run on with no one to use it. Exit status
+terminal), the kernel closes the write end and the lab stops rather than run on with no one to use it.
+`--record-answers` writes every answer of the simulated GitHub to `github/answers.jsonl` in the workdir
+(`github_answers` in the state), for tests that check them against GitHub's documented response schemas. Exit status
 2 with one line on stderr when it cannot start.
 """
 
@@ -29,6 +31,7 @@ import yaml
 from lab import monitoring
 from lab.faults import UnknownFault, parse_faults
 from lab.monitoring import MonitoringUnavailable
+from lab.sim_setup import answers_log
 from lab.topology import TopologyError, load_topology
 from lab.world import World, WorldOptions, start_world
 
@@ -159,7 +162,7 @@ def state(world: World, settings_path: Path) -> dict[str, Any]:
         "faults": world.options.faults.names,
         "workdir": str(world.options.workdir),
         "pid": os.getpid(),
-        "github_answers": str(world.github.config.answers_log or "") if world.github else "",
+        "github_answers": str(answers_log(world) or ""),
     }
 
 

@@ -33,9 +33,6 @@ from lab.pipeline import (
 if TYPE_CHECKING:
     from lab.world import World
 
-# Where `--record-answers` writes the simulated GitHub's answers (under the lab's workdir/github).
-ANSWERS_FILE = "answers.jsonl"
-
 # A repository admin whose token the pipeline's select-runner step and the runner exporter use to list runners.
 ADMIN_LOGIN = "paws360-deploy"
 
@@ -52,6 +49,11 @@ def app_manifest(path: Path) -> AppManifest:
         default_permissions={str(k): str(v) for k, v in data["default_permissions"].items()},
         default_events=[str(e) for e in data["default_events"]],
     )
+
+
+def answers_log(world: World) -> Path | None:
+    """Where the simulated GitHub writes every answer (`python -m lab --record-answers`), or None."""
+    return world.options.workdir / "github" / "answers.jsonl" if world.options.record_answers else None
 
 
 def sim_config(world: World, public_key: str) -> SimConfig:
@@ -147,5 +149,5 @@ def sim_config(world: World, public_key: str) -> SimConfig:
             ENV_BACKEND_HOST: topo.backend.host,
             ENV_RUNNER_ADMIN_TOKEN: world.secrets.admin_token,
         },
-        answers_log=world.options.workdir / "github" / ANSWERS_FILE if world.options.record_answers else None,
+        answers_log=answers_log(world),
     )
