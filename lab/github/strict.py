@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from lab.github.http import PRINCIPAL
+from lab.github.http import DOCS, PRINCIPAL
 from lab.github.openapi import Description, Operation
 from lab.github.sim import SIM
 
@@ -65,7 +65,7 @@ async def openapi_middleware(request: web.Request, handler: Handler) -> web.Stre
             query=sorted(request.query.keys()),
             problem=verdict.problem,
         )
-        docs = verdict.operation.docs if verdict.operation else "https://docs.github.com/rest"
+        docs = verdict.operation.docs if verdict.operation else DOCS
         return web.json_response({"message": verdict.problem, "documentation_url": docs, "status": "422"}, status=422)
     log = sim.config.answers_log
     if log is None:
