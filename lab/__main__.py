@@ -1,13 +1,15 @@
 """`python -m lab`: runs the local staging lab until interrupted, and tells the bot how to reach it.
 
     python -m lab [--topology FILE] [--fault NAME ...] [--state-file FILE] [--webhook-url URL] [--workdir DIR]
-                  [--parent-fd FD]
+                  [--parent-fd FD] [--record-answers]
 
 Once everything is up it writes the state file (JSON: every URL, path, id and secret of the lab, the contract's
 `lab` keys) and a settings file for `verify-staging serve` that points at this lab (`settings_path` in the state).
 SIGINT or SIGTERM stops every process it started. So does end-of-file on `--parent-fd`, the read end of a pipe
 whose write end only the starting process holds: when that process ends, however (SIGKILL, a CI timeout, a closed
-terminal), the kernel closes the write end and the lab stops rather than run on with no one to use it. Exit status
+terminal), the kernel closes the write end and the lab stops rather than run on with no one to use it.
+`--record-answers` writes every answer of the simulated GitHub to `github/answers.jsonl` in the workdir
+(`github_answers` in the state), for tests that check them against GitHub's documented response schemas. Exit status
 2 with one line on stderr when it cannot start.
 """
 
@@ -29,6 +31,7 @@ import yaml
 from lab import monitoring
 from lab.faults import UnknownFault, parse_faults
 from lab.monitoring import MonitoringUnavailable
+from lab.sim_setup import answers_log
 from lab.topology import TopologyError, load_topology
 from lab.world import World, WorldOptions, start_world
 
@@ -162,6 +165,7 @@ def state(world: World, settings_path: Path) -> dict[str, Any]:
         "faults": world.options.faults.names,
         "workdir": str(world.options.workdir),
         "pid": os.getpid(),
+        "github_answers": str(answers_log(world) or ""),
     }
 
 
@@ -183,6 +187,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="keys, host state, logs and configs (default: a temp dir)")
     parser.add_argument(
         "--parent-fd", type=int, metavar="FD", help="stop at end-of-file on this inherited pipe (the parent ended)"
+    )
+    parser.add_argument(
+        "--record-answers", action="store_true", help="write every GitHub REST answer to github/answers.jsonl"
     )
     return parser.parse_args(argv)
 
@@ -219,6 +226,7 @@ async def run(args: argparse.Namespace) -> int:
             workdir=(args.workdir or Path(tempfile.mkdtemp(prefix="verify-staging-lab-"))).resolve(),
             faults=parse_faults(args.fault),
             webhook_url=args.webhook_url,
+            record_answers=args.record_answers,
         )
     except (TopologyError, UnknownFault) as error:
         print(f"lab: {error}", file=sys.stderr)

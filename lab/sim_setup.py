@@ -49,6 +49,11 @@ def app_manifest(path: Path) -> AppManifest:
     )
 
 
+def answers_log(world: World) -> Path | None:
+    """Where the simulated GitHub writes every answer (`python -m lab --record-answers`), or None."""
+    return world.options.workdir / "github" / "answers.jsonl" if world.options.record_answers else None
+
+
 def pipeline_params(topo: Topology, faults: Faults) -> PipelineParams:
     """What shapes the deployment workflow of this topology under these faults."""
     timing = topo.timing
@@ -152,6 +157,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
             ENV_BACKEND_HOST: topo.backend.host,
             ENV_RUNNER_ADMIN_TOKEN: world.secrets.admin_token,
         },
+        answers_log=answers_log(world),
     )
 
 

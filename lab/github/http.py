@@ -160,7 +160,7 @@ async def github_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
+    if not request.body_exists:  # not can_read_body: the OpenAPI check may have read it
         return {}
     try:
         body = await request.json()

@@ -37,10 +37,7 @@ async def get_app(request: web.Request) -> web.Response:
 
 @routes.get(REPO + "/installation")
 async def repo_installation(request: web.Request) -> web.Response:
-    sim = _sim(request)
-    # GitHub's installation object carries what the owner granted: the doctor reads `permissions` and `events`.
-    granted = {"permissions": dict(sim.config.app_permissions), "events": list(sim.config.app_events)}
-    return web.json_response({"id": sim.config.installation_id, "app_id": sim.config.app_id, **granted})
+    return web.json_response(_sim(request).shapes.installation())
 
 
 @routes.post("/app/installations/{installation_id}/access_tokens")

@@ -28,7 +28,7 @@ def _comment(request: web.Request) -> CommentState:
 
 @routes.get(REPO)
 async def get_repository(request: web.Request) -> web.Response:
-    return web.json_response(_sim(request).shapes.repository())
+    return web.json_response(_sim(request).shapes.full_repository())
 
 
 # ---------------------------------------------------------------------------------------------- check runs

@@ -25,8 +25,10 @@ from aiohttp import web
 from lab.github import manifests, rest_actions, rest_hook, rest_logs, rest_repo, runner_api
 from lab.github.config import FlakyFaults, SimConfig
 from lab.github.http import github_middleware
+from lab.github.openapi import load_description
 from lab.github.runners import HOSTED_NAME
 from lab.github.sim import SIM, Sim
+from lab.github.strict import OPENAPI, openapi_middleware
 
 TOKEN_ENV = "LAB_RUNNER_TOKEN"
 
@@ -146,8 +148,10 @@ class RunningGitHub:
 
 
 def build_app(sim: Sim) -> web.Application:
-    app = web.Application(middlewares=[github_middleware])
+    # The outer middleware first: a request GitHub does not document is refused before it counts or authenticates.
+    app = web.Application(middlewares=[openapi_middleware, github_middleware])
     app[SIM] = sim
+    app[OPENAPI] = load_description()
     app.add_routes(runner_api.routes)
     app.add_routes(rest_actions.routes)
     app.add_routes(rest_logs.routes)

@@ -101,7 +101,8 @@ class World:
         return self.launched.proc if self.launched is not None else None
 
     def start_lab(self) -> None:
-        args = ["--webhook-url", self.webhook_url, "--workdir", str(self.workdir / "lab")]
+        # --record-answers: every GitHub answer the bot got, for the check against GitHub's documented schemas.
+        args = ["--webhook-url", self.webhook_url, "--workdir", str(self.workdir / "lab"), "--record-answers"]
         for fault in self.faults:
             args += ["--fault", fault]
         if self.topology is not None:
@@ -262,8 +263,11 @@ class World:
 
     def truth(self) -> list[dict[str, Any]]:
         """lab-truth.jsonl, one dict an event, in order."""
-        lines = Path(str(self.state["truth_log"])).read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        return json_lines(Path(str(self.state["truth_log"])))
+
+    def github_answers(self) -> list[dict[str, Any]]:
+        """Every answer of the simulated GitHub so far (`--record-answers`), one dict each, in order."""
+        return json_lines(Path(str(self.state["github_answers"])))
 
     def wait_event(self, event: str, *, since: int, what: str, timeout: float = 60, **fields: object) -> dict[str, Any]:
         """The first lab truth event of this kind (with these fields) after entry `since`, waited for."""
@@ -314,8 +318,15 @@ def running_world(
         if bot:
             world.start_bot()
         yield world
+        # Every run holds its requests to GitHub's OpenAPI description; the lab answered any other one 422.
+        undocumented = [e for e in world.truth() if e["event"] == "undocumented_request"]
+        assert undocumented == [], f"requests GitHub does not document: {undocumented}"
     finally:
         world.stop()
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def restarted_the_runner_it_stopped(events: Sequence[dict[str, Any]]) -> bool:

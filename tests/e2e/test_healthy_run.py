@@ -20,6 +20,7 @@ from jira import JIRA
 from bot.texts import reports as texts
 from lab.monitoring import AlertWatcher, parse_duration
 from tests.paths import REPORT_SCHEMA
+from tests.support.openapi import response_schemas
 from tests.support.texts import pattern
 from tests.support.wait import wait_for
 
@@ -239,6 +240,25 @@ def test_sre_signoff_is_refused_to_others_and_approves_for_the_sre(healthy: Outc
     assert "[x] APPROVED" in form
     jira_form = world.jira_comments()[-1]
     assert "SRE sign-off: APPROVED" in jira_form and state["sre_user"] in jira_form
+
+
+def test_every_github_answer_the_bot_received_is_as_github_documents_it(healthy: Outcome) -> None:
+    """Issue 14 §7: every request of the run was a documented operation (else the lab answered 422 and recorded it),
+    and every answer the App got validates against the response schema GitHub's OpenAPI description gives for its
+    operation and status (placed after the sign-off test, so its requests are in too)."""
+    world = healthy.world
+    assert [e for e in world.truth() if e["event"] == "undocumented_request"] == []
+    answers = [a for a in world.github_answers() if a["principal"] in ("app", "installation")]
+    operations = {(a["method"], a["operation"]) for a in answers}
+    assert {
+        ("POST", "/app/installations/{installation_id}/access_tokens"),
+        ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
+        ("POST", "/repos/{owner}/{repo}/check-runs"),
+        ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+    } <= operations, sorted(operations)
+    schemas = response_schemas()
+    problems = [problem for answer in answers for problem in schemas.problems(answer)]
+    assert problems == [], "\n".join(problems[:40])
 
 
 def active_at(alert_fired: dict[str, Any]) -> float:
