@@ -257,37 +257,42 @@ class Store:
         )
 
     async def load_verification(self, verification_id: str) -> Verification | None:
-        async with self._db.execute(
+        return await self._one_verification(
             "SELECT document FROM verifications WHERE verification_id = ?", (verification_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return verification_from_json(row[0]) if row else None
+        )
 
     async def latest_verification(self, *, repository: str, pull_request: int) -> Verification | None:
-        async with self._db.execute(
+        return await self._one_verification(
             "SELECT document FROM verifications WHERE repository = ? COLLATE NOCASE AND pull_request = ?"
             " ORDER BY started_at DESC, rowid DESC LIMIT 1",
             (repository, pull_request),
-        ) as cur:
-            row = await cur.fetchone()
-        return verification_from_json(row[0]) if row else None
+        )
 
     async def verification_ids(self, *, repository: str, pull_request: int) -> list[str]:
         """Every verification of the pull request, oldest first (a re-run replaces their JIRA attachments)."""
-        async with self._db.execute(
+        ids = await self._first_column(
             "SELECT verification_id FROM verifications WHERE repository = ? COLLATE NOCASE AND pull_request = ?"
             " ORDER BY started_at, rowid",
             (repository, pull_request),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [str(r[0]) for r in rows]
+        )
+        return [str(i) for i in ids]
 
     async def unfinished_verifications(self) -> list[Verification]:
-        async with self._db.execute(
+        documents = await self._first_column(
             "SELECT document FROM verifications WHERE completed_at IS NULL ORDER BY started_at, rowid"
-        ) as cur:
+        )
+        return [verification_from_json(str(d)) for d in documents]
+
+    async def _one_verification(self, query: str, params: tuple[object, ...]) -> Verification | None:
+        """The verification whose document `query` selects first, if any."""
+        async with self._db.execute(query, params) as cur:
+            row = await cur.fetchone()
+        return verification_from_json(row[0]) if row else None
+
+    async def _first_column(self, query: str, params: tuple[object, ...] = ()) -> list[object]:
+        async with self._db.execute(query, params) as cur:
             rows = await cur.fetchall()
-        return [verification_from_json(r[0]) for r in rows]
+        return [r[0] for r in rows]
 
     async def record_event(self, *, verification_id: str, kind: str, data: dict[str, object]) -> None:
         await self._db.execute(

@@ -30,7 +30,11 @@ def test_a_dry_run_replies_with_the_plan_and_touches_nothing(tmp_path: Path) -> 
             assert runner["name"] in plan
         assert "`sudo systemctl stop actions.runner." in plan and "`sudo systemctl stop paws360-backend`" in plan
         assert "Thresholds:" in plan
-        # Nothing was dispatched and no host was touched: the lab's own record says so.
-        events = {e["event"] for e in world.truth()}
-        assert "run_created" not in events and "ssh_command" not in events
+        # Nothing was dispatched and no host was changed: the lab's own record says so. The installation check
+        # (the doctor's summary ends the plan) only asks each unit's status, with `sudo -n`.
+        truth = world.truth()
+        assert "run_created" not in {e["event"] for e in truth}
+        commands = [str(e["command"]) for e in truth if e["event"] == "ssh_command"]
+        assert commands and all(c.startswith("sudo -n systemctl status ") for c in commands), commands
+        assert "\n**Installation check** — doctor: " in plan
         assert len(replies) == 1
