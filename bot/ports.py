@@ -57,6 +57,31 @@ class CheckRunAction:
     identifier: str  # <= 20 characters
 
 
+@dataclass(frozen=True)
+class NewCheckRun:
+    """A check run to create: the fields of GitHub's `POST /repos/{owner}/{repo}/check-runs` the bot sets."""
+
+    name: str
+    head_sha: str
+    status: CheckRunStatus
+    external_id: str
+    output: CheckRunOutput
+    actions: Sequence[CheckRunAction] = ()
+    details_url: str | None = None
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckRunUpdate:
+    """What changes on a check run; None leaves a field as it is (`PATCH .../check-runs/{id}`)."""
+
+    status: CheckRunStatus | None = None
+    conclusion: CheckRunConclusion | None = None
+    output: CheckRunOutput | None = None
+    actions: Sequence[CheckRunAction] | None = None
+    completed_at: datetime | None = None
+
+
 class GitHubRepo(Protocol):
     """GitHub as one installation sees one repository. Every method is one REST call (plus retries)."""
 
@@ -103,29 +128,9 @@ class GitHubRepo(Protocol):
 
     async def update_comment(self, comment_id: int, body: str) -> None: ...
 
-    async def create_check_run(
-        self,
-        *,
-        name: str,
-        head_sha: str,
-        status: CheckRunStatus,
-        external_id: str,
-        output: CheckRunOutput,
-        actions: Sequence[CheckRunAction] = (),
-        details_url: str | None = None,
-        started_at: datetime | None = None,
-    ) -> int: ...
+    async def create_check_run(self, check: NewCheckRun) -> int: ...
 
-    async def update_check_run(
-        self,
-        check_run_id: int,
-        *,
-        status: CheckRunStatus | None = None,
-        conclusion: CheckRunConclusion | None = None,
-        output: CheckRunOutput | None = None,
-        actions: Sequence[CheckRunAction] | None = None,
-        completed_at: datetime | None = None,
-    ) -> None: ...
+    async def update_check_run(self, check_run_id: int, update: CheckRunUpdate) -> None: ...
 
 
 class GitHubApp(Protocol):

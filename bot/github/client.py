@@ -22,7 +22,13 @@ from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowR
 from bot.github.transport import RetryPolicy, Sleeper, Transport, app_jwt
 from bot.model import parse_ts
 from bot.permissions import Permission
-from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, GitHubError
+from bot.ports import (
+    CheckRunAction,
+    CheckRunOutput,
+    CheckRunUpdate,
+    GitHubError,
+    NewCheckRun,
+)
 
 __all__ = ["GitHubAppClient", "GitHubRepoClient", "RetryPolicy", "app_jwt"]
 
@@ -259,55 +265,35 @@ class GitHubRepoClient:
     async def update_comment(self, comment_id: int, body: str) -> None:
         await self._call("PATCH", "/issues/comments/{id}", self._vars(id=comment_id), {"body": body})
 
-    async def create_check_run(
-        self,
-        *,
-        name: str,
-        head_sha: str,
-        status: CheckRunStatus,
-        external_id: str,
-        output: CheckRunOutput,
-        actions: Sequence[CheckRunAction] = (),
-        details_url: str | None = None,
-        started_at: datetime | None = None,
-    ) -> int:
+    async def create_check_run(self, check: NewCheckRun) -> int:
         body: dict[str, Any] = {
-            "name": name,
-            "head_sha": head_sha,
-            "status": status,
-            "external_id": external_id,
-            "output": _output(output),
+            "name": check.name,
+            "head_sha": check.head_sha,
+            "status": check.status,
+            "external_id": check.external_id,
+            "output": _output(check.output),
         }
-        if actions:
-            body["actions"] = [_action(a) for a in actions]
-        if details_url is not None:
-            body["details_url"] = details_url
-        if started_at is not None:
-            body["started_at"] = started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if check.actions:
+            body["actions"] = [_action(a) for a in check.actions]
+        if check.details_url is not None:
+            body["details_url"] = check.details_url
+        if check.started_at is not None:
+            body["started_at"] = check.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         data = await self._call("POST", "/check-runs", self._vars(), body)
         return int(data["id"])
 
-    async def update_check_run(
-        self,
-        check_run_id: int,
-        *,
-        status: CheckRunStatus | None = None,
-        conclusion: CheckRunConclusion | None = None,
-        output: CheckRunOutput | None = None,
-        actions: Sequence[CheckRunAction] | None = None,
-        completed_at: datetime | None = None,
-    ) -> None:
+    async def update_check_run(self, check_run_id: int, update: CheckRunUpdate) -> None:
         body: dict[str, Any] = {}
-        if status is not None:
-            body["status"] = status
-        if conclusion is not None:
-            body["conclusion"] = conclusion
-        if output is not None:
-            body["output"] = _output(output)
-        if actions is not None:
-            body["actions"] = [_action(a) for a in actions]
-        if completed_at is not None:
-            body["completed_at"] = completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if update.status is not None:
+            body["status"] = update.status
+        if update.conclusion is not None:
+            body["conclusion"] = update.conclusion
+        if update.output is not None:
+            body["output"] = _output(update.output)
+        if update.actions is not None:
+            body["actions"] = [_action(a) for a in update.actions]
+        if update.completed_at is not None:
+            body["completed_at"] = update.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         await self._call("PATCH", "/check-runs/{id}", self._vars(id=check_run_id), body)
 
 

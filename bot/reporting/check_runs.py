@@ -18,7 +18,16 @@ from bot.model import (
     Verification,
     VerificationConclusion,
 )
-from bot.ports import CheckRunConclusion, CheckRunStatus, Clock, GitHubApp, GitHubRepo, ProgressEvent
+from bot.ports import (
+    CheckRunConclusion,
+    CheckRunStatus,
+    CheckRunUpdate,
+    Clock,
+    GitHubApp,
+    GitHubRepo,
+    NewCheckRun,
+    ProgressEvent,
+)
 from bot.reporting import check_render
 from bot.reporting.details_page import details_url
 from bot.reporting.throttle import Coalescer
@@ -66,25 +75,29 @@ class CheckRunReporter:
         repo = tracked.repo
         if verification.overall_check_run_id is None:
             verification.overall_check_run_id = await repo.create_check_run(
-                name=texts.CHECK_NAME,
-                head_sha=verification.head_sha,
-                status=CheckRunStatus.IN_PROGRESS,
-                external_id=external_id(verification.verification_id),
-                output=check_render.overall_output(verification),
-                actions=check_render.actions(running=True, any_failed=False),
-                started_at=verification.started_at,
-                details_url=self._details_url(verification),
+                NewCheckRun(
+                    name=texts.CHECK_NAME,
+                    head_sha=verification.head_sha,
+                    status=CheckRunStatus.IN_PROGRESS,
+                    external_id=external_id(verification.verification_id),
+                    output=check_render.overall_output(verification),
+                    actions=check_render.actions(running=True, any_failed=False),
+                    started_at=verification.started_at,
+                    details_url=self._details_url(verification),
+                )
             )
         for scenario in verification.scenarios:
             if scenario.check_run_id is None:
                 scenario.check_run_id = await repo.create_check_run(
-                    name=check_render.scenario_check_name(scenario),
-                    head_sha=verification.head_sha,
-                    status=CheckRunStatus.QUEUED,
-                    external_id=external_id(verification.verification_id, scenario.id),
-                    output=check_render.scenario_output(verification, scenario),
-                    actions=check_render.actions(running=True, any_failed=False),
-                    details_url=self._details_url(verification, scenario.id),
+                    NewCheckRun(
+                        name=check_render.scenario_check_name(scenario),
+                        head_sha=verification.head_sha,
+                        status=CheckRunStatus.QUEUED,
+                        external_id=external_id(verification.verification_id, scenario.id),
+                        output=check_render.scenario_output(verification, scenario),
+                        actions=check_render.actions(running=True, any_failed=False),
+                        details_url=self._details_url(verification, scenario.id),
+                    )
                 )
             tracked.shown_status[scenario.id] = ScenarioStatus.QUEUED
         self._wire(verification, tracked)
@@ -173,28 +186,32 @@ class CheckRunReporter:
             conclusion = tracked.concluded[scenario.id] = _scenario_conclusion(verification, scenario)
             await repo.update_check_run(
                 scenario.check_run_id,
-                status=CheckRunStatus.COMPLETED,
-                conclusion=conclusion,
-                output=output,
-                actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
-                completed_at=scenario.completed_at or verification.completed_at or self._clock.now(),
+                CheckRunUpdate(
+                    status=CheckRunStatus.COMPLETED,
+                    conclusion=conclusion,
+                    output=output,
+                    actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
+                    completed_at=scenario.completed_at or verification.completed_at or self._clock.now(),
+                ),
             )
         else:
-            await repo.update_check_run(scenario.check_run_id, status=scenario.status, output=output)
+            await repo.update_check_run(scenario.check_run_id, CheckRunUpdate(status=scenario.status, output=output))
 
     async def _send_overall(self, repo: GitHubRepo, verification: Verification) -> None:
         assert verification.overall_check_run_id is not None
         output = check_render.overall_output(verification)
         if verification.conclusion is None:
-            await repo.update_check_run(verification.overall_check_run_id, output=output)
+            await repo.update_check_run(verification.overall_check_run_id, CheckRunUpdate(output=output))
             return
         await repo.update_check_run(
             verification.overall_check_run_id,
-            status=CheckRunStatus.COMPLETED,
-            conclusion=check_render.OVERALL_CONCLUSION[verification.conclusion],
-            output=output,
-            actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
-            completed_at=verification.completed_at or self._clock.now(),
+            CheckRunUpdate(
+                status=CheckRunStatus.COMPLETED,
+                conclusion=check_render.OVERALL_CONCLUSION[verification.conclusion],
+                output=output,
+                actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
+                completed_at=verification.completed_at or self._clock.now(),
+            ),
         )
 
 

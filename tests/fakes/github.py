@@ -20,7 +20,16 @@ from bot.accounting import count_request
 from bot.doctor.manifest import REQUIRED_EVENTS, REQUIRED_PERMISSIONS
 from bot.github.app_info import AppFacts, AppGrants, InstallationFacts
 from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, Clock, GitHubError
+from bot.ports import (
+    CheckRunAction,
+    CheckRunConclusion,
+    CheckRunOutput,
+    CheckRunStatus,
+    CheckRunUpdate,
+    Clock,
+    GitHubError,
+    NewCheckRun,
+)
 from tests.fakes.clock import FakeClock
 
 
@@ -234,62 +243,50 @@ class FakeGitHubRepo:
         self.comments[comment_id].body = body
 
     # ------------------------------------------------------------------------------------------- checks
-    async def create_check_run(
-        self,
-        *,
-        name: str,
-        head_sha: str,
-        status: CheckRunStatus,
-        external_id: str,
-        output: CheckRunOutput,
-        actions: Sequence[CheckRunAction] = (),
-        details_url: str | None = None,
-        started_at: datetime | None = None,
-    ) -> int:
+    async def create_check_run(self, check: NewCheckRun) -> int:
         self._call(
             "create_check_run",
-            name=name,
-            head_sha=head_sha,
-            status=status,
-            external_id=external_id,
-            output=output,
-            actions=list(actions),
+            name=check.name,
+            head_sha=check.head_sha,
+            status=check.status,
+            external_id=check.external_id,
+            output=check.output,
+            actions=list(check.actions),
         )
         run = FakeCheckRun(
-            self.new_id(), name, head_sha, status, external_id, output, tuple(actions), None, details_url, started_at
+            self.new_id(),
+            check.name,
+            check.head_sha,
+            check.status,
+            check.external_id,
+            check.output,
+            tuple(check.actions),
+            None,
+            check.details_url,
+            check.started_at,
         )
         self.check_runs[run.id] = run
         return run.id
 
-    async def update_check_run(
-        self,
-        check_run_id: int,
-        *,
-        status: CheckRunStatus | None = None,
-        conclusion: CheckRunConclusion | None = None,
-        output: CheckRunOutput | None = None,
-        actions: Sequence[CheckRunAction] | None = None,
-        completed_at: datetime | None = None,
-    ) -> None:
+    async def update_check_run(self, check_run_id: int, update: CheckRunUpdate) -> None:
+        actions = update.actions
         self._call(
             "update_check_run",
             check_run_id=check_run_id,
-            status=status,
-            conclusion=conclusion,
-            output=output,
+            status=update.status,
+            conclusion=update.conclusion,
+            output=update.output,
             actions=None if actions is None else list(actions),
         )
         run = self.check_runs[check_run_id]
-        if conclusion is not None:
-            run.conclusion, run.status = (
-                conclusion,
-                CheckRunStatus.COMPLETED,
-            )  # a conclusion completes the run, as on GitHub
-        elif status is not None:
-            run.status = status
-        run.output = output or run.output
+        if update.conclusion is not None:
+            # A conclusion completes the run, as on GitHub.
+            run.conclusion, run.status = update.conclusion, CheckRunStatus.COMPLETED
+        elif update.status is not None:
+            run.status = update.status
+        run.output = update.output or run.output
         run.actions = tuple(actions) if actions is not None else run.actions
-        run.completed_at = completed_at or run.completed_at
+        run.completed_at = update.completed_at or run.completed_at
 
 
 def full_grants() -> AppGrants:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.github.client import GitHubAppClient
-from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus
+from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput, CheckRunStatus, CheckRunUpdate, NewCheckRun
 from lab.github.openapi import DescriptionMissing, load_description
 from lab.github.strict import exempt
 from tests.lab.github.conftest import APP_ID, PR_SHA, REPO, Keys, Lab, StartLab
@@ -86,22 +86,26 @@ async def app_requests(lab: Lab, keys: Keys) -> None:
     await repo.update_comment(comment, "Verification done")
     await repo.add_reaction(comment, "rocket")
     check = await repo.create_check_run(
-        name="verify-staging",
-        head_sha=PR_SHA,
-        status=CheckRunStatus.IN_PROGRESS,
-        external_id="vs-1",
-        output=CheckRunOutput("Verifying", "running"),
-        actions=[CheckRunAction("Abort", "Stop the verification", "abort")],
-        details_url="https://verify-staging.example/v/vs-1",
-        started_at=datetime.now(UTC),
+        NewCheckRun(
+            name="verify-staging",
+            head_sha=PR_SHA,
+            status=CheckRunStatus.IN_PROGRESS,
+            external_id="vs-1",
+            output=CheckRunOutput("Verifying", "running"),
+            actions=[CheckRunAction("Abort", "Stop the verification", "abort")],
+            details_url="https://verify-staging.example/v/vs-1",
+            started_at=datetime.now(UTC),
+        )
     )
     await repo.update_check_run(
         check,
-        status=CheckRunStatus.COMPLETED,
-        conclusion=CheckRunConclusion.SUCCESS,
-        output=CheckRunOutput("Passed", "ok", "all five"),
-        actions=[],
-        completed_at=datetime.now(UTC),
+        CheckRunUpdate(
+            status=CheckRunStatus.COMPLETED,
+            conclusion=CheckRunConclusion.SUCCESS,
+            output=CheckRunOutput("Passed", "ok", "all five"),
+            actions=[],
+            completed_at=datetime.now(UTC),
+        ),
     )
 
 
