@@ -6,7 +6,7 @@ answer the same comments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -109,3 +109,25 @@ def _age(ctx: HandlerContext, comment: PullRequestComment) -> float | None:
 def _ago(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 120 else f"{round(minutes / 60)} h"
+
+
+#: A comment command's handler: the context, the comment, the command found in it and its repository's client.
+CommandHandler = Callable[[HandlerContext, PullRequestComment, C, GitHubRepo], Awaitable[None]]
+
+
+def comment_command(
+    parse: Callable[[str], C | None],
+) -> Callable[[CommandHandler[C]], Callable[[sansio.Event, HandlerContext], Awaitable[None]]]:
+    """Registers as a router handler of `issue_comment` deliveries a function that is called only for a comment
+    holding a command `parse` finds (`command_in_comment`), with that comment, command and repository."""
+
+    def wrap(handler: CommandHandler[C]) -> Callable[[sansio.Event, HandlerContext], Awaitable[None]]:
+        async def on_comment(event: sansio.Event, ctx: HandlerContext) -> None:
+            found = await command_in_comment(ctx, event, parse)
+            if found is not None:
+                await handler(ctx, *found)
+
+        on_comment.__name__ = on_comment.__qualname__ = handler.__name__
+        return on_comment
+
+    return wrap

@@ -7,15 +7,15 @@ handlers/policy.py, shared with the check-run buttons.
 from __future__ import annotations
 
 import structlog
-from gidgethub import routing, sansio
+from gidgethub import routing
 
 from bot.model import SCENARIO_ORDER
 from bot.ports import GitHubRepo
 from bot.settings import AuthorizationSettings, EnvironmentSettings
 from bot.texts import commands as texts
 from bot.texts.reports import SCENARIO_VERDICT
-from handlers.command import CommandKind, parse_command
-from handlers.comment_event import PullRequestComment, command_in_comment
+from handlers.command import Command, CommandKind, parse_command
+from handlers.comment_event import PullRequestComment, comment_command
 from handlers.context import HandlerContext
 from handlers.cooldown import Admission
 from handlers.policy import PullRequestReply, authorize, configured_environment, start_verification
@@ -35,11 +35,10 @@ def help_text(auth: AuthorizationSettings, problem: str | None = None) -> str:
 
 
 @router.register("issue_comment", action="created")
-async def on_comment_created(event: sansio.Event, ctx: HandlerContext) -> None:
-    found = await command_in_comment(ctx, event, parse_command)
-    if found is None:
-        return
-    comment, command, repo = found
+@comment_command(parse_command)
+async def on_comment_created(
+    ctx: HandlerContext, comment: PullRequestComment, command: Command, repo: GitHubRepo
+) -> None:
     # Abort is never held back: stopping a verification that harms staging must always get through.
     if ctx.cooldown is not None and command.kind is not CommandKind.ABORT:
         admission = ctx.cooldown.admit(repository=comment.repository, user=comment.user)

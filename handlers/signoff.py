@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import structlog
-from gidgethub import routing, sansio
+from gidgethub import routing
 
 from bot.github.models import PullRequest
 from bot.model import Verification, utcnow
@@ -24,7 +24,7 @@ from bot.reporting.escape import jira_noformat, md_fence, md_text
 from bot.reporting.signoff_form import Outcome, SignOff, not_passed, render_form
 from bot.texts import reports as texts
 from handlers.command import find_command
-from handlers.comment_event import PullRequestComment, command_in_comment
+from handlers.comment_event import PullRequestComment, comment_command
 from handlers.context import HandlerContext
 
 router = routing.Router()
@@ -83,11 +83,10 @@ def parse_signoff(body: str) -> SignoffCommand | None:
 
 
 @router.register("issue_comment", action="created")
-async def on_signoff_comment(event: sansio.Event, ctx: HandlerContext) -> None:
-    found = await command_in_comment(ctx, event, parse_signoff)
-    if found is None:
-        return
-    comment, command, repo = found
+@comment_command(parse_signoff)
+async def on_signoff_comment(
+    ctx: HandlerContext, comment: PullRequestComment, command: SignoffCommand, repo: GitHubRepo
+) -> None:
     await repo.add_reaction(comment.comment_id, "eyes")
     refusal = await _sign_off(ctx, repo, comment, command)
     if refusal is not None:
