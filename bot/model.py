@@ -145,6 +145,20 @@ class Step:
 
 
 @dataclass
+class Regression:
+    """A measurement that passed its threshold yet is clearly worse than its own recent baseline (issue 15 §3)."""
+
+    measurement: str
+    value: float
+    #: The median of this measurement over the environment's last passing runs.
+    baseline: float
+    #: How much worse, as a fraction of the baseline (0.5: 50 % worse); None when the baseline is 0.
+    ratio: float | None
+    #: How many passing runs the baseline is the median of.
+    runs: int
+
+
+@dataclass
 class ScenarioResult:
     id: ScenarioId
     status: ScenarioStatus = ScenarioStatus.QUEUED
@@ -157,6 +171,8 @@ class ScenarioResult:
     measurements: dict[str, float | None] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     check_run_id: int | None = None
+    #: Issue 15 §3: measurements worse than their baseline (set once the scenarios have run, before the reports).
+    regressions: list[Regression] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -244,7 +260,7 @@ def _scenario_json(s: ScenarioResult) -> dict[str, Any]:
     reason = s.reason
     if conclusion is not ScenarioConclusion.PASSED and not reason:
         reason = "The scenario did not complete."
-    return {
+    report: dict[str, Any] = {
         "id": s.id.value,
         "title": s.title,
         "conclusion": conclusion.value,
@@ -298,6 +314,9 @@ def _scenario_json(s: ScenarioResult) -> dict[str, Any]:
             for st in s.steps
         ],
     }
+    if s.regressions:
+        report["regressions"] = [dataclasses.asdict(r) for r in s.regressions]
+    return report
 
 
 def _restoration_json(r: Restoration) -> dict[str, Any]:

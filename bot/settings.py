@@ -25,6 +25,7 @@ from bot.settings_model import (
     JiraSettings,
     JiraStatuses,
     MonitoringSettings,
+    RegressionSettings,
     RepositorySettings,
     RunnerRole,
     RunnerSettings,
@@ -50,6 +51,7 @@ __all__ = [
     "JiraSettings",
     "JiraStatuses",
     "MonitoringSettings",
+    "RegressionSettings",
     "RepositorySettings",
     "RunnerRole",
     "RunnerSettings",
@@ -188,6 +190,7 @@ def _server(node: Node) -> ServerSettings:
         command_workers=node.count("command_workers", defaults.command_workers),
         retention_days=node.count("retention_days", defaults.retention_days),
         public_url=node.url("public_url").rstrip("/") if node.has("public_url") else None,
+        history_public=_flag(node, "history_public"),
     )
 
 
@@ -268,7 +271,9 @@ def _ssh_host(node: Node, key: str, ssh: SSHSettings) -> str:
 
 
 def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings:
-    node.only(["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label"])
+    node.only(
+        ["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label", "regressions"]
+    )
     runners = tuple(_runner(r, ssh) for r in node.items("runners"))
     roles = [r.role for r in runners]
     for role in RunnerRole:
@@ -300,6 +305,7 @@ def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings
         monitoring=_monitoring(node.child("monitoring")),
         thresholds=Thresholds(**{n: thresholds.seconds(n, getattr(default_thresholds, n)) for n in names}),
         incident_label=node.string("incident_label", "incident", expected="a label name"),
+        regressions=_regressions(node.child("regressions", required=False)),
     )
 
 
@@ -401,6 +407,7 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         ssh_key_path=readable_file("SSH_KEY_PATH", "the SSH private key the bot logs in with"),
         ssh_known_hosts=readable_file("SSH_KNOWN_HOSTS", "a known_hosts file listing every configured SSH host"),
         **_monitoring_tokens(env),
+        history_token=env.get("VERIFY_STAGING_HISTORY_TOKEN", "").strip() or None,
     )
 
 
@@ -412,3 +419,23 @@ def _monitoring_tokens(env: Mapping[str, str]) -> dict[str, str | None]:
         "alertmanager_token": "ALERTMANAGER_TOKEN",
     }
     return {key: env.get(name, "").strip() or None for key, name in names.items()}
+
+
+def _regressions(node: Node) -> RegressionSettings:
+    """issue 15 §3: `environments.<env>.regressions` (every key optional)."""
+    defaults = RegressionSettings()
+    node.only([f.name for f in dataclasses.fields(RegressionSettings)])
+    ratio = node.data.get("ratio", defaults.ratio)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
+        raise SettingsError(f"{node.key_path('ratio')} must be a positive fraction such as 0.5, got {shown(ratio)}.")
+    runs = node.count("runs", defaults.runs)
+    min_runs = node.count("min_runs", min(defaults.min_runs, runs))
+    if min_runs > runs:
+        raise SettingsError(f"{node.key_path('min_runs')} must not exceed {node.key_path('runs')} ({runs}).")
+    return RegressionSettings(
+        ratio=float(ratio),
+        seconds=node.seconds("seconds", defaults.seconds),
+        runs=runs,
+        min_runs=min_runs,
+        fail=_flag(node, "fail"),
+    )

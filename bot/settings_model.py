@@ -90,6 +90,22 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class RegressionSettings:
+    """Issue 15 §3: when a passing measurement counts as regressed against its own recent baseline."""
+
+    #: Flagged only when more than this fraction worse than the baseline (0.5: 50 %) ...
+    ratio: float = 0.5
+    #: ... and more than this many seconds worse.
+    seconds: float = 5
+    #: The baseline is the median of the last this many passing runs of the measurement in the environment ...
+    runs: int = 10
+    #: ... and there is none (nothing flagged) until at least this many passing runs are recorded.
+    min_runs: int = 5
+    #: A regression fails its scenario (otherwise it is shown, and the scenario passes).
+    fail: bool = False
+
+
+@dataclass(frozen=True)
 class EnvironmentSettings:
     name: str
     workflow: WorkflowSettings
@@ -99,6 +115,7 @@ class EnvironmentSettings:
     monitoring: MonitoringSettings
     thresholds: Thresholds = field(default_factory=Thresholds)
     incident_label: str = "incident"
+    regressions: RegressionSettings = field(default_factory=RegressionSettings)
 
     def runner(self, role: RunnerRole) -> RunnerSettings:
         for r in self.runners:
@@ -197,6 +214,8 @@ class Secrets:
     grafana_token: str | None = field(default=None, repr=False)
     prometheus_token: str | None = field(default=None, repr=False)
     alertmanager_token: str | None = field(default=None, repr=False)
+    #: Issue 15 §2: the Bearer token that opens `GET /verifications(.json)` (unless server.history_public).
+    history_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -214,6 +233,9 @@ class ServerSettings:
     # issue 13 §4: the address people reach `serve` at; when set, it serves each verification's details page
     # (`/verifications/{id}`) and check runs link to it.
     public_url: str | None = None
+    #: Issue 15 §2: `GET /verifications(.json)` lists every repository's verdicts. Served only when public_url is
+    #: set, and then to anyone when true; otherwise only to requests carrying VERIFY_STAGING_HISTORY_TOKEN.
+    history_public: bool = False
 
 
 @dataclass(frozen=True)

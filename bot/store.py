@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.history import HistoryEntry, MeasurementPoint
 from bot.model import Verification
 from bot.serialize import verification_from_json, verification_to_json
 
@@ -73,6 +74,40 @@ MIGRATIONS: tuple[str, ...] = (
         delivery_id TEXT PRIMARY KEY,
         released_at TEXT NOT NULL
     );
+    """,
+    # Issue 15 §2: one row per finished verification and one per measurement, written when it finishes
+    # (bot/history.py), so history pages, the `history` command and regression baselines never parse documents.
+    """
+    CREATE TABLE verification_history (
+        verification_id TEXT PRIMARY KEY,
+        repository TEXT NOT NULL,
+        pull_request INTEGER NOT NULL,
+        environment TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        sha TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        completed_at TEXT NOT NULL,
+        conclusion TEXT NOT NULL,
+        regressions INTEGER NOT NULL
+    );
+    CREATE INDEX verification_history_by_environment ON verification_history (environment, completed_at);
+    CREATE TABLE measurements (
+        verification_id TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        scenario TEXT NOT NULL,
+        measurement TEXT NOT NULL,
+        value DOUBLE PRECISION,
+        passed INTEGER NOT NULL,
+        regressed INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        sha TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        PRIMARY KEY (verification_id, scenario, measurement)
+    );
+    CREATE INDEX measurements_by_series ON measurements (environment, scenario, measurement, at);
     """,
 )
 
@@ -366,6 +401,95 @@ class Store:
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------------------------------ history (issue 15)
+    async def record_history(self, entry: HistoryEntry, points: list[MeasurementPoint]) -> None:
+        """Keep a finished verification's row and its measurements (replacing what an earlier finish wrote)."""
+        e = entry
+        await self._db.execute(
+            "INSERT INTO verification_history (verification_id, repository, pull_request, environment, ref, sha,"
+            " trigger, requested_by, started_at, completed_at, conclusion, regressions)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (verification_id) DO UPDATE SET"
+            " completed_at = excluded.completed_at, conclusion = excluded.conclusion,"
+            " regressions = excluded.regressions",
+            (e.verification_id, e.repository, e.pull_request, e.environment, e.ref, e.sha, e.trigger,
+             e.requested_by, _iso(e.started_at), _iso(e.completed_at), e.conclusion, e.regressions),
+        )  # fmt: skip
+        await self._db.executemany(
+            "INSERT INTO measurements (verification_id, environment, scenario, measurement, value, passed, regressed,"
+            " at, ref, sha, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (verification_id, scenario, measurement) DO UPDATE SET value = excluded.value,"
+            " passed = excluded.passed, regressed = excluded.regressed, at = excluded.at",
+            [
+                (p.verification_id, p.environment, p.scenario, p.measurement, p.value, int(p.passed),
+                 int(p.regressed), _iso(p.at), p.ref, p.sha, p.trigger)
+                for p in points
+            ],
+        )  # fmt: skip
+
+    async def passing_values(
+        self, *, environment: str, scenario: str, measurement: str, limit: int, exclude: str
+    ) -> list[float]:
+        """The measurement's values in the environment's latest `limit` passing runs, newest first."""
+        values = await self._first_column(
+            "SELECT value FROM measurements WHERE environment = ? AND scenario = ? AND measurement = ?"
+            " AND passed = 1 AND value IS NOT NULL AND verification_id <> ? ORDER BY at DESC LIMIT ?",
+            (environment, scenario, measurement, exclude, limit),
+        )
+        return [float(str(v)) for v in values]
+
+    async def history(self, *, environment: str, limit: int) -> list[HistoryEntry]:
+        """The environment's latest `limit` finished verifications, newest first."""
+        async with self._db.execute(
+            f"SELECT {_HISTORY_COLUMNS} FROM verification_history WHERE environment = ?"  # noqa: S608 (ours)
+            " ORDER BY completed_at DESC, verification_id DESC LIMIT ?",
+            (environment, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_history_entry(r) for r in rows]
+
+    async def history_environments(self) -> list[str]:
+        """Every environment with a finished verification, by name."""
+        names = await self._first_column("SELECT DISTINCT environment FROM verification_history ORDER BY environment")
+        return [str(n) for n in names]
+
+    async def measurement_points(self, *, environment: str, limit: int) -> list[MeasurementPoint]:
+        """Every measurement of the environment's latest `limit` finished verifications, oldest first."""
+        async with self._db.execute(
+            "SELECT verification_id, environment, scenario, measurement, value, passed, regressed, at, ref, sha,"
+            " trigger FROM measurements WHERE verification_id IN (SELECT verification_id FROM verification_history"
+            " WHERE environment = ? ORDER BY completed_at DESC, verification_id DESC LIMIT ?)"
+            " ORDER BY at, verification_id",
+            (environment, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            MeasurementPoint(
+                verification_id=str(r[0]), environment=str(r[1]), scenario=str(r[2]), measurement=str(r[3]),
+                value=None if r[4] is None else float(r[4]), passed=bool(r[5]), regressed=bool(r[6]),
+                at=datetime.fromisoformat(r[7]), ref=str(r[8]), sha=str(r[9]), trigger=str(r[10]),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+
+_HISTORY_COLUMNS = (
+    "verification_id, repository, pull_request, environment, ref, sha, trigger, requested_by, started_at,"
+    " completed_at, conclusion, regressions"
+)
+
+
+def _history_entry(r: aiosqlite.Row) -> HistoryEntry:
+    return HistoryEntry(
+        verification_id=str(r[0]), repository=str(r[1]), pull_request=int(r[2]), environment=str(r[3]),
+        ref=str(r[4]), sha=str(r[5]), trigger=str(r[6]), requested_by=str(r[7]),
+        started_at=datetime.fromisoformat(r[8]), completed_at=datetime.fromisoformat(r[9]), conclusion=str(r[10]),
+        regressions=int(r[11]),
+    )  # fmt: skip
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat()
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:

@@ -117,11 +117,14 @@ class ScenarioEngine:
         clock: Clock,
         scenarios: dict[ScenarioId, ScenarioFn] | None = None,
         on_undo_pending: Callable[[Mapping[str, int]], None] | None = None,
+        assess: Callable[[Verification], Awaitable[None]] | None = None,
     ) -> None:
         self._settings, self._store, self._github = settings, store, github
         self._ssh, self._probe, self._monitoring = ssh, probe, monitoring
         self._reporter, self._clock = reporter, clock
         self._scenarios = scenarios or SCENARIOS
+        #: Issue 15 §3: looks over the results before the verdict (regressions against the baseline).
+        self._assess = assess
         self._active: dict[str, _Active] = {}
         self._correlators: dict[str, Correlator] = {}
         self._keeper = UndoKeeper(
@@ -264,6 +267,8 @@ class ScenarioEngine:
                     _conclude(result, ScenarioConclusion.SKIPPED, f"Not run: {_why(active, lead='aborted by')}.")
                     continue
                 await self._scenario(active, request, repo, result)
+            if self._assess is not None and not active.abort.is_set():
+                await self._assessed(v)
             v.conclusion = VerificationConclusion.CANCELLED if active.abort.is_set() else v.decide_conclusion()
             if active.abort.is_set():
                 v.reason = f"{_why(active)}; everything the bot had stopped was started again."
@@ -277,6 +282,13 @@ class ScenarioEngine:
             v.github_api_calls = tally.count
             v.completed_at = self._clock.now()
             await asyncio.shield(self._finish(active))
+
+    async def _assessed(self, v: Verification) -> None:
+        try:
+            assert self._assess is not None
+            await self._assess(v)
+        except Exception as exc:  # the history is a help, not a criterion: its store failing changes no verdict
+            log.warning("results not assessed", verification=v.verification_id, error=str(exc))
 
     async def _finish(self, active: _Active) -> None:
         v = active.verification

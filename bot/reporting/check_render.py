@@ -6,6 +6,7 @@ from bot.model import ScenarioConclusion, ScenarioResult, ScenarioStatus, Verifi
 from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput
 from bot.reporting.escape import md_text, one_line
 from bot.reporting.format import cell, clip, clip_short, fmt_time, fmt_value
+from bot.reporting.regressions_render import regressions_markdown
 from bot.texts import reports as texts
 
 #: GitHub's limits for check-run actions (REST "Create a check run": at most 3 actions).
@@ -116,6 +117,9 @@ def scenario_output(verification: Verification, scenario: ScenarioResult) -> Che
         # A check run's title is plain text: only keep it on one line.
         title = texts.CHECK_TITLE_RUNNING.format(step=one_line(current))
     summary = criteria_table(scenario)
+    regressions = regressions_markdown([scenario])
+    if regressions:
+        summary += "\n\n" + regressions
     if scenario.reason and scenario.conclusion is not ScenarioConclusion.PASSED:
         summary = texts.CHECK_REASON.format(reason=md_text(scenario.reason)) + "\n\n" + summary
     return CheckRunOutput(
@@ -150,6 +154,9 @@ def overall_output(verification: Verification) -> CheckRunOutput:
     )
     if verification.reason:
         summary += "\n\n" + texts.CHECK_REASON.format(reason=md_text(verification.reason))
+    regressions = regressions_markdown(verification.scenarios)
+    if regressions:
+        summary += "\n\n" + regressions
     detail = "\n\n".join(f"## {s.title}\n\n{criteria_table(s)}" for s in verification.scenarios)
     return CheckRunOutput(title=clip_short(title, TITLE_LIMIT), summary=clip(summary), text=clip(detail))
 

@@ -8,6 +8,7 @@ from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioResult, Scenar
 from bot.reporting.escape import md_code, md_text, one_line
 from bot.reporting.format import cell, clip, fmt_date, fmt_time, fmt_value
 from bot.reporting.mermaid import gantt
+from bot.reporting.regressions_render import regressions_markdown
 from bot.texts import reports as texts
 
 #: GitHub's limit for an issue comment body.
@@ -69,6 +70,9 @@ def render_comment(verification: Verification, *, base_url: str, signoff_team: s
     if failed:
         parts.append(failed)
     parts.append(_measurements(v))
+    regressions = regressions_markdown(v.scenarios)
+    if regressions:
+        parts.append(regressions)
     chart = gantt(v)
     if chart:
         parts.append(texts.COMMENT_TIMELINE_HEADER + "\n\n" + chart)

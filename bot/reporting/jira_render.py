@@ -9,6 +9,7 @@ from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Verificatio
 from bot.reporting.comment_render import test_number
 from bot.reporting.escape import jira_text
 from bot.reporting.format import fmt_value, jira_cell
+from bot.reporting.regressions_render import regressions_jira
 from bot.texts import reports as texts
 
 
@@ -70,6 +71,9 @@ def finished_comment(v: Verification, *, pull_request_url: str, attachments: Seq
         parts.append("\n".join(lines))
     else:
         parts.append(texts.JIRA_ALL_PASSED)
+    regressions = regressions_jira(v.scenarios)
+    if regressions:
+        parts.append(regressions)
     if attachments:
         parts.append(texts.JIRA_ATTACHMENTS.format(links=", ".join(f"[^{name}]" for name in attachments)))
     parts.append(texts.JIRA_LINK.format(url=pull_request_url))

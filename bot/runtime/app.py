@@ -23,10 +23,12 @@ from bot.details import details_pages
 from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
 from bot.github.hook_deliveries import AppHookDeliveries
+from bot.history import HistoryReporter
 from bot.logging import register_secrets
 from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
 from bot.redelivery import RedeliveryMetrics, RedeliverySweep
+from bot.regressions import flag_regressions
 from bot.reporting import build_reporter
 from bot.runner_poller import RunnerPoller
 from bot.settings import Settings
@@ -87,6 +89,7 @@ async def scenario_engine(parts: EngineParts) -> Engine:
         reporter=reporter,
         clock=clock,
         on_undo_pending=lambda counts: parts.metrics.undos_pending(counts, hosts=hosts),
+        assess=lambda v: flag_regressions(v, source=store, rules=settings.environments[v.environment].regressions),
     )
     engine.start_undo_keeper()
     return engine
@@ -211,7 +214,7 @@ async def start_runtime(
             github=github,
             jira=jira,
             clock=clock,
-            extra=(MetricsReporter(metrics), *extra_reporters),
+            extra=(MetricsReporter(metrics), HistoryReporter(store), *extra_reporters),
             verifications=store,
         )
         parts = EngineParts(
