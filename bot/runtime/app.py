@@ -24,6 +24,7 @@ from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
 from bot.github.hook_deliveries import AppHookDeliveries
 from bot.history import HistoryReporter
+from bot.history_web import history_pages
 from bot.logging import register_secrets
 from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
@@ -257,6 +258,9 @@ async def start_runtime(
         )
         ingress.start()
         app = build_web_app(ingress, metrics, details=details_pages(settings, store))
+        history = history_pages(settings, store)
+        if history is not None:
+            history.add_routes(app)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
