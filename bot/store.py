@@ -438,12 +438,13 @@ class Store:
         )
         return [float(str(v)) for v in values]
 
-    async def history(self, *, environment: str, limit: int) -> list[HistoryEntry]:
-        """The environment's latest `limit` finished verifications, newest first."""
+    async def history(self, *, environment: str, limit: int, repository: str | None = None) -> list[HistoryEntry]:
+        """The environment's latest `limit` finished verifications (of `repository` only, if given), newest first."""
+        scope, params = _history_scope(environment, repository)
         async with self._db.execute(
-            f"SELECT {_HISTORY_COLUMNS} FROM verification_history WHERE environment = ?"  # noqa: S608 (ours)
+            f"SELECT {_HISTORY_COLUMNS} FROM verification_history WHERE {scope}"  # noqa: S608 (constants)
             " ORDER BY completed_at DESC, verification_id DESC LIMIT ?",
-            (environment, limit),
+            (*params, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [_history_entry(r) for r in rows]
@@ -453,14 +454,18 @@ class Store:
         names = await self._first_column("SELECT DISTINCT environment FROM verification_history ORDER BY environment")
         return [str(n) for n in names]
 
-    async def measurement_points(self, *, environment: str, limit: int) -> list[MeasurementPoint]:
-        """Every measurement of the environment's latest `limit` finished verifications, oldest first."""
+    async def measurement_points(
+        self, *, environment: str, limit: int, repository: str | None = None
+    ) -> list[MeasurementPoint]:
+        """Every measurement of the verifications `history()` lists, oldest first."""
+        scope, params = _history_scope(environment, repository)
+        columns = "verification_id, environment, scenario, measurement, value, passed, regressed, at, ref, sha, trigger"
+        latest = f"SELECT verification_id FROM verification_history WHERE {scope}"  # noqa: S608 (constants)
+        latest += " ORDER BY completed_at DESC, verification_id DESC LIMIT ?"
         async with self._db.execute(
-            "SELECT verification_id, environment, scenario, measurement, value, passed, regressed, at, ref, sha,"
-            " trigger FROM measurements WHERE verification_id IN (SELECT verification_id FROM verification_history"
-            " WHERE environment = ? ORDER BY completed_at DESC, verification_id DESC LIMIT ?)"
+            f"SELECT {columns} FROM measurements WHERE verification_id IN ({latest})"  # noqa: S608 (constants)
             " ORDER BY at, verification_id",
-            (environment, limit),
+            (*params, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [
@@ -477,6 +482,13 @@ _HISTORY_COLUMNS = (
     "verification_id, repository, pull_request, environment, ref, sha, trigger, requested_by, started_at,"
     " completed_at, conclusion, regressions"
 )
+
+
+def _history_scope(environment: str, repository: str | None) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause (constant text, bound values) selecting an environment's history, or one repository's."""
+    if repository is None:
+        return "environment = ?", (environment,)
+    return "environment = ? AND LOWER(repository) = LOWER(?)", (environment, repository)
 
 
 def _history_entry(r: aiosqlite.Row) -> HistoryEntry:

@@ -1,7 +1,8 @@
 """Reading a `/verify-staging` command out of a comment: a small pure parser (no shell, no eval, no regex on input).
 
 `/verify-staging [scenario ...] [--dry-run]`, `/verify-staging help`, `/verify-staging status`,
-`/verify-staging abort`. Anything else that starts with `/verify-staging` is answered with the help text.
+`/verify-staging abort`, `/verify-staging history`. Anything else that starts with `/verify-staging` is answered
+with the help text.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class CommandKind(StrEnum):
     HELP = "help"
     STATUS = "status"
     ABORT = "abort"
+    HISTORY = "history"
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def parse_command(body: str) -> Command | None:
     if line is None:
         return None
     words = line.split()[1:]
-    if len(words) == 1 and words[0].lower() in ("help", "status", "abort"):
+    if len(words) == 1 and words[0].lower() in ("help", "status", "abort", "history"):
         return Command(CommandKind(words[0].lower()))
     chosen: set[ScenarioId] = set()
     dry_run = False

@@ -1,4 +1,4 @@
-"""The `/verify-staging` pull-request command: run, dry-run, help, status and abort.
+"""The `/verify-staging` pull-request command: run, dry-run, help, status, abort and history.
 
 Which comments count is handlers/comment_event.py; starting a verification (who may, on what) is
 handlers/policy.py, shared with the check-run buttons.
@@ -11,6 +11,8 @@ from gidgethub import routing
 
 from bot.model import SCENARIO_ORDER
 from bot.ports import GitHubRepo
+from bot.reporting.history_reply import HISTORY_REPLY_LIMIT, render_history_reply
+from bot.reporting.trends import load_history
 from bot.settings import AuthorizationSettings, EnvironmentSettings
 from bot.texts import commands as texts
 from bot.texts.reports import SCENARIO_VERDICT
@@ -71,6 +73,11 @@ async def on_comment_created(
         await reply.say(help_text(ctx.settings.authorization, command.problem))
     elif command.kind is CommandKind.STATUS:
         await reply.say(await _status(ctx, comment))
+    elif command.kind is CommandKind.HISTORY:
+        history = await load_history(
+            ctx.store, environment=environment.name, limit=HISTORY_REPLY_LIMIT, repository=comment.repository
+        )
+        await reply.say(render_history_reply(history))
     else:
         await _abort(ctx, repo, comment, environment)
 

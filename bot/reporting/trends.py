@@ -105,9 +105,11 @@ def _colour(p: MeasurementPoint) -> str:
 class HistoryReader(Protocol):
     """The part of bot/store.py the history views read."""
 
-    async def history(self, *, environment: str, limit: int) -> list[HistoryEntry]: ...
+    async def history(self, *, environment: str, limit: int, repository: str | None = None) -> list[HistoryEntry]: ...
 
-    async def measurement_points(self, *, environment: str, limit: int) -> list[MeasurementPoint]: ...
+    async def measurement_points(
+        self, *, environment: str, limit: int, repository: str | None = None
+    ) -> list[MeasurementPoint]: ...
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,10 @@ class EnvironmentHistory:
     series: tuple[Series, ...]
 
 
-async def load_history(store: HistoryReader, *, environment: str, limit: int) -> EnvironmentHistory:
-    entries = await store.history(environment=environment, limit=limit)
-    points = await store.measurement_points(environment=environment, limit=limit)
+async def load_history(
+    store: HistoryReader, *, environment: str, limit: int, repository: str | None = None
+) -> EnvironmentHistory:
+    """The latest `limit` verifications of the environment (of one repository, if given) and their trends."""
+    entries = await store.history(environment=environment, limit=limit, repository=repository)
+    points = await store.measurement_points(environment=environment, limit=limit, repository=repository)
     return EnvironmentHistory(environment=environment, entries=tuple(entries), series=tuple(series_of(points)))

@@ -12,6 +12,7 @@ HELP = """\
 | `/verify-staging ... --dry-run` | show the plan (scenarios, hosts, commands, thresholds) and change nothing |
 | `/verify-staging status` | show the latest verification of this pull request |
 | `/verify-staging abort` | stop the running verification and restore everything it changed |
+| `/verify-staging history` | the last 10 verifications here and how each measurement trends |
 | `/verify-staging help` | this text |
 
 Running scenarios needs at least `{minimum}` permission on this repository{teams}.
