@@ -23,6 +23,7 @@ from handlers.signoff import Decision, SignoffCommand, parse_signoff
         ),
         ("/verify-staging status", Command(CommandKind.STATUS)),
         ("/verify-staging abort", Command(CommandKind.ABORT)),
+        ("/verify-staging History", Command(CommandKind.HISTORY)),
         ("/verify-staging help", Command(CommandKind.HELP)),
         ("/verify-staging status now", Command(CommandKind.HELP, problem="status")),
         ("/verify-staging $(rm -rf /)", Command(CommandKind.HELP, problem="$(rm")),

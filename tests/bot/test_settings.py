@@ -109,6 +109,17 @@ def broken(raw: dict[str, object], dotted: str, value: object) -> None:
             "server.public_url must be an http(s) URL, got 'verify.example.com'.",
         ),
         ("jira.projects", ["INFRA", "sec"], "jira.projects must list JIRA project keys such as INFRA, got 'sec'."),
+        (
+            "environments.staging.regressions.ratio",
+            "50%",
+            "environments.staging.regressions.ratio must be a positive fraction such as 0.5, got '50%'.",
+        ),
+        (
+            "environments.staging.regressions.min_runs",
+            11,
+            "environments.staging.regressions.min_runs must not exceed environments.staging.regressions.runs (10).",
+        ),
+        ("server.history_public", "yes", "server.history_public is 'yes'; expected true or false."),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_the_key(

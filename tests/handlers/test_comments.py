@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 from bot.github.models import PullRequest
 from bot.model import SCENARIO_ORDER, ScenarioId, Verification
 from bot.settings import AuthorizationSettings, JiraSettings
+from bot.reporting.escape import md_text
 from bot.texts import commands as texts
+from bot.texts import history as history_texts
 from bot.texts import safety
 from handlers.policy import jira_issue_for
 from scenarios import EngineBusy
 from tests.bot.conftest import DOCTOR_SUMMARY, Bot
 from tests.bot.github_api import INSTALLATION_TOKEN, REPOSITORY
+from tests.support.history import FAILOVER, failover_run, record
 from tests.support.payloads import pr_comment
 from tests.support.texts import pattern
 
@@ -133,6 +136,26 @@ async def test_status_and_abort(bot: Bot) -> None:
     await comment(bot, "/verify-staging abort")
     assert bot.engine.aborted == [("vs-running", "alice-admin")]
     assert replies(bot)[-1] == texts.ABORT_REQUESTED.format(user="alice-admin", verification_id="vs-running")
+
+
+async def test_history_replies_with_the_repositorys_last_verifications_and_trends(bot: Bot) -> None:
+    """Issue 15 §2: `/verify-staging history` lists this repository's latest verifications of its environment
+    (another repository sharing the environment is left out) and a sparkline per measurement."""
+    await comment(bot, "/verify-staging history")
+    assert replies(bot) == [history_texts.HISTORY_NONE.format(environment="staging")]
+    runs = [failover_run(i, latency, repository=REPOSITORY) for i, latency in enumerate((4.0, 6.0, 12.0), 1)]
+    runs.append(failover_run(4, 99.0, repository="paws360/other-service"))
+    runs.append(failover_run(5, None, passed=False, repository=REPOSITORY, ref="x`|<b>y"))
+    await record(bot.runtime.store, *runs)
+    await comment(bot, "/verify-staging history", user="bob-reader")  # reading history needs no permission
+    reply = replies(bot)[-1]
+    assert reply.startswith(history_texts.HISTORY_HEADER.format(environment="staging", count=4))
+    assert "vs-h004" not in reply
+    assert [line.split(" | ")[1] for line in reply.splitlines() if "`vs-h" in line] == [
+        "`vs-h005`", "`vs-h003`", "`vs-h002`", "`vs-h001`",
+    ]  # fmt: skip
+    assert "| ``x`\\|<b>y`` |" in reply  # the ref as a code span, its pipe unable to split the table
+    assert f"| failover | {md_text(FAILOVER)} | `▁▃█·` ✓✓✓✗ | — | 6.0 s |" in reply
 
 
 async def test_an_engine_refusal_is_replied_with_its_reason(bot: Bot) -> None:
