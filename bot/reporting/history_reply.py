@@ -50,4 +50,3 @@ def render_history_reply(history: EnvironmentHistory) -> str:
         for s in history.series
     ]
     return table + "\n".join([texts.HISTORY_TRENDS_HEADER, *trends])
-

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.github.models import PullRequest
 from bot.model import SCENARIO_ORDER, ScenarioId, Verification
-from bot.settings import AuthorizationSettings, JiraSettings
 from bot.reporting.escape import md_text
+from bot.settings import AuthorizationSettings, JiraSettings
 from bot.texts import commands as texts
 from bot.texts import history as history_texts
 from bot.texts import safety

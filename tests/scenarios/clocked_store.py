@@ -44,3 +44,11 @@ class ClockedStore:
     async def journal_pending(self) -> list[JournalEntry]:
         async with self._clock.hold():
             return await self.inner.journal_pending()
+
+    async def passing_values(
+        self, *, environment: str, scenario: str, measurement: str, limit: int, exclude: str
+    ) -> list[float]:
+        async with self._clock.hold():
+            return await self.inner.passing_values(
+                environment=environment, scenario=scenario, measurement=measurement, limit=limit, exclude=exclude
+            )

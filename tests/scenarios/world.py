@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -273,10 +273,12 @@ async def world(
     thresholds: Thresholds = LAB_THRESHOLDS,
     reconcile_after: float = 5,
     frontend_version: bool = True,
+    assess: Callable[[Verification, ClockedStore], Awaitable[None]] | None = None,
 ) -> AsyncIterator[World]:
     """Build the world, drive virtual time while the block runs, and stop everything afterwards.
 
-    `frontend_version=False`: the settings name no `frontend.version_url` (the frontend still serves one)."""
+    `frontend_version=False`: the settings name no `frontend.version_url` (the frontend still serves one);
+    `assess`: what the engine runs over the results before the verdict (issue 15 §3), given the store."""
     fault_set = frozenset(faults)
     clock = FakeClock()
     app = FakeGitHubApp(clock=clock)
@@ -330,7 +332,7 @@ async def world(
     ssh.on_change.append(w.unit_changed)
     w.engine = ScenarioEngine(
         settings=w.settings, store=store, github=app, ssh=ssh, probe=w.probe, monitoring=factory(prom, am, grafana),
-        reporter=w.reporter, clock=clock,
+        reporter=w.reporter, clock=clock, assess=(lambda v: assess(v, store)) if assess else None,
     )  # fmt: skip
     try:
         async with clock.running():
