@@ -66,36 +66,21 @@ def history_rows(v: Verification) -> tuple[HistoryEntry, list[MeasurementPoint]]
         return None
     trigger = trigger_of(v)
     entry = HistoryEntry(
-        verification_id=v.verification_id,
-        repository=v.repository,
-        pull_request=v.pull_request,
-        environment=v.environment,
-        ref=v.ref,
-        sha=v.head_sha,
-        trigger=trigger,
-        requested_by=v.requested_by,
-        started_at=v.started_at,
-        completed_at=v.completed_at,
-        conclusion=v.conclusion.value,
+        verification_id=v.verification_id, repository=v.repository, pull_request=v.pull_request,
+        environment=v.environment, ref=v.ref, sha=v.head_sha, trigger=trigger, requested_by=v.requested_by,
+        started_at=v.started_at, completed_at=v.completed_at, conclusion=v.conclusion.value,
         regressions=sum(len(s.regressions) for s in v.scenarios),
-    )
+    )  # fmt: skip
     points = [
         MeasurementPoint(
-            verification_id=v.verification_id,
-            environment=v.environment,
-            scenario=s.id.value,
-            measurement=name,
-            value=value,
-            passed=s.conclusion is ScenarioConclusion.PASSED,
+            verification_id=v.verification_id, environment=v.environment, scenario=s.id.value, measurement=name,
+            value=value, passed=s.conclusion is ScenarioConclusion.PASSED,
             regressed=any(r.measurement == name for r in s.regressions),
-            at=v.completed_at,
-            ref=v.ref,
-            sha=v.head_sha,
-            trigger=trigger,
+            at=v.completed_at, ref=v.ref, sha=v.head_sha, trigger=trigger,
         )
         for s in v.scenarios
         for name, value in s.measurements.items()
-    ]
+    ]  # fmt: skip
     return entry, points
 
 
@@ -107,16 +92,15 @@ class HistoryStore(Protocol):
 
 class HistoryReporter:
     """bot.ports.Reporter that writes a verification's history rows when it finishes (again when an undo that
-    failed is later restored: the rows are replaced, not repeated)."""
+    failed is later restored: the rows are replaced, not repeated). Starts and progress leave no history."""
 
     def __init__(self, store: HistoryStore) -> None:
         self._store = store
 
-    async def started(self, verification: Verification) -> None:
+    async def _ignored(self, _: Verification | ProgressEvent) -> None:
         return None
 
-    async def progress(self, event: ProgressEvent) -> None:
-        return None
+    started = progress = _ignored
 
     async def finished(self, verification: Verification) -> None:
         rows = history_rows(verification)

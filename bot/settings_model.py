@@ -91,17 +91,14 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class RegressionSettings:
-    """Issue 15 §3: when a passing measurement counts as regressed against its own recent baseline."""
+    """Issue 15 §3: a passing measurement is regressed when it is worse than its baseline, the median of its last
+    `runs` passing runs in the environment (none before `min_runs`), by more than `ratio` of the baseline
+    (0.5: 50 %) AND by more than `seconds`. With `fail`, a regression fails its scenario; otherwise it is shown."""
 
-    #: Flagged only when more than this fraction worse than the baseline (0.5: 50 %) ...
     ratio: float = 0.5
-    #: ... and more than this many seconds worse.
     seconds: float = 5
-    #: The baseline is the median of the last this many passing runs of the measurement in the environment ...
     runs: int = 10
-    #: ... and there is none (nothing flagged) until at least this many passing runs are recorded.
     min_runs: int = 5
-    #: A regression fails its scenario (otherwise it is shown, and the scenario passes).
     fail: bool = False
 
 

@@ -324,6 +324,10 @@ class Store:
             row = await cur.fetchone()
         return verification_from_json(row[0]) if row else None
 
+    async def _rows(self, query: str, params: tuple[object, ...]) -> list[aiosqlite.Row]:
+        async with self._db.execute(query, params) as cur:
+            return list(await cur.fetchall())
+
     async def _first_column(self, query: str, params: tuple[object, ...] = ()) -> list[object]:
         async with self._db.execute(query, params) as cur:
             rows = await cur.fetchall()
@@ -441,12 +445,11 @@ class Store:
     async def history(self, *, environment: str, limit: int, repository: str | None = None) -> list[HistoryEntry]:
         """The environment's latest `limit` finished verifications (of `repository` only, if given), newest first."""
         scope, params = _history_scope(environment, repository)
-        async with self._db.execute(
+        rows = await self._rows(
             f"SELECT {_HISTORY_COLUMNS} FROM verification_history WHERE {scope}"  # noqa: S608 (constants)
             " ORDER BY completed_at DESC, verification_id DESC LIMIT ?",
             (*params, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_history_entry(r) for r in rows]
 
     async def history_environments(self) -> list[str]:
@@ -462,12 +465,11 @@ class Store:
         columns = "verification_id, environment, scenario, measurement, value, passed, regressed, at, ref, sha, trigger"
         latest = f"SELECT verification_id FROM verification_history WHERE {scope}"  # noqa: S608 (constants)
         latest += " ORDER BY completed_at DESC, verification_id DESC LIMIT ?"
-        async with self._db.execute(
+        rows = await self._rows(
             f"SELECT {columns} FROM measurements WHERE verification_id IN ({latest})"  # noqa: S608 (constants)
             " ORDER BY at, verification_id",
             (*params, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [
             MeasurementPoint(
                 verification_id=str(r[0]), environment=str(r[1]), scenario=str(r[2]), measurement=str(r[3]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.model import ScenarioResult
 from bot.regressions import worse_by
@@ -13,35 +13,30 @@ from bot.texts import history as texts
 
 def regressions_markdown(scenarios: Sequence[ScenarioResult]) -> str | None:
     """A Markdown table of the regressions of `scenarios` (None when there is none)."""
-    found = [(s, r) for s in scenarios for r in s.regressions]
-    if not found:
+    rows = _rows(scenarios, texts.REGRESSION_ROW, md_text)
+    if not rows:
         return None
-    rows = [
-        texts.REGRESSION_ROW.format(
-            scenario=s.id.value,
-            measurement=md_text(r.measurement),
-            mark=texts.REGRESSED,
-            value=fmt_value(r.value, "s"),
-            baseline=fmt_value(r.baseline, "s"),
-            worse=md_text(worse_by(r)),
-        )
-        for s, r in found
-    ]
-    return "\n".join([texts.REGRESSIONS_HEADER.format(runs=max(r.runs for _, r in found)), *rows])
+    runs = max(r.runs for s in scenarios for r in s.regressions)
+    return "\n".join([texts.REGRESSIONS_HEADER.format(runs=runs), *rows])
 
 
 def regressions_jira(scenarios: Sequence[ScenarioResult]) -> str | None:
     """The same as Jira wiki markup (None when there is none)."""
-    rows = [
-        texts.JIRA_REGRESSION_ROW.format(
+    rows = _rows(scenarios, texts.JIRA_REGRESSION_ROW, jira_text)
+    return "\n".join([texts.JIRA_REGRESSIONS_INTRO, *rows]) if rows else None
+
+
+def _rows(scenarios: Sequence[ScenarioResult], template: str, escape: Callable[[object], str]) -> list[str]:
+    """One `template` line per regression; the measurement's name and the difference escaped with `escape`."""
+    return [
+        template.format(
             scenario=s.id.value,
-            measurement=jira_text(r.measurement),
+            measurement=escape(r.measurement),
             mark=texts.REGRESSED,
             value=fmt_value(r.value, "s"),
             baseline=fmt_value(r.baseline, "s"),
-            worse=jira_text(worse_by(r)),
+            worse=escape(worse_by(r)),
         )
         for s in scenarios
         for r in s.regressions
     ]
-    return "\n".join([texts.JIRA_REGRESSIONS_INTRO, *rows]) if rows else None
