@@ -3,6 +3,10 @@ regressed, with the baseline, in every report; it fails its scenario only when `
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
+
 from bot.model import Regression, ScenarioConclusion, ScenarioId, Verification
 from bot.regressions import baseline, find_regression, find_regressions, flag_regressions
 from bot.reporting.check_render import overall_output, scenario_output
@@ -11,6 +15,7 @@ from bot.reporting.escape import jira_text, md_text
 from bot.reporting.jira_render import finished_comment
 from bot.settings import RegressionSettings
 from bot.texts import history as texts
+from tests.paths import FIXTURES
 from tests.support.history import FAILOVER, failover_run
 
 RULES = RegressionSettings()  # ratio 0.5, seconds 5, runs 10, min_runs 5
@@ -77,10 +82,15 @@ async def test_only_passed_scenarios_are_checked_and_the_fail_flag_fails_them() 
     assert result.conclusion is ScenarioConclusion.FAILED
     assert result.reason is not None and "failover_latency_s regressed: 12.0 s" in result.reason
     assert "baseline of 4.0 s" in result.reason
-    report = failing.to_report()["scenarios"][0]
-    assert report["regressions"] == [
+    report = failing.to_report()
+    assert report["scenarios"][0]["regressions"] == [
         {"measurement": FAILOVER, "value": 12.0, "baseline": 4.0, "ratio": 2.0, "runs": 10}
     ]
+    # Valid against the report schema, whose `regressions` (added here) describes exactly these fields.
+    schema = json.loads((FIXTURES / "contracts" / "verification-report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    item = schema["$defs"]["scenario"]["properties"]["regressions"]["items"]
+    assert set(item["required"]) == set(report["scenarios"][0]["regressions"][0])
 
 
 def regressed_verification(measurement: str = FAILOVER) -> Verification:
