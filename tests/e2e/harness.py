@@ -27,6 +27,7 @@ from typing import Any
 import requests
 import yaml
 
+from bot.history import MeasurementPoint
 from bot.model import Verification
 from bot.runtime.demo import bot_environment
 from bot.store import Store
@@ -299,6 +300,18 @@ class World:
             store = await Store.open(str(self.database()))
             try:
                 return await store.latest_verification(repository=self.repository, pull_request=self.pull_number)
+            finally:
+                await store.close()
+
+        return asyncio.run(read())
+
+    def measurement_history(self, environment: str) -> list[MeasurementPoint]:
+        """Issue 15 §2: the measurements the bot's store keeps for the environment's latest verifications."""
+
+        async def read() -> list[MeasurementPoint]:
+            store = await Store.open(str(self.database()))
+            try:
+                return await store.measurement_points(environment=environment, limit=30)
             finally:
                 await store.close()
 

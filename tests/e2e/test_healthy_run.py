@@ -70,6 +70,22 @@ def test_every_restoration_worked_and_staging_is_up_afterwards(healthy: Outcome)
     assert any(e["event"] == "version_restored" for e in truth)
 
 
+def test_the_measurements_are_kept_in_the_history(healthy: Outcome) -> None:
+    """Issue 15 §2: the real engine and reporters keep every measurement of the finished verification, as reported,
+    for the history command, the history page and regression baselines."""
+    report = healthy.report
+    reported = {(s["id"], name, value) for s in report["scenarios"] for name, value in s["measurements"].items()}
+
+    def kept() -> set[tuple[str, str, float | None]] | None:
+        # The history is written by the last reporter, just after the final PR comment the verdict was read from.
+        points = healthy.world.measurement_history(report["environment"])
+        mine = {(p.scenario, p.measurement, p.value) for p in points if p.verification_id == report["verification_id"]}
+        return mine or None
+
+    assert wait_for(kept, timeout=30, what="the verification's measurements in the history") == reported
+    assert {"failover_latency_s", "rollback_s", "alert_fire_s", "notification_s"} <= {m for _, m, _ in reported}
+
+
 def test_the_report_validates_against_the_contract_schema(healthy: Outcome) -> None:
     path = REPORT_SCHEMA
     schema = json.loads(path.read_text(encoding="utf-8"))
