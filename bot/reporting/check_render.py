@@ -7,6 +7,7 @@ from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput
 from bot.reporting.escape import md_text, one_line
 from bot.reporting.format import cell, clip, clip_short, fmt_time, fmt_value
 from bot.reporting.regressions_render import regressions_markdown
+from bot.texts import history as history_texts
 from bot.texts import reports as texts
 
 #: GitHub's limits for check-run actions (REST "Create a check run": at most 3 actions).
@@ -112,6 +113,9 @@ def scenario_output(verification: Verification, scenario: ScenarioResult) -> Che
         )
     if scenario.status is ScenarioStatus.COMPLETED:
         title = texts.CHECK_TITLE_DONE.format(verdict=texts.SCENARIO_VERDICT[scenario.conclusion], title=scenario.title)
+        if scenario.regressions:
+            names = ", ".join(r.measurement for r in scenario.regressions)
+            title += history_texts.CHECK_TITLE_REGRESSED.format(measurements=one_line(names))
     else:
         current = scenario.steps[-1].name if scenario.steps else "starting"
         # A check run's title is plain text: only keep it on one line.

@@ -98,7 +98,8 @@ def _verdicts(entries: Sequence[HistoryEntry], *, public_url: str) -> str:
         rows.append(
             f"<tr><td>{e_(fmt_date(e.completed_at))}</td>"
             f'<td><a href="{e_(details_url(public_url, e.verification_id))}">{e_(e.verification_id)}</a></td>'
-            f"<td>{e_(e.repository)}#{e.pull_request}</td><td>{e_(e.trigger)}</td><td>{e_(e.ref)}</td>"
+            f"<td>{e_(e.repository)}{f'#{e.pull_request}' if e.pull_request else ''}</td>"
+            f"<td>{e_(e.trigger)}</td><td>{e_(e.ref)}</td>"
             f"<td><code>{e_(e.sha[:12])}</code></td>"
             f'<td class="{e_(e.conclusion)}">{e_(e.conclusion)}{regressed}</td></tr>'
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # ---- regressions (check run, PR comment, JIRA) ----
 REGRESSED = "regressed"
+#: After a concluded scenario's check-run title when a measurement regressed.
+CHECK_TITLE_REGRESSED = " (regressed: {measurements})"
 REGRESSIONS_HEADER = (
     "### ⚠️ Regressed\n\nStill within the threshold, but clearly worse than the recent baseline "
     "(median of the last {runs} passing runs):\n\n"

@@ -13,6 +13,7 @@ from bot.reporting.check_render import overall_output, scenario_output
 from bot.reporting.comment_render import render_comment
 from bot.reporting.escape import jira_text, md_text
 from bot.reporting.jira_render import finished_comment
+from bot.serialize import verification_from_json, verification_to_json
 from bot.settings import RegressionSettings
 from bot.texts import history as texts
 from tests.paths import FIXTURES
@@ -102,8 +103,10 @@ def regressed_verification(measurement: str = FAILOVER) -> Verification:
 def test_the_mark_and_baseline_appear_in_the_check_runs_comment_and_jira() -> None:
     v = regressed_verification()
     scenario = v.scenario(ScenarioId.FAILOVER)
+    output = scenario_output(v, scenario)
+    assert output.title.endswith(texts.CHECK_TITLE_REGRESSED.format(measurements=FAILOVER))
     for text in (
-        scenario_output(v, scenario).summary,
+        output.summary,
         overall_output(v).summary,
         render_comment(v, base_url="https://github.com", signoff_team=None),
     ):
@@ -113,6 +116,11 @@ def test_the_mark_and_baseline_appear_in_the_check_runs_comment_and_jira() -> No
     jira = finished_comment(v, pull_request_url="https://github.com/o/r/pull/42")
     assert texts.JIRA_REGRESSIONS_INTRO in jira
     assert "*regressed* — 12.0 s, baseline 4.0 s (\\+8.0 s (\\+200 %))" in jira
+
+
+def test_regressions_survive_a_restart_of_the_bot() -> None:
+    v = regressed_verification()
+    assert verification_from_json(verification_to_json(v)) == v
 
 
 def test_nothing_regressed_shows_no_section() -> None:
