@@ -13,6 +13,7 @@ import aiohttp
 
 from bot.details import SECURITY_HEADERS
 from bot.settings import Settings, load_settings
+from bot.texts import history as texts
 from tests.bot.conftest import running_bot
 from tests.bot.github_api import FakeGitHubAPI
 from tests.support.history import FAILOVER, failover_run, record
@@ -88,4 +89,8 @@ async def test_history_is_absent_without_public_url_or_access(
     opened = settings_with(tmp_path / "c", secret_env, github_api, server=public, token=False)
     async with running_bot(opened) as (runtime, _, session):
         status, text = await get(session, runtime.url + "/verifications.json")
-        assert status == 200 and text.startswith('{"environments"')
+        assert status == 200 and json.loads(text) == {
+            "environments": [{"environment": "staging", "verifications": [], "trends": []}]
+        }
+        status, page = await get(session, runtime.url + "/verifications")
+        assert status == 200 and texts.PAGE_NONE in page

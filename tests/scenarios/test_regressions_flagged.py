@@ -32,3 +32,13 @@ async def test_a_slower_failover_within_the_threshold_fails_as_regressed_before_
     assert failover.reason is not None and failover.reason.startswith(f"{FAILOVER} regressed")
     # The reports saw the same: the regression was there before the final report went out.
     assert w.reporter.finished_list[-1].scenario(ScenarioId.FAILOVER).regressions == failover.regressions
+
+
+async def test_a_history_that_cannot_be_read_changes_no_verdict(tmp_path: Path) -> None:
+    async def assess(v: Verification, source: BaselineSource) -> None:
+        raise OSError("database is locked")
+
+    async with world(tmp_path, assess=assess) as w:
+        v = await w.verify(ScenarioId.FAILOVER)
+    assert v.conclusion is VerificationConclusion.SUCCESS
+    assert v.scenario(ScenarioId.FAILOVER).regressions == []
