@@ -268,7 +268,7 @@ class ScenarioEngine:
                     continue
                 await self._scenario(active, request, repo, result)
             if self._assess is not None and not active.abort.is_set():
-                await self._assessed(v)
+                await _assessed(self._assess, v)
             v.conclusion = VerificationConclusion.CANCELLED if active.abort.is_set() else v.decide_conclusion()
             if active.abort.is_set():
                 v.reason = f"{_why(active)}; everything the bot had stopped was started again."
@@ -282,13 +282,6 @@ class ScenarioEngine:
             v.github_api_calls = tally.count
             v.completed_at = self._clock.now()
             await asyncio.shield(self._finish(active))
-
-    async def _assessed(self, v: Verification) -> None:
-        try:
-            assert self._assess is not None
-            await self._assess(v)
-        except Exception as exc:  # the history is a help, not a criterion: its store failing changes no verdict
-            log.warning("results not assessed", verification=v.verification_id, error=str(exc))
 
     async def _finish(self, active: _Active) -> None:
         v = active.verification
@@ -426,3 +419,10 @@ def _with_suffix(name: str) -> str:
 def _why(active: _Active, *, lead: str = "Aborted by") -> str:
     """The abort's reason as a clause: the given reason, else who asked."""
     return active.abort_reason or f"{lead} {active.aborted_by}"
+
+
+async def _assessed(assess: Callable[[Verification], Awaitable[None]], v: Verification) -> None:
+    try:
+        await assess(v)
+    except Exception as exc:  # the history is a help, not a criterion: its store failing changes no verdict
+        log.warning("results not assessed", verification=v.verification_id, error=str(exc))
