@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.model import ScenarioId, ScenarioStatus, Verification
+from bot.model import ScenarioId, ScenarioStatus, Trigger, Verification
 from bot.settings_model import EnvironmentSettings
 
 
@@ -375,6 +375,8 @@ class VerificationRequest:
     jira_issue: str | None = None
     comment_id: int | None = None  # the comment that asked
     title: str | None = None  # the pull request's title (its author's text)
+    trigger: Trigger = Trigger.COMMENT
+    tracking_issue: int | None = None  # where a scheduled verification (pull_request 0) reports
 
 
 @dataclass(frozen=True)

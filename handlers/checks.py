@@ -16,7 +16,7 @@ from gidgethub import routing, sansio
 
 from bot.envelope import Envelope
 from bot.github.models import PayloadError, parses
-from bot.model import ScenarioConclusion, ScenarioId, Verification
+from bot.model import ScenarioConclusion, ScenarioId, Trigger, Verification
 from bot.ports import GitHubRepo
 from bot.reporting import parse_external_id
 from bot.texts import reports as texts
@@ -142,4 +142,5 @@ async def rerun(
         reply=PullRequestReply(repo, previous.pull_request),
         pull_request=previous.pull_request,
         scenarios=scenarios,
+        trigger=Trigger.BUTTON,
     )

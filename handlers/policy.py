@@ -16,7 +16,7 @@ import structlog
 
 from bot.accounting import open_tally
 from bot.github.models import PullRequest, branch_ref
-from bot.model import ScenarioId
+from bot.model import ScenarioId, Trigger
 from bot.permissions import has_at_least
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import html_base
@@ -108,6 +108,7 @@ async def start_verification(
     scenarios: tuple[ScenarioId, ...],
     dry_run: bool = False,
     comment_id: int | None = None,
+    trigger: Trigger = Trigger.COMMENT,
 ) -> None:
     """Start a verification of `scenarios` on the pull request's current head for `requested_by`, or tell them why
     not (`dry_run`: tell them the plan instead). `comment_id` is the comment that asked, if one did."""
@@ -154,6 +155,7 @@ async def start_verification(
         jira_issue=jira_issue_for(pull, ctx.settings.jira),
         comment_id=comment_id,
         title=pull.title,
+        trigger=trigger,
     )
     # The engine's task copies this context: its log lines carry the verification id too.
     with structlog.contextvars.bound_contextvars(verification=request.verification_id):
