@@ -37,6 +37,7 @@ from bot.settings_model import (
     WorkflowJobs,
     WorkflowSettings,
 )
+from bot.settings_schedule import check_schedule_repositories, parse_schedule
 from bot.texts.safety import UNIT_SETTING_INVALID
 from bot.unit_names import unit_name_problem
 from bot.yaml_fields import Node, SettingsError, shown
@@ -114,9 +115,11 @@ def _parse(root: Node, *, secrets: Secrets) -> Settings:
         name: _environment(name, node, ssh)
         for name, node in root.children("environments", expected="an environment name")
     }
+    github = _github(root.child("github"), environments)
+    check_schedule_repositories(environments, github.repositories)
     return Settings(
         database=root.string("database", expected="the path of the SQLite database file"),
-        github=_github(root.child("github"), environments),
+        github=github,
         authorization=_authorization(root.child("authorization", required=False)),
         jira=_jira(root.child("jira", required=False)),
         ssh=ssh,
@@ -268,7 +271,9 @@ def _ssh_host(node: Node, key: str, ssh: SSHSettings) -> str:
 
 
 def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings:
-    node.only(["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label"])
+    node.only(
+        ["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label", "schedule"]
+    )
     runners = tuple(_runner(r, ssh) for r in node.items("runners"))
     roles = [r.role for r in runners]
     for role in RunnerRole:
@@ -300,6 +305,7 @@ def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings
         monitoring=_monitoring(node.child("monitoring")),
         thresholds=Thresholds(**{n: thresholds.seconds(n, getattr(default_thresholds, n)) for n in names}),
         incident_label=node.string("incident_label", "incident", expected="a label name"),
+        schedule=parse_schedule(node.child("schedule", required=False)),
     )
 
 

@@ -90,6 +90,16 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """issue 15 §1: a verification started by the clock (bot/cron.py reads `cron`)."""
+
+    cron: str  # 5 fields, UTC, validated at load
+    repository: str  # one of github.repositories whose environment this is
+    scenarios: tuple[ScenarioId, ...] = tuple(ScenarioId)
+    ref: str | None = None  # a branch name; None: the repository's default branch, asked of GitHub at each run
+
+
+@dataclass(frozen=True)
 class EnvironmentSettings:
     name: str
     workflow: WorkflowSettings
@@ -99,6 +109,8 @@ class EnvironmentSettings:
     monitoring: MonitoringSettings
     thresholds: Thresholds = field(default_factory=Thresholds)
     incident_label: str = "incident"
+    #: issue 15 §1: when the environment verifies itself with no one asking; None: only when asked.
+    schedule: ScheduleSettings | None = None
 
     def runner(self, role: RunnerRole) -> RunnerSettings:
         for r in self.runners:
