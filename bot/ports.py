@@ -132,6 +132,19 @@ class GitHubRepo(Protocol):
 
     async def update_check_run(self, check_run_id: int, update: CheckRunUpdate) -> None: ...
 
+    # Issue 15: a scheduled verification verifies a branch's head and reports to a tracking issue.
+    async def default_branch(self) -> str:
+        """The repository's default branch (`GET /repos/{owner}/{repo}`)."""
+        ...
+
+    async def branch_head(self, branch: str) -> str:
+        """The SHA of the branch's head commit (`GET /repos/{owner}/{repo}/branches/{branch}`)."""
+        ...
+
+    async def create_issue(self, *, title: str, body: str, labels: Sequence[str]) -> int:
+        """Open an issue; its number."""
+        ...
+
 
 class GitHubApp(Protocol):
     """Hands out per-installation repository clients (installation tokens are cached inside)."""
