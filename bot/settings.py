@@ -271,9 +271,7 @@ def _ssh_host(node: Node, key: str, ssh: SSHSettings) -> str:
 
 
 def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings:
-    node.only(
-        ["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label", "schedule"]
-    )
+    node.only(["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label", "schedule"])
     runners = tuple(_runner(r, ssh) for r in node.items("runners"))
     roles = [r.role for r in runners]
     for role in RunnerRole:
