@@ -42,7 +42,3 @@ class Cron:
         value = croniter(self.expression, t + timedelta(microseconds=1)).get_prev(datetime)
         assert isinstance(value, datetime)
         return value.astimezone(UTC)
-
-    def period_at(self, due: datetime) -> timedelta:
-        """How long after `due` the next one comes: "one period" for a due time (cron gaps need not be equal)."""
-        return self.next_after(due) - due
