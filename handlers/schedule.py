@@ -127,20 +127,24 @@ class Scheduler:
     async def catch_up(self) -> None:
         """At start-up: each environment's stored due time, run once if it passed less than one period ago."""
         for plan in self._plans:
-            now = self._clock.now()
-            stored = await self._ctx.store.schedule_next_due(plan.name)
-            if stored is None or stored > now:
-                plan.next_due = stored or plan.cron.next_after(now)
-                await self._ctx.store.set_schedule_next_due(plan.name, plan.next_due)
-                continue
-            # The last due time before now is less than one period late (the one after it has not come): it runs
-            # now, once. Every earlier one is more than a period late: missed.
-            latest = plan.cron.latest_at_or_before(now)
-            await self._record_missed(plan, first=stored, latest=latest)
-            log.info("scheduled verification runs late", environment=plan.name, due=iso(latest))
-            await self._due(plan, latest)
-            plan.next_due = plan.cron.next_after(latest)
+            await self._catch_up(plan)
+            log.info("schedule ready", environment=plan.name, next_due=iso(plan.next_due))
+
+    async def _catch_up(self, plan: _Plan) -> None:
+        now = self._clock.now()
+        stored = await self._ctx.store.schedule_next_due(plan.name)
+        if stored is None or stored > now:
+            plan.next_due = stored or plan.cron.next_after(now)
             await self._ctx.store.set_schedule_next_due(plan.name, plan.next_due)
+            return
+        # The last due time before now is less than one period late (the one after it has not come): it runs
+        # now, once. Every earlier one is more than a period late: missed.
+        latest = plan.cron.latest_at_or_before(now)
+        await self._record_missed(plan, first=stored, latest=latest)
+        log.info("scheduled verification runs late", environment=plan.name, due=iso(latest))
+        await self._due(plan, latest)
+        plan.next_due = plan.cron.next_after(latest)
+        await self._ctx.store.set_schedule_next_due(plan.name, plan.next_due)
 
     async def tick(self) -> None:
         """Start (or skip) every due time that has come, in order."""

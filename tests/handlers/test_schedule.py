@@ -89,7 +89,8 @@ async def test_a_due_time_starts_one_verification_of_the_branch_head_reported_on
         "started",
         request.verification_id,
     )
-    assert {(r.outcome, r.reason) for r in later} <= {("skipped", "running")}
+    # (The last may have been cut off between its claim and its outcome when the test cancelled the scheduler.)
+    assert {(r.outcome, r.reason) for r in later[:-1]} <= {("skipped", "running")}
 
 
 async def test_the_tracking_issue_is_found_again_and_the_configured_ref_is_verified(w: World) -> None:
