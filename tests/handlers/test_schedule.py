@@ -54,6 +54,17 @@ def skips(metrics: Metrics, reason: str) -> float | None:
     )
 
 
+async def first_due_is_skipped(
+    w: World, scheduler: Scheduler, clock: FakeClock, metrics: Metrics, *, reason: str
+) -> None:
+    """09:05 comes: nothing starts, and the skip is recorded with `reason` and counted."""
+    clock.advance(3 * 60)
+    await scheduler.tick()
+    assert w.engine.started == []
+    assert [(r.outcome, r.reason) for r in await w.store.schedule_runs("staging")] == [("skipped", reason)]
+    assert skips(metrics, reason) == 1
+
+
 async def test_the_first_start_stores_the_next_due_time_and_starts_nothing(w: World) -> None:
     scheduler, _, _ = scheduled(w)
     await scheduler.catch_up()
@@ -127,12 +138,7 @@ async def test_a_due_time_while_a_verification_runs_is_skipped_with_the_reason_r
     scheduler, clock, metrics = scheduled(w)
     await scheduler.catch_up()
     w.engine.busy["staging"] = "vs-asked-on-a-pull-request"
-    clock.advance(3 * 60)
-    await scheduler.tick()
-    assert w.engine.started == []
-    [run] = await w.store.schedule_runs("staging")
-    assert (run.outcome, run.reason) == ("skipped", "running")
-    assert skips(metrics, "running") == 1
+    await first_due_is_skipped(w, scheduler, clock, metrics, reason="running")
 
 
 async def test_a_due_time_with_an_undo_pending_on_staging_is_skipped(w: World) -> None:
@@ -140,21 +146,13 @@ async def test_a_due_time_with_an_undo_pending_on_staging_is_skipped(w: World) -
     await scheduler.catch_up()
     host = w.ctx.settings.environments["staging"].backend.host
     await w.store.journal_add(verification_id="vs-old", host=host, fault="stop backend", undo=["systemctl start x"])
-    clock.advance(3 * 60)
-    await scheduler.tick()
-    assert w.engine.started == []
-    assert [r.reason for r in await w.store.schedule_runs("staging")] == ["undo-pending"]
-    assert skips(metrics, "undo-pending") == 1
+    await first_due_is_skipped(w, scheduler, clock, metrics, reason="undo-pending")
 
 
 async def test_a_branch_github_cannot_find_is_skipped_as_not_started(w: World) -> None:
     scheduler, clock, metrics = scheduled(w, ref="gone")
     await scheduler.catch_up()
-    clock.advance(3 * 60)
-    await scheduler.tick()
-    assert w.engine.started == []
-    assert [r.reason for r in await w.store.schedule_runs("staging")] == ["not-started"]
-    assert skips(metrics, "not-started") == 1
+    await first_due_is_skipped(w, scheduler, clock, metrics, reason="not-started")
 
 
 async def test_a_run_missed_while_down_by_less_than_a_period_runs_once_at_start_up(w: World) -> None:

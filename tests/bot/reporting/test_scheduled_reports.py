@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
 
 import jsonschema
 
 from bot.model import ScenarioConclusion, ScenarioId, Trigger, Verification, VerificationConclusion
-from bot.reporting import build_reporter
 from bot.reporting.details_page import PageLinks, render_details
 from bot.reporting.jira_render import started_comment
 from bot.settings import Settings
@@ -22,7 +20,8 @@ from tests.fakes.jira import FakeJira
 from tests.paths import REPORT_SCHEMA
 from tests.support.verifications import SHA, conclude, new_verification
 
-from .conftest import RecordingApp, settle
+from .conftest import RecordingApp
+from .test_jira_attachments import verify
 
 TRACKING_ISSUE = 7
 
@@ -39,15 +38,7 @@ def scheduled_verification() -> Verification:
 
 
 async def run_scheduled(settings: Settings, app: RecordingApp, clock: FakeClock, jira: FakeJira) -> Verification:
-    reporter = build_reporter(settings=settings, github=app, jira=jira, clock=clock)
-    v = scheduled_verification()
-    await reporter.started(v)
-    await settle()
-    conclude(v.scenarios[0], ScenarioConclusion.PASSED, start=0, measurements={"deployment_duration_s": 41.0})
-    v.conclusion = v.decide_conclusion()
-    v.completed_at = clock.now() + timedelta(seconds=1)
-    await reporter.finished(v)
-    return v
+    return await verify(settings, app, clock, jira, verification=scheduled_verification())
 
 
 async def test_the_comment_goes_to_the_tracking_issue_and_speaks_of_the_schedule(
