@@ -97,7 +97,8 @@ MIGRATIONS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ScheduleRun:
-    """What became of one scheduled due time: `outcome` "claimed" (being started), "started" or "skipped"."""
+    """What became of one scheduled due time: `outcome` "started", "skipped" (with its `reason`) or "claimed" (being
+    started, or the App stopped before it knew; never started again either way)."""
 
     environment: str
     due_at: datetime

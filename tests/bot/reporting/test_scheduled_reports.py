@@ -10,6 +10,7 @@ import json
 import jsonschema
 
 from bot.model import ScenarioConclusion, ScenarioId, Trigger, Verification, VerificationConclusion
+from bot.reporting import build_reporter
 from bot.reporting.details_page import PageLinks, render_details
 from bot.reporting.jira_render import started_comment
 from bot.settings import Settings
@@ -83,3 +84,16 @@ def test_the_details_page_links_the_tracking_issue_not_a_pull_request() -> None:
     assert f'href="https://github.example/{v.repository}/issues/{TRACKING_ISSUE}"' in page
     assert "/pull/0" not in page
     assert texts.DETAILS_TITLE.format(repository=v.repository, ref="main") in page
+
+
+async def test_a_failed_scheduled_verification_offers_no_re_run_button(
+    settings: Settings, app: RecordingApp, clock: FakeClock
+) -> None:
+    reporter = build_reporter(settings=settings, github=app, jira=None, clock=clock)
+    v = scheduled_verification()
+    await reporter.started(v)
+    conclude(v.scenarios[0], ScenarioConclusion.FAILED, start=0)
+    v.conclusion, v.completed_at = v.decide_conclusion(), clock.now()
+    await reporter.finished(v)
+    concluded = [c for c in app.repo_.of("update_check_run") if c.args["conclusion"] is not None]
+    assert concluded and all(c.args["actions"] == [] for c in concluded)
