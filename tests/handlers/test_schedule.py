@@ -9,15 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 from bot.metrics import Metrics
 from bot.model import ScenarioId, Trigger
+from bot.reporting import external_id
 from bot.settings_model import ScheduleSettings
 from bot.store import Store
 from bot.texts import schedule as texts
+from handlers.checks import router as checks_router
 from handlers.context import HandlerContext
 from handlers.schedule import Scheduler, ScheduleSkips
 from tests.fakes.clock import FakeClock
 from tests.fakes.engine import FakeEngine
-from tests.handlers.handler_support import World
-from tests.support.verifications import REPO
+from tests.handlers.handler_support import World, check_event
+from tests.support.verifications import REPO, new_verification
 from tests.support.wait import wait_until
 
 #: A Friday 09:02 UTC: `*/5 * * * *` is next due at 09:05.
@@ -202,3 +204,18 @@ async def test_a_restart_after_the_claim_never_starts_that_due_time_again(w: Wor
     await restarted.catch_up()
     assert len(w.engine.started) == 1
     assert await w.store.schedule_next_due("staging") == datetime(2026, 11, 27, 9, 10, tzinfo=UTC)
+
+
+async def test_github_s_re_run_of_a_scheduled_verification_is_answered_on_the_tracking_issue(w: World) -> None:
+    v = dataclasses.replace(
+        new_verification((ScenarioId.NORMAL_DEPLOY,)), pull_request=0, trigger=Trigger.SCHEDULE, tracking_issue=9
+    )
+    await w.store.save_verification(v)
+    event = check_event("check_run", "rerequested", user="alice-admin", external_id=external_id(v.verification_id))
+    await w.handle(checks_router, event)
+    assert w.engine.started == []
+    [reply] = w.repo.of("create_comment")
+    assert reply.args == {
+        "issue_number": 9,
+        "body": texts.RERUN_REFUSED.format(user="alice-admin", verification_id=v.verification_id),
+    }
