@@ -125,6 +125,8 @@ def test_a_scheduled_verification_runs_reports_on_the_tracking_issue_and_a_resta
         assert len(set(started)) == len(started) and verification_id in started
         # Every verification of no pull request the bot ever began was started by a due time of its own.
         assert set(scheduled_verifications(world)) == set(started)
+        # Skips are counted per environment and reason, from the start (zero until one happens).
+        assert f'verify_staging_schedule_skips_total{{environment="{environment}",reason="running"}}' in world.metrics()
 
 
 def schedule_ready_lines(world: World) -> int:
