@@ -53,6 +53,14 @@ class VerificationConclusion(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Trigger(StrEnum):
+    """What started a verification: a `/verify-staging` comment, a check run's button, or the schedule."""
+
+    COMMENT = "comment"
+    BUTTON = "button"
+    SCHEDULE = "schedule"
+
+
 class StepOutcome(StrEnum):
     OK = "ok"
     FAILED = "failed"
@@ -214,6 +222,15 @@ class Verification:
     overall_check_run_id: int | None = None
     #: The pull request's title when the verification was asked for (its author's text: escape it to show it).
     title: str | None = None
+    #: What started it; a scheduled verification has no pull request (`pull_request` 0).
+    trigger: Trigger = Trigger.COMMENT
+    #: The issue a scheduled verification reports to (its environment's tracking issue), None for a pull request.
+    tracking_issue: int | None = None
+
+    @property
+    def conversation(self) -> int | None:
+        """The pull request or issue whose comments tell people about this verification (None: nowhere yet)."""
+        return self.pull_request or self.tracking_issue
 
     def scenario(self, scenario_id: ScenarioId) -> ScenarioResult:
         for s in self.scenarios:
@@ -238,7 +255,8 @@ class Verification:
             "schema_version": 1,
             "verification_id": self.verification_id,
             "repository": self.repository,
-            "pull_request": self.pull_request,
+            # A scheduled verification verifies a branch, not a pull request.
+            "pull_request": self.pull_request or None,
             "head_sha": self.head_sha,
             "ref": self.ref,
             "environment": self.environment,
@@ -250,6 +268,9 @@ class Verification:
             "github_api_calls": self.github_api_calls,
             "restorations": [_restoration_json(r) for r in self.restorations],
         }
+        report["trigger"] = self.trigger.value
+        if self.tracking_issue is not None:
+            report["tracking_issue"] = self.tracking_issue
         if self.jira is not None:
             report["jira"] = dataclasses.asdict(self.jira)
         return report

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.github.models import Issue, PullRequest, Runner, WorkflowJob, WorkflowRun
-from bot.model import ScenarioId, ScenarioStatus, Verification
+from bot.model import ScenarioId, ScenarioStatus, Trigger, Verification
 from bot.settings_model import EnvironmentSettings
 
 
@@ -131,6 +131,19 @@ class GitHubRepo(Protocol):
     async def create_check_run(self, check: NewCheckRun) -> int: ...
 
     async def update_check_run(self, check_run_id: int, update: CheckRunUpdate) -> None: ...
+
+    # Issue 15: a scheduled verification verifies a branch's head and reports to a tracking issue.
+    async def default_branch(self) -> str:
+        """The repository's default branch (`GET /repos/{owner}/{repo}`)."""
+        ...
+
+    async def branch_head(self, branch: str) -> str:
+        """The SHA of the branch's head commit (`GET /repos/{owner}/{repo}/branches/{branch}`)."""
+        ...
+
+    async def create_issue(self, *, title: str, body: str, labels: Sequence[str]) -> int:
+        """Open an issue; its number."""
+        ...
 
 
 class GitHubApp(Protocol):
@@ -375,6 +388,8 @@ class VerificationRequest:
     jira_issue: str | None = None
     comment_id: int | None = None  # the comment that asked
     title: str | None = None  # the pull request's title (its author's text)
+    trigger: Trigger = Trigger.COMMENT
+    tracking_issue: int | None = None  # where a scheduled verification (pull_request 0) reports
 
 
 @dataclass(frozen=True)

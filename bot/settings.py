@@ -38,6 +38,7 @@ from bot.settings_model import (
     WorkflowJobs,
     WorkflowSettings,
 )
+from bot.settings_schedule import check_schedule_repositories, parse_schedule
 from bot.texts.safety import UNIT_SETTING_INVALID
 from bot.unit_names import unit_name_problem
 from bot.yaml_fields import Node, SettingsError, shown
@@ -116,9 +117,11 @@ def _parse(root: Node, *, secrets: Secrets) -> Settings:
         name: _environment(name, node, ssh)
         for name, node in root.children("environments", expected="an environment name")
     }
+    github = _github(root.child("github"), environments)
+    check_schedule_repositories(environments, github.repositories)
     return Settings(
         database=root.string("database", expected="the path of the SQLite database file"),
-        github=_github(root.child("github"), environments),
+        github=github,
         authorization=_authorization(root.child("authorization", required=False)),
         jira=_jira(root.child("jira", required=False)),
         ssh=ssh,
@@ -272,7 +275,17 @@ def _ssh_host(node: Node, key: str, ssh: SSHSettings) -> str:
 
 def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings:
     node.only(
-        ["workflow", "runners", "backend", "frontend", "monitoring", "thresholds", "incident_label", "regressions"]
+        [
+            "workflow",
+            "runners",
+            "backend",
+            "frontend",
+            "monitoring",
+            "thresholds",
+            "incident_label",
+            "regressions",
+            "schedule",
+        ]
     )
     runners = tuple(_runner(r, ssh) for r in node.items("runners"))
     roles = [r.role for r in runners]
@@ -306,6 +319,7 @@ def _environment(name: str, node: Node, ssh: SSHSettings) -> EnvironmentSettings
         thresholds=Thresholds(**{n: thresholds.seconds(n, getattr(default_thresholds, n)) for n in names}),
         incident_label=node.string("incident_label", "incident", expected="a label name"),
         regressions=_regressions(node.child("regressions", required=False)),
+        schedule=parse_schedule(node.child("schedule", required=False)),
     )
 
 

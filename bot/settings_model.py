@@ -103,6 +103,16 @@ class RegressionSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """issue 15 §1: a verification started by the clock (bot/cron.py reads `cron`)."""
+
+    cron: str  # 5 fields, UTC, validated at load
+    repository: str  # one of github.repositories whose environment this is
+    scenarios: tuple[ScenarioId, ...] = tuple(ScenarioId)
+    ref: str | None = None  # a branch name; None: the repository's default branch, asked of GitHub at each run
+
+
+@dataclass(frozen=True)
 class EnvironmentSettings:
     name: str
     workflow: WorkflowSettings
@@ -113,6 +123,8 @@ class EnvironmentSettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     incident_label: str = "incident"
     regressions: RegressionSettings = field(default_factory=RegressionSettings)
+    #: issue 15 §1: when the environment verifies itself with no one asking; None: only when asked.
+    schedule: ScheduleSettings | None = None
 
     def runner(self, role: RunnerRole) -> RunnerSettings:
         for r in self.runners:

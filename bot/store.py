@@ -109,7 +109,37 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX measurements_by_series ON measurements (environment, scenario, measurement, at);
     """,
+    # Issue 15 §1: each environment's next scheduled due time (it outlives a restart), and every due time claimed
+    # by exactly one scheduler (the first INSERT wins, also across replicas), with what became of it.
+    """
+    CREATE TABLE schedule_next (
+        environment TEXT PRIMARY KEY,
+        due_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE schedule_runs (
+        environment TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        verification_id TEXT,
+        PRIMARY KEY (environment, due_at)
+    );
+    """,
 )
+
+
+@dataclass(frozen=True)
+class ScheduleRun:
+    """What became of one scheduled due time: `outcome` "started", "skipped" (with its `reason`) or "claimed" (being
+    started, or the App stopped before it knew; never started again either way)."""
+
+    environment: str
+    due_at: datetime
+    outcome: str
+    reason: str | None
+    verification_id: str | None
 
 
 @dataclass(frozen=True)
@@ -479,6 +509,59 @@ class Store:
             for r in rows
         ]  # fmt: skip
 
+    # ------------------------------------------------------------------------------------------ schedule (issue 15)
+    async def schedule_next_due(self, environment: str) -> datetime | None:
+        """When the environment's schedule is next due, as last stored (None: never stored)."""
+        values = await self._first_column("SELECT due_at FROM schedule_next WHERE environment = ?", (environment,))
+        return _ts(str(values[0])) if values else None
+
+    async def set_schedule_next_due(self, environment: str, due_at: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO schedule_next (environment, due_at, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (environment) DO UPDATE SET due_at = excluded.due_at, updated_at = excluded.updated_at",
+            (environment, _utc(due_at), _now()),
+        )
+
+    async def claim_schedule_due(
+        self, environment: str, due_at: datetime, *, outcome: str = "claimed", reason: str | None = None
+    ) -> bool:
+        """Claim one due time; False when it was claimed before (by this bot before a restart, or another
+        replica). One statement: the database decides, so two schedulers can never both win."""
+        claimed = await self._db.execute_fetchall(
+            "INSERT INTO schedule_runs (environment, due_at, claimed_at, outcome, reason) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (environment, due_at) DO NOTHING RETURNING environment",
+            (environment, _utc(due_at), _now(), outcome, reason),
+        )
+        return len(list(claimed)) == 1
+
+    async def record_schedule_outcome(
+        self, environment: str, due_at: datetime, *, outcome: str, reason: str | None, verification_id: str | None
+    ) -> None:
+        await self._db.execute(
+            "UPDATE schedule_runs SET outcome = ?, reason = ?, verification_id = ?"
+            " WHERE environment = ? AND due_at = ?",
+            (outcome, reason, verification_id, environment, _utc(due_at)),
+        )
+
+    async def schedule_runs(self, environment: str) -> list[ScheduleRun]:
+        """Every claimed due time of the environment, oldest first."""
+        async with self._db.execute(
+            "SELECT environment, due_at, outcome, reason, verification_id FROM schedule_runs WHERE environment = ?"
+            " ORDER BY due_at",
+            (environment,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            ScheduleRun(
+                environment=str(r[0]),
+                due_at=datetime.fromisoformat(r[1]),
+                outcome=str(r[2]),
+                reason=r[3],
+                verification_id=r[4],
+            )
+            for r in rows
+        ]
+
 
 _HISTORY_COLUMNS = (
     "verification_id, repository, pull_request, environment, ref, sha, trigger, requested_by, started_at,"
@@ -504,6 +587,11 @@ def _history_entry(r: aiosqlite.Row) -> HistoryEntry:
 
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat()
+
+
+def _utc(t: datetime) -> str:
+    """A due time as stored: UTC ISO text, so the text order is the time order and one instant has one spelling."""
+    return t.astimezone(UTC).isoformat()
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:

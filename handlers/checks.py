@@ -16,10 +16,11 @@ from gidgethub import routing, sansio
 
 from bot.envelope import Envelope
 from bot.github.models import PayloadError, parses
-from bot.model import ScenarioConclusion, ScenarioId, Verification
+from bot.model import ScenarioConclusion, ScenarioId, Trigger, Verification
 from bot.ports import GitHubRepo
 from bot.reporting import parse_external_id
 from bot.texts import reports as texts
+from bot.texts import schedule as schedule_texts
 from handlers.context import HandlerContext
 from handlers.policy import PullRequestReply, authorize, start_verification
 
@@ -78,7 +79,7 @@ async def on_check_run(event: sansio.Event, ctx: HandlerContext) -> None:
         scenarios = failed_scenarios(verification)
         if not scenarios:
             reply = texts.CHECKS_NOTHING_FAILED.format(user=delivery.user, verification_id=verification.verification_id)
-            await repo.create_comment(verification.pull_request, reply)
+            await _tell(repo, verification, reply)
             return
         await rerun(ctx, repo, verification, user=delivery.user, scenarios=scenarios)
     else:
@@ -116,13 +117,17 @@ async def _our_check_run(
 async def abort(ctx: HandlerContext, repo: GitHubRepo, verification: Verification, *, user: str) -> None:
     refusal = await authorize(repo, ctx.settings.authorization, user=user)
     if refusal is not None:
-        await repo.create_comment(verification.pull_request, refusal)
+        await _tell(repo, verification, refusal)
         return
     stopped = await ctx.engine.abort(verification.verification_id, by=user)
     template = texts.CHECKS_ABORT_REQUESTED if stopped else texts.CHECKS_NOT_RUNNING
-    await repo.create_comment(
-        verification.pull_request, template.format(user=user, verification_id=verification.verification_id)
-    )
+    await _tell(repo, verification, template.format(user=user, verification_id=verification.verification_id))
+
+
+async def _tell(repo: GitHubRepo, verification: Verification, text: str) -> None:
+    """Answer on the verification's pull request, or a scheduled one's tracking issue (if it has one)."""
+    if verification.conversation is not None:
+        await repo.create_comment(verification.conversation, text)
 
 
 async def rerun(
@@ -134,6 +139,10 @@ async def rerun(
     scenarios: tuple[ScenarioId, ...],
 ) -> None:
     """Start a new verification of `scenarios` on the pull request's current head, as `/verify-staging` would."""
+    if previous.trigger is Trigger.SCHEDULE:  # no pull request to verify; the schedule runs it again
+        refusal = schedule_texts.RERUN_REFUSED.format(user=user, verification_id=previous.verification_id)
+        await _tell(repo, previous, refusal)
+        return
     await start_verification(
         ctx,
         requested_by=user,
@@ -142,4 +151,5 @@ async def rerun(
         reply=PullRequestReply(repo, previous.pull_request),
         pull_request=previous.pull_request,
         scenarios=scenarios,
+        trigger=Trigger.BUTTON,
     )

@@ -16,10 +16,11 @@ import structlog
 
 from bot.accounting import open_tally
 from bot.github.models import PullRequest, branch_ref
-from bot.model import ScenarioId
+from bot.model import ScenarioId, Trigger
 from bot.permissions import has_at_least
 from bot.ports import GitHubError, GitHubRepo, VerificationRequest
 from bot.reporting import html_base
+from bot.reporting.comment_render import conversation_url
 from bot.reporting.escape import md_text
 from bot.settings import JIRA_KEY, AuthorizationSettings, EnvironmentSettings, JiraSettings
 from bot.texts import commands as texts
@@ -97,6 +98,25 @@ async def configured_environment(ctx: HandlerContext, *, repository: str, reply:
     return environment
 
 
+@dataclass(frozen=True)
+class ScheduledTarget:
+    """What a schedule verifies: a branch's head commit. The settings file authorizes it, not a person."""
+
+    ref: str  # refs/heads/<branch>
+    head_sha: str
+    tracking_issue: int | None  # where its comment goes (None: nowhere, when the issue could not be had)
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """The commit a verification is to verify, and what is known about why."""
+
+    head_sha: str
+    ref: str
+    jira_issue: str | None
+    title: str | None
+
+
 async def start_verification(
     ctx: HandlerContext,
     *,
@@ -104,13 +124,16 @@ async def start_verification(
     repository: str,
     installation_id: int,
     reply: Reply,
-    pull_request: int,
     scenarios: tuple[ScenarioId, ...],
+    pull_request: int = 0,
     dry_run: bool = False,
     comment_id: int | None = None,
+    trigger: Trigger = Trigger.COMMENT,
+    scheduled: ScheduledTarget | None = None,
 ) -> None:
-    """Start a verification of `scenarios` on the pull request's current head for `requested_by`, or tell them why
-    not (`dry_run`: tell them the plan instead). `comment_id` is the comment that asked, if one did."""
+    """Start a verification of `scenarios` on the pull request's current head for `requested_by` (or, `scheduled`,
+    on a branch's head for the schedule), or tell them why not (`dry_run`: tell them the plan instead).
+    `comment_id` is the comment that asked, if one did."""
     # Everything from here on is on behalf of the verification this may start: count it.
     open_tally()
     await reply.acknowledge()
@@ -118,21 +141,20 @@ async def start_verification(
     if environment is None:
         return
     repo = ctx.github.repo(installation_id=installation_id, repository=repository)
-    refusal = await authorize(repo, ctx.settings.authorization, user=requested_by, scenarios=scenarios)
-    if refusal is not None:
-        log.info("command refused", reason="permission", user=requested_by)
-        await reply.say(refusal)
-        return
-    pull = await repo.get_pull_request(pull_request)
-    refusal = _pull_request_refusal(pull, user=requested_by)
-    if refusal is not None:
-        await reply.say(refusal)
-        return
-    ref = branch_ref(environment.workflow.ref or pull.head_ref)
+    if scheduled is None:
+        subject = await _pull_request_subject(
+            ctx, repo, environment, user=requested_by, pull_request=pull_request, scenarios=scenarios, reply=reply
+        )
+        if subject is None:
+            return
+    else:
+        subject = _Subject(scheduled.head_sha, scheduled.ref, jira_issue=ctx.settings.jira.issue, title=None)
+        pull_request, trigger = 0, Trigger.SCHEDULE
     if dry_run:
         plan = render_plan(
-            settings=ctx.settings, environment=environment, scenarios=scenarios, ref=ref, head_sha=pull.head_sha
-        )
+            settings=ctx.settings, environment=environment, scenarios=scenarios, ref=subject.ref,
+            head_sha=subject.head_sha,
+        )  # fmt: skip
         if ctx.doctor is not None:
             plan += await ctx.doctor(repository)
         await reply.say(plan)
@@ -146,14 +168,16 @@ async def start_verification(
         installation_id=installation_id,
         repository=repository,
         pull_request=pull_request,
-        head_sha=pull.head_sha,
-        ref=ref,
+        head_sha=subject.head_sha,
+        ref=subject.ref,
         environment=environment.name,
         requested_by=requested_by,
         scenarios=scenarios,
-        jira_issue=jira_issue_for(pull, ctx.settings.jira),
+        jira_issue=subject.jira_issue,
         comment_id=comment_id,
-        title=pull.title,
+        title=subject.title,
+        trigger=trigger,
+        tracking_issue=scheduled.tracking_issue if scheduled is not None else None,
     )
     # The engine's task copies this context: its log lines carry the verification id too.
     with structlog.contextvars.bound_contextvars(verification=request.verification_id):
@@ -167,7 +191,32 @@ async def start_verification(
                 )
             )
             return
-        log.info("verification accepted", scenarios=[s.value for s in scenarios])
+        log.info("verification accepted", scenarios=[s.value for s in scenarios], trigger=trigger.value)
+
+
+async def _pull_request_subject(
+    ctx: HandlerContext,
+    repo: GitHubRepo,
+    environment: EnvironmentSettings,
+    *,
+    user: str,
+    pull_request: int,
+    scenarios: tuple[ScenarioId, ...],
+    reply: Reply,
+) -> _Subject | None:
+    """The pull request's head, when `user` may verify it; None after telling them why not."""
+    refusal = await authorize(repo, ctx.settings.authorization, user=user, scenarios=scenarios)
+    if refusal is not None:
+        log.info("command refused", reason="permission", user=user)
+        await reply.say(refusal)
+        return None
+    pull = await repo.get_pull_request(pull_request)
+    refusal = _pull_request_refusal(pull, user=user)
+    if refusal is not None:
+        await reply.say(refusal)
+        return None
+    ref = branch_ref(environment.workflow.ref or pull.head_ref)
+    return _Subject(pull.head_sha, ref, jira_issue=jira_issue_for(pull, ctx.settings.jira), title=pull.title)
 
 
 def _pull_request_refusal(pull: PullRequest, *, user: str) -> str | None:
@@ -184,9 +233,9 @@ def _pull_request_refusal(pull: PullRequest, *, user: str) -> str | None:
 async def _already_running(ctx: HandlerContext, *, user: str, environment: EnvironmentSettings, running: str) -> str:
     """The refusal while `running` holds the environment, with a link to the pull request it verifies."""
     verification = await ctx.store.load_verification(running)
-    if verification is None:
+    url = conversation_url(html_base(ctx.settings.secrets.api_url), verification) if verification else None
+    if verification is None or url is None:
         link = "another pull request"
-    else:
-        link = f"[{verification.repository}#{verification.pull_request}]({html_base(ctx.settings.secrets.api_url)}/"
-        link += f"{verification.repository}/pull/{verification.pull_request})"
+    else:  # a scheduled verification's number is its environment's tracking issue
+        link = f"[{verification.repository}#{verification.conversation}]({url})"
     return texts.ALREADY_RUNNING.format(user=user, environment=environment.name, verification_id=running, link=link)

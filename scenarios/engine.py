@@ -161,6 +161,8 @@ class ScenarioEngine:
             started_at=self._clock.now(),
             jira=_jira_report(request.jira_issue or self._settings.jira.issue),
             title=request.title,
+            trigger=request.trigger,
+            tracking_issue=request.tracking_issue,
         )
         active = _Active(verification=v, env=env)
         self._active[v.verification_id] = active

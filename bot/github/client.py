@@ -296,6 +296,18 @@ class GitHubRepoClient:
             body["completed_at"] = update.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         await self._call("PATCH", "/check-runs/{id}", self._vars(id=check_run_id), body)
 
+    async def default_branch(self) -> str:
+        data = await self._call("GET", "", self._vars())
+        return str(data["default_branch"])
+
+    async def branch_head(self, branch: str) -> str:
+        data = await self._call("GET", "/branches/{branch}", self._vars(branch=branch))
+        return str(data["commit"]["sha"])
+
+    async def create_issue(self, *, title: str, body: str, labels: Sequence[str]) -> int:
+        data = await self._call("POST", "/issues", self._vars(), {"title": title, "body": body, "labels": list(labels)})
+        return int(data["number"])
+
 
 def _output(output: CheckRunOutput) -> dict[str, str]:
     body = {"title": output.title, "summary": output.summary}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.model import ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification, VerificationConclusion
+from bot.model import ScenarioConclusion, ScenarioResult, ScenarioStatus, Trigger, Verification, VerificationConclusion
 from bot.ports import CheckRunAction, CheckRunConclusion, CheckRunOutput
 from bot.reporting.escape import md_text, one_line
 from bot.reporting.format import cell, clip, clip_short, fmt_time, fmt_value
@@ -35,6 +35,13 @@ OVERALL_CONCLUSION: dict[VerificationConclusion, CheckRunConclusion] = {
 
 def scenario_check_name(scenario: ScenarioResult) -> str:
     return texts.CHECK_NAME_SCENARIO.format(scenario=scenario.id.value)
+
+
+def finished_actions(verification: Verification) -> list[CheckRunAction]:
+    """The buttons of a concluded verification's check runs: Re-run failed, except on a scheduled one (no pull
+    request to verify again: the schedule runs the next one)."""
+    rerun = any_failed(verification) and verification.trigger is not Trigger.SCHEDULE
+    return actions(running=False, any_failed=rerun)
 
 
 def actions(*, running: bool, any_failed: bool) -> list[CheckRunAction]:

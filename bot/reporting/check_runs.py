@@ -190,7 +190,7 @@ class CheckRunReporter:
                     status=CheckRunStatus.COMPLETED,
                     conclusion=conclusion,
                     output=output,
-                    actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
+                    actions=check_render.finished_actions(verification),
                     completed_at=scenario.completed_at or verification.completed_at or self._clock.now(),
                 ),
             )
@@ -209,7 +209,7 @@ class CheckRunReporter:
                 status=CheckRunStatus.COMPLETED,
                 conclusion=check_render.OVERALL_CONCLUSION[verification.conclusion],
                 output=output,
-                actions=check_render.actions(running=False, any_failed=check_render.any_failed(verification)),
+                actions=check_render.finished_actions(verification),
                 completed_at=verification.completed_at or self._clock.now(),
             ),
         )

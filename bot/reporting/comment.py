@@ -1,4 +1,5 @@
-"""One PR comment per verification: created when it starts, edited in place as scenarios finish (never a flood)."""
+"""One comment per verification, on its pull request (or, for a scheduled one, its environment's tracking issue):
+created when it starts, edited in place as scenarios finish (never a flood)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,12 @@ class CommentReporter:
     async def started(self, verification: Verification) -> None:
         tracked = self._track(verification)
         body = self.render(verification)
+        conversation = verification.conversation
+        if conversation is None:  # a scheduled verification whose tracking issue could not be had
+            return
         # Always a new comment: a verification starts once, and an id already on the model may be the comment
         # that asked, which is the requester's to edit, not ours.
-        verification.comment_id = await tracked.repo.create_comment(verification.pull_request, body)
+        verification.comment_id = await tracked.repo.create_comment(conversation, body)
         self.bodies[verification.verification_id] = body
 
     async def progress(self, event: ProgressEvent) -> None:
@@ -71,8 +75,11 @@ class CommentReporter:
 
         async def send() -> None:
             body = self.render(verification)
+            conversation = verification.conversation
+            if conversation is None:
+                return
             if verification.comment_id is None:
-                verification.comment_id = await repo.create_comment(verification.pull_request, body)
+                verification.comment_id = await repo.create_comment(conversation, body)
             elif body != self.bodies.get(verification.verification_id):
                 await repo.update_comment(verification.comment_id, body)
             self.bodies[verification.verification_id] = body

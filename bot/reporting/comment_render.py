@@ -4,12 +4,13 @@ injected and their restoration, links to the check runs, and what to do next. re
 from __future__ import annotations
 
 from bot.github.models import branch_name
-from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioResult, ScenarioStatus, Verification
+from bot.model import SCENARIO_ORDER, ScenarioConclusion, ScenarioResult, ScenarioStatus, Trigger, Verification
 from bot.reporting.escape import md_code, md_text, one_line
 from bot.reporting.format import cell, clip, fmt_date, fmt_time, fmt_value
 from bot.reporting.mermaid import gantt
 from bot.reporting.regressions_render import regressions_markdown
 from bot.texts import reports as texts
+from bot.texts import schedule as schedule_texts
 
 #: GitHub's limit for an issue comment body.
 COMMENT_LIMIT = 65_536
@@ -21,6 +22,15 @@ def html_base(api_url: str) -> str:
     if base == "https://api.github.com":
         return "https://github.com"
     return base.removesuffix("/api/v3")
+
+
+def conversation_url(base: str, v: Verification) -> str | None:
+    """The pull request's page, or a scheduled verification's tracking issue (None: it has none)."""
+    if v.pull_request:
+        return f"{base}/{v.repository}/pull/{v.pull_request}"
+    if v.tracking_issue is not None:
+        return f"{base}/{v.repository}/issues/{v.tracking_issue}"
+    return None
 
 
 def check_run_url(base: str, repository: str, check_run_id: int | None) -> str | None:
@@ -52,10 +62,7 @@ def render_comment(verification: Verification, *, base_url: str, signoff_team: s
     parts = [
         texts.COMMENT_MARKER.format(verification_id=v.verification_id),
         texts.COMMENT_TITLE.format(environment=v.environment, verification_id=v.verification_id),
-        texts.COMMENT_INTRO.format(
-            headline=texts.VERIFICATION_HEADLINE[v.conclusion], requested_by=md_text(v.requested_by), sha=v.head_sha[:7]
-        )
-        + texts.COMMENT_BRANCH.format(ref=md_code(branch_name(v.ref))),
+        _intro(v) + texts.COMMENT_BRANCH.format(ref=md_code(branch_name(v.ref))),
     ]
     if v.reason:
         parts.append(texts.CHECK_REASON.format(reason=md_text(v.reason)))
@@ -82,10 +89,19 @@ def render_comment(verification: Verification, *, base_url: str, signoff_team: s
         parts.append(texts.COMMENT_JIRA.format(issue=md_text(v.jira.issue), state=md_text(state)))
     if v.conclusion is None:
         parts.append(texts.COMMENT_FOOTER_RUNNING)
+    elif v.trigger is Trigger.SCHEDULE:  # no pull request to re-run on or to sign off
+        parts.append(schedule_texts.COMMENT_FOOTER.format(environment=v.environment))
     else:
         parts.append(texts.COMMENT_FOOTER_DONE.format(team=f" `{signoff_team}`" if signoff_team else ""))
         parts.append(texts.COMMENT_API_CALLS.format(calls=v.github_api_calls))
     return clip("\n\n".join(parts), COMMENT_LIMIT - 1)
+
+
+def _intro(v: Verification) -> str:
+    headline = texts.VERIFICATION_HEADLINE[v.conclusion]
+    if v.trigger is Trigger.SCHEDULE:
+        return schedule_texts.COMMENT_INTRO.format(headline=headline, sha=v.head_sha[:7])
+    return texts.COMMENT_INTRO.format(headline=headline, requested_by=md_text(v.requested_by), sha=v.head_sha[:7])
 
 
 def _scenario_table(v: Verification, base_url: str) -> str:

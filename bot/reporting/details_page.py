@@ -18,10 +18,13 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.model import Criterion, Restoration, ScenarioResult, Verification, iso
+from bot.github.models import branch_name
+from bot.model import Criterion, Restoration, ScenarioResult, Trigger, Verification, iso
+from bot.reporting.comment_render import conversation_url
 from bot.reporting.format import fmt_date, fmt_value
 from bot.texts import evidence as texts
 from bot.texts import reports as report_texts
+from bot.texts import schedule as schedule_texts
 
 HIDDEN = "[hidden]"
 #: Escapes one value for HTML text or an attribute.
@@ -96,13 +99,27 @@ def svg_fragment(svg_document: str) -> str:
     return svg_document[svg_document.index("<svg") :]
 
 
+def _conversation_link(v: Verification, links: PageLinks) -> list[str]:
+    """The pull request, or a scheduled verification's tracking issue (none when it has neither)."""
+    url = conversation_url(links.github_web.rstrip("/"), v)
+    if url is None:
+        return []
+    if v.pull_request:
+        return [_link(url, texts.DETAILS_PULL_REQUEST.format(pull_request=v.pull_request))]
+    return [_link(url, schedule_texts.DETAILS_TRACKING_ISSUE.format(number=v.tracking_issue))]
+
+
 def render_details(v: Verification, *, svg: str, links: PageLinks) -> str:
     """The whole page (of a verification already redacted). `svg` is the timeline document (`timeline_svg(v)`)."""
 
     def e(value: object) -> str:
         return html.escape(str(value), quote=True)
 
-    title = texts.DETAILS_TITLE.format(repository=v.repository, pull_request=v.pull_request)
+    title = (
+        schedule_texts.DETAILS_TITLE.format(repository=v.repository, ref=branch_name(v.ref))
+        if v.trigger is Trigger.SCHEDULE
+        else texts.DETAILS_TITLE.format(repository=v.repository, pull_request=v.pull_request)
+    )
     finished = (
         texts.DETAILS_FINISHED.format(completed=fmt_date(v.completed_at))
         if v.completed_at
@@ -115,8 +132,7 @@ def render_details(v: Verification, *, svg: str, links: PageLinks) -> str:
         started=fmt_date(v.started_at),
         finished=finished,
     )
-    pr_url = f"{links.github_web.rstrip('/')}/{v.repository}/pull/{v.pull_request}"
-    top_links = [_link(pr_url, texts.DETAILS_PULL_REQUEST.format(pull_request=v.pull_request))]
+    top_links = _conversation_link(v, links)
     if v.jira is not None and links.jira_url:
         jira_url = f"{links.jira_url.rstrip('/')}/browse/{quote(v.jira.issue, safe='')}"
         top_links.append(_link(jira_url, texts.DETAILS_JIRA.format(issue=v.jira.issue)))

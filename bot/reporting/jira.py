@@ -19,9 +19,9 @@ from typing import TypeVar
 
 import structlog
 
-from bot.model import JiraReport, Verification, VerificationConclusion
+from bot.model import JiraReport, Trigger, Verification, VerificationConclusion
 from bot.ports import Clock, JiraError, JiraPort, ProgressEvent
-from bot.reporting.comment_render import render_comment
+from bot.reporting.comment_render import conversation_url, render_comment
 from bot.reporting.jira_attachments import AttachmentFile, VerificationIndex, attach_files, attachment_files
 from bot.reporting.jira_render import finished_comment, started_comment
 from bot.settings import JiraStatuses
@@ -112,11 +112,12 @@ class JiraReporter:
         report = verification.jira
         if report is None:
             return
-        url = f"{self._base_url}/{verification.repository}/pull/{verification.pull_request}"
+        url = conversation_url(self._base_url, verification) or f"{self._base_url}/{verification.repository}"
         names = [f.filename for f in self._files(verification)]
         body = finished_comment(verification, pull_request_url=url, attachments=names)
         await self._step(report, "results comment", lambda: self._comment(report, body))
-        if verification.conclusion is VerificationConclusion.SUCCESS:
+        # A scheduled verification reports on the issue but moves it nowhere: no change awaits sign-off.
+        if verification.conclusion is VerificationConclusion.SUCCESS and verification.trigger is not Trigger.SCHEDULE:
             target = self._statuses.awaiting_signoff
             await self._step(report, f"transition to {target}", lambda: self._move(report, target))
 
@@ -156,6 +157,8 @@ class JiraReporter:
     async def _start(self, verification: Verification, report: JiraReport) -> None:
         body = started_comment(verification)
         await self._step(report, "start comment", lambda: self._comment(report, body))
+        if verification.trigger is Trigger.SCHEDULE:
+            return
         target = self._statuses.in_progress
         await self._step(report, f"transition to {target}", lambda: self._move(report, target))
 

@@ -5,15 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.github.models import branch_name
-from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Verification
+from bot.model import Criterion, ScenarioConclusion, ScenarioStatus, Trigger, Verification
 from bot.reporting.comment_render import test_number
 from bot.reporting.escape import jira_text
 from bot.reporting.format import fmt_value, jira_cell
 from bot.reporting.regressions_render import regressions_jira
 from bot.texts import reports as texts
+from bot.texts import schedule as schedule_texts
 
 
 def started_comment(v: Verification) -> str:
+    if v.trigger is Trigger.SCHEDULE:
+        return schedule_texts.JIRA_STARTED.format(
+            environment=v.environment,
+            verification_id=v.verification_id,
+            repository=jira_text(v.repository),
+            ref=jira_text(branch_name(v.ref)),
+            sha=v.head_sha[:7],
+            scenarios=", ".join(s.id.value for s in v.scenarios),
+        )
     text = texts.JIRA_STARTED.format(
         environment=v.environment,
         verification_id=v.verification_id,
@@ -50,6 +60,7 @@ def results_table(v: Verification) -> str:
 def finished_comment(v: Verification, *, pull_request_url: str, attachments: Sequence[str] = ()) -> str:
     """The results comment; `attachments` are linked (`[^name]` opens the issue's attachment of that name)."""
     conclusion = v.conclusion or v.decide_conclusion()
+    scheduled = v.trigger is Trigger.SCHEDULE
     parts = [
         texts.JIRA_FINISHED.format(
             environment=v.environment, verification_id=v.verification_id, verdict=conclusion.value.upper()
@@ -70,11 +81,11 @@ def finished_comment(v: Verification, *, pull_request_url: str, attachments: Seq
             lines.append(texts.JIRA_FAILED_ROW.format(scenario="verification", reason=jira_text(v.reason)))
         parts.append("\n".join(lines))
     else:
-        parts.append(texts.JIRA_ALL_PASSED)
+        parts.append(schedule_texts.JIRA_ALL_PASSED if scheduled else texts.JIRA_ALL_PASSED)
     regressions = regressions_jira(v.scenarios)
     if regressions:
         parts.append(regressions)
     if attachments:
         parts.append(texts.JIRA_ATTACHMENTS.format(links=", ".join(f"[^{name}]" for name in attachments)))
-    parts.append(texts.JIRA_LINK.format(url=pull_request_url))
+    parts.append((schedule_texts.JIRA_LINK if scheduled else texts.JIRA_LINK).format(url=pull_request_url))
     return "\n\n".join(parts)

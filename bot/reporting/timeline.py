@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.model import Verification
+from bot.github.models import branch_name
+from bot.model import Trigger, Verification
 from bot.reporting.timeline_events import (
     FaultBand,
     FaultKind,
@@ -29,6 +30,7 @@ from bot.reporting.timeline_events import (
     job_bars,
 )
 from bot.texts import evidence as texts
+from bot.texts import schedule as schedule_texts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -132,6 +134,14 @@ def _size_in(v: Verification) -> tuple[float, float]:
     return WIDTH_IN, _BASE_IN + _ROW_IN * max(rows, 1)
 
 
+def _title(v: Verification) -> str:
+    if v.trigger is Trigger.SCHEDULE:
+        return schedule_texts.TIMELINE_TITLE.format(
+            repository=v.repository, ref=branch_name(v.ref), environment=v.environment
+        )
+    return texts.TIMELINE_TITLE.format(repository=v.repository, pull_request=v.pull_request, environment=v.environment)
+
+
 def _figure(v: Verification) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
@@ -140,7 +150,7 @@ def _figure(v: Verification) -> Figure:
     rows = _rows(bars, points)
     figure = Figure(figsize=_size_in(v), dpi=DPI, layout="constrained")
     ax = figure.add_subplot()
-    title = texts.TIMELINE_TITLE.format(repository=v.repository, pull_request=v.pull_request, environment=v.environment)
+    title = _title(v)
     ax.set_title(title, loc="left", pad=14)
     start, end = _span(v, bars, bands, [*lines, *points])
     ax.set_xlim(_x(start), _x(end))

@@ -38,11 +38,14 @@ from bot.web import Filter, WebhookIngress, build_web_app
 from handlers import build_router, handled_events
 from handlers.context import HandlerContext
 from handlers.cooldown import CommandCooldown
+from handlers.schedule import Scheduler, ScheduleSkips
 
 log = structlog.get_logger("bot.runtime")
 
 #: How often delivery ids older than `server.retention_days` are forgotten (also once at start-up).
 PRUNE_INTERVAL = 24 * 3600.0
+#: Seconds before a scheduler that failed unexpectedly starts again (it catches up on what it missed).
+SCHEDULER_RESTART_DELAY = 30.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class Runtime:
     #: Redelivers webhooks that failed while the bot was down (bot/redelivery.py); None only in tests' runtimes.
     redelivery: RedeliverySweep | None = None
     _redelivery_task: asyncio.Task[None] | None = None
+    #: Issue 15 §1: starts each environment's scheduled verifications (handlers/schedule.py).
+    _schedule_task: asyncio.Task[None] | None = None
 
     async def stop(self, *, drain_timeout: float = 5.0) -> None:
         """Stop taking deliveries, let in-flight ones finish (bounded), then stop everything in reverse order.
@@ -124,7 +129,7 @@ class Runtime:
             await self._runner.shutdown()
         await self.ingress.drain(drain_timeout)
         await self.ingress.close()
-        for task in (self._housekeeping, self._redelivery_task):
+        for task in (self._housekeeping, self._redelivery_task, self._schedule_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -146,6 +151,18 @@ async def prune_deliveries(store: Store, *, retention_days: int, clock: Clock) -
         except Exception as exc:  # a locked or full disk must not stop the bot; the next day tries again
             log.warning("deliveries not pruned", error=str(exc))
         await clock.sleep(PRUNE_INTERVAL)
+
+
+async def _scheduled(scheduler: Scheduler, clock: Clock) -> None:
+    """The scheduler, restarted after a failure it did not expect (the store or GitHub in a state no one foresaw):
+    a schedule that silently stopped is what issue 15 exists to prevent."""
+    while True:
+        try:
+            await scheduler.run()
+            return
+        except Exception as exc:
+            log.error("scheduler failed, restarting", error=str(exc))
+            await clock.sleep(SCHEDULER_RESTART_DELAY)
 
 
 def jira_port(settings: Settings) -> JiraPort | None:
@@ -286,6 +303,13 @@ async def start_runtime(
         interval=settings.github.redelivery_interval,
     )
     redelivery_task = asyncio.create_task(redelivery.run(), name="redelivery sweep")
+    scheduler = Scheduler(
+        ctx,
+        clock=clock,
+        installation_for=github.installation_for,
+        skips=ScheduleSkips(metrics.registry, environments=list(settings.environments)),
+    )
+    schedule_task = asyncio.create_task(_scheduled(scheduler, clock), name="scheduled verifications")
     log.info("bot listening", url=url, repositories=list(settings.github.repositories))
     return Runtime(
         url=url,
@@ -300,4 +324,5 @@ async def start_runtime(
         _housekeeping=housekeeping,
         redelivery=redelivery,
         _redelivery_task=redelivery_task,
+        _schedule_task=schedule_task,
     )

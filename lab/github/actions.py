@@ -46,6 +46,10 @@ class Actions(SimPart):
                 return path
         return None
 
+    def branch_head(self, branch: str) -> str | None:
+        """The commit a branch (or `refs/heads/...`) points at; None when the repository has no such branch."""
+        return self._head_sha(branch)
+
     def _head_sha(self, ref: str) -> str | None:
         branch = ref.removeprefix("refs/heads/")
         if branch == self.config.default_branch:

@@ -48,6 +48,8 @@ ENDPOINT_PERMISSIONS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("GET", "/repos/{owner}/{repo}/pulls/{number}"): (("pull_requests", "read"),),
     ("GET", "/repos/{owner}/{repo}/contents/{path:.*}"): (("contents", "read"),),
     ("GET", "/repos/{owner}/{repo}"): (("metadata", "read"),),
+    # A scheduled verification's commit (issue 15): "Get a branch" needs Contents read.
+    ("GET", "/repos/{owner}/{repo}/branches/{branch}"): (("contents", "read"),),
 }
 
 # GitHub: "You must authenticate via a GitHub App" — check runs are written by Apps (and Actions) only.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from lab.github import manifests, rest_actions, rest_hook, rest_logs, rest_repo, runner_api
+from lab.github import manifests, rest_actions, rest_branches, rest_hook, rest_logs, rest_repo, runner_api
 from lab.github.config import FlakyFaults, SimConfig
 from lab.github.http import github_middleware
 from lab.github.openapi import load_description
@@ -157,6 +157,7 @@ def build_app(sim: Sim) -> web.Application:
     app.add_routes(rest_logs.routes)
     app.add_routes(rest_repo.routes)
     app.add_routes(rest_hook.routes)
+    app.add_routes(rest_branches.routes)
     manifests.install(app)
     return app
 

@@ -108,6 +108,9 @@ class FakeGitHubRepo:
     return_run_id: bool = True
     fail_next: int = 0
     down: bool = False
+    #: Issue 15: branch -> head SHA, and the default branch, for scheduled verifications.
+    branches: dict[str, str] = field(default_factory=dict)
+    default: str = "main"
     _next_id: int = 1000
 
     def _call(self, what: str, **args: Any) -> None:
@@ -209,6 +212,20 @@ class FakeGitHubRepo:
         return [
             i for i in self.issues if set(labels) <= set(i.labels) and (i.created_at is None or i.created_at >= since)
         ]
+
+    async def create_issue(self, *, title: str, body: str, labels: Sequence[str]) -> int:
+        self._call("create_issue", title=title, body=body, labels=list(labels))
+        return self.add_issue(title=title, labels=labels).number
+
+    async def default_branch(self) -> str:
+        self._call("default_branch")
+        return self.default
+
+    async def branch_head(self, branch: str) -> str:
+        self._call("branch_head", branch=branch)
+        if branch not in self.branches:
+            raise GitHubError(f"branch {branch}: 404 Branch not found", status=404)
+        return self.branches[branch]
 
     async def get_pull_request(self, number: int) -> PullRequest:
         self._call("get_pull_request")

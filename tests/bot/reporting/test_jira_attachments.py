@@ -51,10 +51,12 @@ async def verify(
     *,
     index: Index | None = None,
     down_at_the_end: bool = False,
+    verification: Verification | None = None,
 ) -> Verification:
-    """One passed verification of PR 42 reported from start to end (JIRA optionally lost before the end)."""
+    """One passed verification (of PR 42 unless `verification` is given) reported from start to end (JIRA
+    optionally lost before the end)."""
     reporter = build_reporter(settings=settings, github=app, jira=jira, clock=clock, verifications=index)
-    v = new_verification((ScenarioId.NORMAL_DEPLOY,))
+    v = verification or new_verification((ScenarioId.NORMAL_DEPLOY,))
     await reporter.started(v)
     conclude(v.scenarios[0], ScenarioConclusion.PASSED, start=0)
     v.conclusion, v.completed_at = v.decide_conclusion(), clock.now()

@@ -76,6 +76,10 @@ async def app_requests(lab: Lab, keys: Keys) -> None:
     await repo.cancel_run(second)  # at once: the run's 0.3 s job has not finished
     assert await repo.list_runners()
     await repo.list_issues(labels=["incident"], since=since)
+    # Issue 15: what a scheduled verification asks (the default branch, its head, a tracking issue).
+    assert await repo.default_branch() == "main"
+    assert len(await repo.branch_head("main")) == 40
+    assert await repo.create_issue(title="verify-staging: scheduled", body="tracking", labels=["verify-staging"]) > 0
     assert (await repo.get_pull_request(42)).number == 42
     assert await repo.get_permission("alice-admin") == "admin"
     assert await repo.is_team_member(org="paws360", team="sre", user="sam-sre")
