@@ -23,6 +23,7 @@ from bot.details import details_pages
 from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
 from bot.github.hook_deliveries import AppHookDeliveries
+from bot.health_metrics import RESTORE_LIMIT, schedule_periods
 from bot.logging import register_secrets
 from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
@@ -144,6 +145,13 @@ async def prune_deliveries(store: Store, *, retention_days: int, clock: Clock) -
         await clock.sleep(PRUNE_INTERVAL)
 
 
+async def restore_health(metrics: Metrics, *, store: Store, settings: Settings) -> None:
+    """Issue 15 §4: the verification health gauges start from the store, not from nothing, so a restart does not
+    make every environment look stale; the schedule periods come from settings."""
+    metrics.health.restore(await store.completed_verifications(limit=RESTORE_LIMIT))
+    metrics.health.schedule_periods(schedule_periods(settings.environments))
+
+
 def jira_port(settings: Settings) -> JiraPort | None:
     secrets = settings.secrets
     if secrets.jira_url is None:
@@ -205,6 +213,7 @@ async def start_runtime(
         )
         metrics = Metrics()
         metrics.undos_pending({}, hosts=settings.ssh.hosts)
+        await restore_health(metrics, store=store, settings=settings)
         jira = jira_port(settings)
         reporter = build_reporter(
             settings=settings,
