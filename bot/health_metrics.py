@@ -8,6 +8,7 @@ re-announces an old one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
@@ -17,6 +18,15 @@ from bot.model import Verification
 
 #: The trigger a verification without one (before scheduled verifications existed) was started by.
 DEFAULT_TRIGGER = "comment"
+#: The verification health metrics: a dashboard panel reading only these shows verify-staging's own verdicts.
+HEALTH_METRICS = frozenset(
+    {
+        "verify_staging_measurement_seconds",
+        "verify_staging_verification_last_timestamp_seconds",
+        "verify_staging_schedule_period_seconds",
+    }
+)
+_BOT_METRIC = re.compile(r"\bverify_staging_[a-z_]+")
 #: How many completed verifications start-up reads back (newest first) to set the gauges.
 RESTORE_LIMIT = 500
 
@@ -101,3 +111,11 @@ def schedule_periods(environments: Mapping[str, object]) -> dict[str, float]:
     """Each scheduled environment's period in seconds (environments without a schedule are left out)."""
     periods = {name: schedule_period_seconds(getattr(env, "schedule", None)) for name, env in environments.items()}
     return {name: seconds for name, seconds in periods.items() if seconds is not None}
+
+
+def shows_verdicts_only(queries: Iterable[str]) -> bool:
+    """Whether a dashboard panel with these PromQL queries reads only the verification health metrics: it has data
+    once a verification has completed, so the monitoring scenario's `dashboard-data` does not judge it (a first
+    verification would otherwise fail for a panel only its own completion fills)."""
+    names = {name for query in queries for name in _BOT_METRIC.findall(query)}
+    return bool(names) and names <= HEALTH_METRICS
