@@ -83,6 +83,9 @@ class LabTiming:
     runner_heartbeat_timeout: float = 4.0
     acquire_timeout: float = 5.0
     long_poll: float = 2.0
+    # A slowdown of failover that stays under thresholds.failover but is well over its lab baseline (~2-3 s):
+    # `POST /_lab/faults {"fault": "slow-failover", "on": true, "seconds": <this>}` makes failover regress, not fail.
+    regressed_failover_seconds: float = 3.0
 
 
 @dataclass(frozen=True)
