@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -26,8 +27,9 @@ class ControlRefused(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class FaultRequest:
+class FaultRequest(NamedTuple):
+    """One `POST /_lab/faults` body, validated."""
+
     fault: str
     on: bool
     #: slow-failover's delay in lab seconds; None: the topology's `timing.slow_failover_seconds`.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from tests.lab.world.labproc import FakeBotMetrics, LabProcess, start_lab
+from tests.lab.world.labproc import LabProcess, lab_delivering_to_a_receiver
 
 pytestmark = pytest.mark.lab
 
@@ -24,15 +23,8 @@ ANSWER_TIMEOUT = 60.0
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
-    receiver = FakeBotMetrics()
-    try:
-        running = start_lab(tmp_path_factory.mktemp("toggle"), "--webhook-url", receiver.webhook_url)
-        try:
-            yield running
-        finally:
-            running.stop(signal.SIGKILL)
-    finally:
-        receiver.close()
+    with lab_delivering_to_a_receiver(tmp_path_factory.mktemp("toggle")) as running:
+        yield running
 
 
 def _toggle(lab: LabProcess, body: dict[str, Any]) -> requests.Response:
