@@ -42,3 +42,14 @@ class Cron:
         value = croniter(self.expression, t + timedelta(microseconds=1)).get_prev(datetime)
         assert isinstance(value, datetime)
         return value.astimezone(UTC)
+
+    def period(self, *, samples: int = 64) -> timedelta:
+        """The longest time between two due times, over the next `samples` of them from a fixed point: for a regular
+        schedule its period, for an irregular one (weekdays only) the longest gap, which is what "stale" must allow."""
+        t = self.next_after(datetime(2026, 1, 1, tzinfo=UTC))
+        longest = timedelta(0)
+        for _ in range(samples):
+            following = self.next_after(t)
+            longest = max(longest, following - t)
+            t = following
+        return longest

@@ -14,7 +14,6 @@ from bot.ports import ProgressEvent
 log = structlog.get_logger(__name__)
 
 #: What started a verification when the model does not say (verifications stored before triggers were kept).
-DEFAULT_TRIGGER = "comment"
 
 
 @dataclass(frozen=True)
@@ -54,17 +53,11 @@ class MeasurementPoint:
     trigger: str
 
 
-def trigger_of(v: Verification) -> str:
-    """ "comment", "button" or "schedule"; the model gains the field with scheduled runs (read it defensively)."""
-    value = getattr(v, "trigger", None)
-    return str(getattr(value, "value", value)) if value else DEFAULT_TRIGGER
-
-
 def history_rows(v: Verification) -> tuple[HistoryEntry, list[MeasurementPoint]] | None:
     """The rows a finished verification leaves in the history (None while it runs)."""
     if v.completed_at is None or v.conclusion is None:
         return None
-    trigger = trigger_of(v)
+    trigger = v.trigger.value
     entry = HistoryEntry(
         verification_id=v.verification_id, repository=v.repository, pull_request=v.pull_request,
         environment=v.environment, ref=v.ref, sha=v.head_sha, trigger=trigger, requested_by=v.requested_by,

@@ -1,4 +1,5 @@
-"""The bot's Prometheus metrics (`GET /metrics`): deliveries, scenario results, workflow jobs and runners.
+"""The bot's Prometheus metrics (`GET /metrics`): deliveries, scenario results, workflow jobs, runners and
+verification health (bot/health_metrics.py).
 
 Each Metrics object has its own registry, so two bots in one process (tests, the demo) never share counters.
 Label values that come from outside (job and runner names) are capped: past `max_label_values` distinct values a
@@ -16,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.github.models import WorkflowJob
+from bot.health_metrics import VerificationHealth
 from bot.model import ScenarioConclusion, ScenarioId, Verification
 from bot.ports import ProgressEvent
 
@@ -104,6 +106,7 @@ class Metrics:
             ["host"],
             registry=self.registry,
         )
+        self.health = VerificationHealth(self.registry)
         self._events = _Cap(max_label_values)
         self._repositories = _Cap(max_label_values)
         self._jobs = _Cap(max_label_values)
@@ -177,6 +180,7 @@ class MetricsReporter:
         for scenario in verification.scenarios:
             if scenario.conclusion is not None:
                 self._metrics.scenario_result(scenario=scenario.id, conclusion=scenario.conclusion)
+        self._metrics.health.record(verification)
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:

@@ -291,6 +291,8 @@ class PanelQueryResult:
     series: int  # frames/series returned
     points: int  # non-null values returned over all series
     error: str | None = None
+    #: The panel's PromQL queries (issue 15 §4: dashboard-data leaves out panels of verify-staging's own verdicts).
+    queries: tuple[str, ...] = ()
 
 
 class PrometheusPort(Protocol):

@@ -6,6 +6,7 @@ Frozen dataclasses, so a running bot can never change where it points. Defaults 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from bot.model import ScenarioId
@@ -110,6 +111,8 @@ class ScheduleSettings:
     repository: str  # one of github.repositories whose environment this is
     scenarios: tuple[ScenarioId, ...] = tuple(ScenarioId)
     ref: str | None = None  # a branch name; None: the repository's default branch, asked of GitHub at each run
+    #: The longest time between two due times of `cron` (bot/cron.py `Cron.period`): "stale" allows twice this.
+    period: timedelta = timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def parse_schedule(node: Node) -> ScheduleSettings | None:
         repository=node.string("repository", expected="a repository of github.repositories as owner/name"),
         scenarios=tuple(s for s in SCENARIO_ORDER if s.value in wanted),
         ref=node.optional_string("ref", expected="a branch name, or null for the repository's default branch"),
+        period=cron.period(),
     )
 
 

@@ -348,6 +348,15 @@ class Store:
         )
         return [verification_from_json(str(d)) for d in documents]
 
+    async def completed_verifications(self, *, limit: int) -> list[Verification]:
+        """The `limit` most recently completed verifications, newest first (the metrics' start-up state)."""
+        documents = await self._first_column(
+            "SELECT document FROM verifications WHERE completed_at IS NOT NULL"
+            " ORDER BY completed_at DESC, verification_id LIMIT ?",
+            (limit,),
+        )
+        return [verification_from_json(str(d)) for d in documents]
+
     async def _one_verification(self, query: str, params: tuple[object, ...]) -> Verification | None:
         """The verification whose document `query` selects first, if any."""
         async with self._db.execute(query, params) as cur:

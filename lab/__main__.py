@@ -163,6 +163,8 @@ def state(world: World, settings_path: Path) -> dict[str, Any]:
         "settings_path": str(settings_path),
         "webhook_url": world.options.webhook_url,
         "faults": world.options.faults.names,
+        # For `POST /_lab/faults`: a slow-failover delay that regresses failover without failing it.
+        "regressed_failover_seconds": topo.timing.regressed_failover_seconds,
         "workdir": str(world.options.workdir),
         "pid": os.getpid(),
         "github_answers": str(answers_log(world) or ""),

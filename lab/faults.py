@@ -1,7 +1,8 @@
 """The lab's faults (`--fault NAME`): each one changes the simulated world, never the bot.
 
 `parse_faults(names)` turns command-line names into a `Faults` value; the world reads its flags when it builds the
-pipeline, the services, the simulated GitHub and the monitoring configs.
+pipeline, the services, the simulated GitHub and the monitoring configs. `POST /_lab/faults` turns most of them on
+and off while the lab runs (lab/fault_control.py).
 """
 
 from __future__ import annotations

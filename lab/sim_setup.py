@@ -54,16 +54,18 @@ def answers_log(world: World) -> Path | None:
     return world.options.workdir / "github" / "answers.jsonl" if world.options.record_answers else None
 
 
-def pipeline_params(topo: Topology, faults: Faults) -> PipelineParams:
-    """What shapes the deployment workflow of this topology under these faults."""
+def pipeline_params(topo: Topology, faults: Faults, *, failover_seconds: float | None = None) -> PipelineParams:
+    """What shapes the deployment workflow of this topology under these faults (`failover_seconds`: slow-failover's
+    delay chosen at run time through `POST /_lab/faults`, instead of `timing.slow_failover_seconds`)."""
     timing = topo.timing
+    slow_failover = timing.slow_failover_seconds if failover_seconds is None else failover_seconds
     return PipelineParams(
         environment=topo.environment,
         primary_runner=topo.runner("primary").name,
         deploy_seconds=timing.slow_deploy_seconds if Fault.SLOW_DEPLOY in faults else timing.deploy_seconds,
         health_check_timeout=timing.health_check_timeout,
         health_check_interval=timing.health_check_interval,
-        failover_seconds=timing.slow_failover_seconds if Fault.SLOW_FAILOVER in faults else 0.0,
+        failover_seconds=slow_failover if Fault.SLOW_FAILOVER in faults else 0.0,
         concurrency=Fault.NO_CONCURRENCY not in faults,
         rollback=Fault.NO_ROLLBACK not in faults,
         step_names=tuple(topo.step_names.items()),
@@ -72,6 +74,15 @@ def pipeline_params(topo: Topology, faults: Faults) -> PipelineParams:
         deploy_labels=topo.deploy_labels,
         primary_label=topo.runner("primary").role_label,
         secondary_label=topo.runner("secondary").role_label,
+    )
+
+
+def flaky_faults(faults: Faults) -> FlakyFaults:
+    """The simulated GitHub's REST faults (contract fault github-flaky)."""
+    if Fault.GITHUB_FLAKY not in faults:
+        return FlakyFaults()
+    return FlakyFaults(
+        error_share=fault_values.GITHUB_FLAKY_ERROR_SHARE, rate_limit_every=fault_values.GITHUB_FLAKY_RATE_LIMIT_EVERY
     )
 
 
@@ -86,13 +97,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
     runners = tuple(
         RunnerSpec(
             name=r.name,
-            # no-secondary: the secondary runner was registered without the topology's fleet label.
-            labels=tuple(
-                label
-                for label in r.labels
-                if not (Fault.NO_SECONDARY in faults and r.role == "secondary" and label == topo.fleet_label)
-                and label not in _dropped(world, r.name)
-            ),
+            labels=runner_labels(topo, faults, r.name),
             token=world.secrets.runner_tokens[r.name],
         )
         for r in topo.runners
@@ -106,14 +111,7 @@ def sim_config(world: World, public_key: str) -> SimConfig:
         duplicate_share=fault_values.WEBHOOK_CHAOS_DUPLICATE_SHARE if Fault.WEBHOOK_CHAOS in faults else 0.0,
         max_delay=fault_values.WEBHOOK_CHAOS_MAX_DELAY if Fault.WEBHOOK_CHAOS in faults else 0.0,
     )
-    flaky = (
-        FlakyFaults(
-            error_share=fault_values.GITHUB_FLAKY_ERROR_SHARE,
-            rate_limit_every=fault_values.GITHUB_FLAKY_RATE_LIMIT_EVERY,
-        )
-        if Fault.GITHUB_FLAKY in faults
-        else FlakyFaults()
-    )
+    flaky = flaky_faults(faults)
     return SimConfig(
         workdir=world.options.workdir / "github",
         truth=world.truth,
@@ -161,8 +159,11 @@ def sim_config(world: World, public_key: str) -> SimConfig:
     )
 
 
-def _dropped(world: World, runner: str) -> set[str]:
-    """The labels the `label-mismatch` fault takes from this runner (lab/faults.py)."""
-    topo = world.topology
+def runner_labels(topo: Topology, faults: Faults, runner: str) -> tuple[str, ...]:
+    """The labels runner `runner` registers with under the faults: no-secondary takes the topology's fleet label
+    from the secondary; label-mismatch takes the deploy labels from the primary (lab/faults.py)."""
     me = next(r for r in topo.runners if r.name == runner)
-    return fault_values.labels_dropped(world.options.faults, role=me.role, deploy_labels=topo.deploy_labels)
+    dropped = fault_values.labels_dropped(faults, role=me.role, deploy_labels=topo.deploy_labels)
+    if Fault.NO_SECONDARY in faults and me.role == "secondary":
+        dropped.add(topo.fleet_label)
+    return tuple(label for label in me.labels if label not in dropped)

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lab import monitoring
+from lab.fault_control import install_fault_control
 from lab.faults import MISSING_RULE, Fault, Faults
 from lab.github.runners import HOSTED_NAME
 from lab.github.server import RunningGitHub, start_github
@@ -95,6 +96,9 @@ class World:
     github: RunningGitHub | None = None
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     watcher: monitoring.AlertWatcher | None = None
+    # What `POST /_lab/faults` changes at run time (lab/fault_control.py).
+    monitoring_plan: monitoring.MonitoringPlan | None = None
+    monitoring_procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def topology(self) -> Topology:
@@ -221,6 +225,7 @@ async def _start_monitoring(world: World) -> None:
     prom_argv, am_argv = monitoring.monitoring_argvs(plan)
     am = world.child("alertmanager", am_argv)
     prom = world.child("prometheus", prom_argv)
+    world.monitoring_plan, world.monitoring_procs = plan, {"prometheus": prom, "alertmanager": am}
     await asyncio.gather(
         wait_http(world.urls["alertmanager"] + "/-/ready", timeout=READY_TIMEOUT, proc=am),
         wait_http(world.urls["prometheus"] + "/-/ready", timeout=READY_TIMEOUT, proc=prom),
@@ -258,6 +263,7 @@ async def start_world(options: WorldOptions) -> World:
             _start_monitoring(world),
             wait_runners_online(world, timeout=READY_TIMEOUT),
         )
+        install_fault_control(world)
     except BaseException:
         await world.stop()
         raise

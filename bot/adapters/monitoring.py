@@ -202,7 +202,8 @@ class GrafanaClient:
                 series += 1
                 columns = (frame.get("data") or {}).get("values") or []
                 points += sum(v is not None for col in columns[1:] for v in col)
-        return PanelQueryResult(pid, title, series, points, "; ".join(errors) or None)
+        exprs = tuple(str(t["expr"]) for t in targets if t.get("expr"))
+        return PanelQueryResult(pid, title, series, points, "; ".join(errors) or None, queries=exprs)
 
 
 def _panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from bot.details import details_pages
 from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
 from bot.github.hook_deliveries import AppHookDeliveries
+from bot.health_metrics import RESTORE_LIMIT, schedule_periods
 from bot.history import HistoryReporter
 from bot.history_web import history_pages
 from bot.logging import register_secrets
@@ -165,6 +166,13 @@ async def _scheduled(scheduler: Scheduler, clock: Clock) -> None:
             await clock.sleep(SCHEDULER_RESTART_DELAY)
 
 
+async def restore_health(metrics: Metrics, *, store: Store, settings: Settings) -> None:
+    """Issue 15 §4: the verification health gauges start from the store, not from nothing, so a restart does not
+    make every environment look stale; the schedule periods come from settings."""
+    metrics.health.restore(await store.completed_verifications(limit=RESTORE_LIMIT))
+    metrics.health.schedule_periods(schedule_periods(settings.environments))
+
+
 def jira_port(settings: Settings) -> JiraPort | None:
     secrets = settings.secrets
     if secrets.jira_url is None:
@@ -226,6 +234,7 @@ async def start_runtime(
         )
         metrics = Metrics()
         metrics.undos_pending({}, hosts=settings.ssh.hosts)
+        await restore_health(metrics, store=store, settings=settings)
         jira = jira_port(settings)
         reporter = build_reporter(
             settings=settings,

@@ -19,10 +19,21 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import yaml
 from aiohttp import web
 
-from lab.github import manifests, rest_actions, rest_branches, rest_hook, rest_logs, rest_repo, runner_api
+from lab.github import (
+    lab_faults,
+    manifests,
+    rest_actions,
+    rest_branches,
+    rest_hook,
+    rest_logs,
+    rest_repo,
+    runner_api,
+)
 from lab.github.config import FlakyFaults, SimConfig
 from lab.github.http import github_middleware
 from lab.github.openapi import load_description
@@ -74,6 +85,20 @@ class RunningGitHub:
         self.sim.flaky = faults
         self.sim.flaky_rng = random.Random(faults.seed)
         self.sim.last_rate_limited = 0.0 if rate_limit_now else time.time()
+
+    def set_fault_handlers(self, handlers: lab_faults.FaultHandlers) -> None:
+        """Who answers `/_lab/faults` (lab/fault_control.py): the world, which owns every part a fault changes."""
+        current = self._runner.app[lab_faults.FAULT_HANDLERS]
+        current.change, current.active = handlers.change, handlers.active
+
+    def set_workflow(self, path: str, workflow: dict[str, Any]) -> None:
+        """Replaces a workflow file on the default branch (what later dispatches run and the contents API shows)."""
+        self.config.workflows[path] = workflow
+        self.config.files[path] = yaml.safe_dump(workflow, sort_keys=False)
+
+    def set_runner_labels(self, name: str, labels: list[str]) -> None:
+        """Re-registers runner `name` with these labels (as `config.sh --labels` would); queued jobs match anew."""
+        self.sim.actions.pool.runners[name].labels = list(labels)
 
     def agent_command(self, name: str) -> tuple[list[str], dict[str, str]]:
         """argv and extra environment to start the agent of runner `name` (the hosted pool: `hosted-pool`)."""
@@ -153,6 +178,8 @@ def build_app(sim: Sim) -> web.Application:
     app[SIM] = sim
     app[OPENAPI] = load_description()
     app.add_routes(runner_api.routes)
+    app[lab_faults.FAULT_HANDLERS] = lab_faults.FaultHandlers()
+    app.add_routes(lab_faults.routes)
     app.add_routes(rest_actions.routes)
     app.add_routes(rest_logs.routes)
     app.add_routes(rest_repo.routes)

@@ -1,13 +1,15 @@
 """The staging backend stand-in: Spring Boot Actuator-shaped `/actuator/health` and `/actuator/info`.
 
 The version served is the one in the host's release dir (`current`), so a deploy or rollback done on the host
-shows up here; `redis_up: false` (fault `redis-down`) reports the redis component DOWN and answers 503.
+shows up here; `redis_up: false` (fault `redis-down`) reports the redis component DOWN and answers 503. With
+`state_path`, a JSON file's `redis_up` overrides it on every request (the lab turns redis-down on and off there).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,19 @@ class BackendConfig:
     db_up: bool = True
     extra_components: tuple[tuple[str, str], ...] = ()  # name -> status, reported as they are
     artifact: str = "backend"  # the build artifact /actuator/info names: the topology's backend unit
+    state_path: str = ""  # the lab's run-time switches (`{"redis_up": bool}`); "" for none
+
+
+def current(config: BackendConfig) -> BackendConfig:
+    """The config with the lab's run-time switches applied (an unreadable state file changes nothing)."""
+    if not config.state_path:
+        return config
+    try:
+        state = json.loads(Path(config.state_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return config
+    redis_up = state.get("redis_up") if isinstance(state, dict) else None
+    return replace(config, redis_up=redis_up) if isinstance(redis_up, bool) else config
 
 
 def read_version(release_dir: Path, name: str = "current") -> str:
@@ -62,7 +77,7 @@ def create_app(raw: dict[str, Any]) -> Flask:
 
     @app.get("/actuator/health")
     def health() -> tuple[Response, int]:
-        body = health_body(config)
+        body = health_body(current(config))
         return jsonify(body), 503 if body["status"] == "DOWN" else 200
 
     @app.get("/actuator/info")

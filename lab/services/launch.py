@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lab.faults import Fault
@@ -30,6 +31,19 @@ def _service_config(world: World, name: str, config: dict[str, Any]) -> str:
     return str(path)
 
 
+def backend_state_path(world: World) -> Path:
+    return world.options.workdir / "services" / "backend-state.json"
+
+
+def write_backend_state(world: World, *, redis_up: bool) -> None:
+    """The backend's run-time switches (fault redis-down), read on every health request."""
+    path = backend_state_path(world)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"redis_up": redis_up}), encoding="utf-8")
+    temporary.replace(path)  # atomic: a health request never reads half a file
+
+
 async def start_services(world: World) -> None:
     """Backend and frontend (units of the backend host), JIRA, Grafana and the on-call receiver."""
     topo, faults = world.topology, world.options.faults
@@ -47,7 +61,9 @@ async def start_services(world: World) -> None:
         "redis_up": Fault.REDIS_DOWN not in faults,
         "extra_components": [list(c) for c in topo.backend.extra_components],
         "artifact": topo.backend.unit.removesuffix(".service"),
+        "state_path": str(backend_state_path(world)),
     }
+    write_backend_state(world, redis_up=Fault.REDIS_DOWN not in faults)
     for name, unit, config in (
         ("backend", topo.backend.unit, backend),
         (

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.health_metrics import shows_verdicts_only
 from tests.deploy.conftest import DEPLOY, REPO, RUNBOOKS, output, run, tool
 
 ALERTS = DEPLOY / "prometheus" / "alerts.yml"
@@ -29,6 +30,10 @@ BOT_METRICS = {
     "verify_staging_runner_busy",
     "verify_staging_workflow_jobs_total",
     "verify_staging_undo_pending",
+    # issue 15 §4: verification health
+    "verify_staging_measurement_seconds",
+    "verify_staging_verification_last_timestamp_seconds",
+    "verify_staging_schedule_period_seconds",
 }
 SEED_ALERTS = {"RunnerOffline", "DeploymentFailed", "DeploymentDurationHigh", "JobQueueTimeHigh"}
 
@@ -82,8 +87,19 @@ def test_every_alert_is_shown_firing_and_silent_by_the_unit_tests() -> None:
         ("deployments.yml", ('le=~"600|600\\\\.0"', 'le=~"300|300\\\\.0"')),  # DeploymentDurationHigh at 300 s
         ("deployments.yml", ('job=~"deploy.*", conclusion="failure"', 'job=~".*", conclusion="failure"')),
         ("bot.yml", ("(verify_staging_undo_pending) > 0", "(verify_staging_undo_pending) > 1")),
+        ("verifications.yml", ('{trigger="schedule", conclusion=~"failure|error"}', '{conclusion=~"failure|error"}')),
+        ("verifications.yml", ("            or\n            0 * max", "            and\n            0 * max")),
+        ("verifications.yml", ("\n          2 * max by (environment)", "\n          1 * max by (environment)")),
     ],
-    ids=["runner-offline-without-for", "duration-threshold-300", "deployment-failed-any-job", "undo-pending-above-1"],
+    ids=[
+        "runner-offline-without-for",
+        "duration-threshold-300",
+        "deployment-failed-any-job",
+        "undo-pending-above-1",
+        "failing-any-trigger",
+        "failing-needs-a-pass",
+        "stale-after-one-period",
+    ],
 )
 def test_unit_tests_catch_a_broken_rule(tmp_path: Path, test_file: str, mutation: tuple[str, str]) -> None:
     original = ALERTS.read_text()
@@ -299,7 +315,40 @@ def test_every_dashboard_query_returns_data_after_one_deployment(
 ) -> None:
     # promtool evaluates each panel query at 1 minute after the deployment; absent(q) is empty exactly when q
     # returns at least one series, which is what a panel needs to show data.
-    targets = [(panel["title"], target) for panel in dashboard()["panels"] for target in panel["targets"]]
+    # The verification health panels fill once a verification completes (the next test).
+    targets = [(panel["title"], target) for panel in staging_panels() for target in panel["targets"]]
+    assert_panels_have_data(tmp_path, targets, ONE_DEPLOYMENT + node_series)
+
+
+def staging_panels() -> list[dict[str, Any]]:
+    """The panels that show staging, not verify-staging's own verdicts (what dashboard-data judges)."""
+    return [p for p in dashboard()["panels"] if not shows_verdicts_only(t["expr"] for t in p["targets"])]
+
+
+# After one verification completed, the bot exports its measurements and its verdict time.
+ONE_VERIFICATION = [
+    (
+        'verify_staging_measurement_seconds{environment="staging", scenario="failover", '
+        'measurement="failover_latency_s"}',
+        "_x10 3.5x10",
+    ),
+    (
+        'verify_staging_verification_last_timestamp_seconds{environment="staging", trigger="comment", '
+        'conclusion="success"}',
+        "_x10 150x10",
+    ),
+]
+
+
+def test_the_verification_health_panels_have_data_after_one_verification(tmp_path: Path) -> None:
+    verdicts = [p for p in dashboard()["panels"] if p not in staging_panels()]
+    assert {p["title"] for p in verdicts} == {"Verification measurements", "Last verdict per environment"}
+    assert_panels_have_data(tmp_path, [(p["title"], t) for p in verdicts for t in p["targets"]], ONE_VERIFICATION)
+
+
+def assert_panels_have_data(
+    tmp_path: Path, targets: list[tuple[str, dict[str, Any]]], series: list[tuple[str, str]]
+) -> None:
     (tmp_path / "none.yml").write_text("groups: []\n")
     test = {
         "rule_files": ["none.yml"],
@@ -307,7 +356,7 @@ def test_every_dashboard_query_returns_data_after_one_deployment(
         "tests": [
             {
                 "interval": "15s",
-                "input_series": [{"series": s, "values": v} for s, v in ONE_DEPLOYMENT + node_series],
+                "input_series": [{"series": s, "values": v} for s, v in series],
                 "promql_expr_test": [
                     {"expr": f"absent({target['expr']})", "eval_time": "3m45s", "exp_samples": []}
                     for _, target in targets

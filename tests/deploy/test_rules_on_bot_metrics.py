@@ -16,7 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.github.models import WorkflowJob
 from bot.metrics import Metrics
+from bot.model import ScenarioConclusion, ScenarioId, Trigger, Verification, VerificationConclusion
 from tests.deploy.conftest import DEPLOY, output, run, tool
+from tests.support.verifications import conclude, new_verification
 
 REPOSITORY = "paws360/paws360"
 NODE_SERIES = [
@@ -114,6 +116,7 @@ def test_every_dashboard_query_returns_data_on_the_bots_metrics(tmp_path: Path) 
     metrics = Metrics()
     metrics.runner(name="production-runner-01", online=True, busy=False)
     metrics.job(repository=REPOSITORY, job=completed_job(1, "deploy", "production-runner-01", "success", 4, 120))
+    metrics.health.record(verification(VerificationConclusion.SUCCESS, trigger=Trigger.COMMENT))  # the verdict panels
     dashboard = json.loads((DEPLOY / "grafana" / "dashboard.json").read_text())
     targets = [(panel["title"], target) for panel in dashboard["panels"] for target in panel["targets"]]
     checks = {
@@ -125,3 +128,28 @@ def test_every_dashboard_query_returns_data_on_the_bots_metrics(tmp_path: Path) 
     report = result.stdout + result.stderr
     empty = [title for title, target in targets if json.dumps(f"absent({target['expr']})") in report]
     assert result.returncode == 0, f"panels with no data: {empty}\n{output(result)}"
+
+
+def verification(conclusion: VerificationConclusion, *, trigger: Trigger) -> Verification:
+    """A completed failover verification with its failover latency, as the engine leaves it."""
+    v = new_verification([ScenarioId.FAILOVER])
+    passed = conclusion is VerificationConclusion.SUCCESS
+    conclude(
+        v.scenarios[0],
+        ScenarioConclusion.PASSED if passed else ScenarioConclusion.FAILED,
+        start=0,
+        measurements={"failover_latency_s": 3.5 if passed else 17.0},
+    )
+    v.completed_at, v.conclusion = v.started_at + timedelta(minutes=5), conclusion
+    v.trigger = trigger
+    return v
+
+
+def test_a_failed_scheduled_verification_from_the_bot_fires_staging_verification_failing(tmp_path: Path) -> None:
+    failing, passing = Metrics(), Metrics()
+    failing.health.record(verification(VerificationConclusion.FAILURE, trigger=Trigger.SCHEDULE))
+    passing.health.record(verification(VerificationConclusion.SUCCESS, trigger=Trigger.SCHEDULE))
+    for metrics, expected in ((failing, [{"environment": "staging"}]), (passing, [])):
+        checks = {"promql_expr_test": [alerts_firing("StagingVerificationFailing", "warning", expected)]}
+        result = promtool_test(tmp_path, series_of(metrics, appear_after=2), checks)
+        assert result.returncode == 0, output(result)

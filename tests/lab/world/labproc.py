@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +46,20 @@ class LabProcess:
 
     def stop(self, signum: int = signal.SIGTERM) -> None:
         self.launched.stop(signum, timeout=30)
+
+
+@contextlib.contextmanager
+def lab_delivering_to_a_receiver(workdir: Path, *args: str) -> Iterator[LabProcess]:
+    """A lab whose webhooks go to a FakeBotMetrics receiver; SIGKILLed (every child must end) when the block ends."""
+    receiver = FakeBotMetrics()  # somewhere for webhooks to go
+    try:
+        running = start_lab(workdir, "--webhook-url", receiver.webhook_url, *args)
+        try:
+            yield running
+        finally:
+            running.stop(signal.SIGKILL)
+    finally:
+        receiver.close()
 
 
 def start_lab(workdir: Path, *args: str) -> LabProcess:

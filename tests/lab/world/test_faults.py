@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from lab.faults import DEPLOY_LOG_ERROR_MESSAGE, Fault
-from tests.lab.world.labproc import FakeBotMetrics, LabProcess, start_lab
+from tests.lab.world.labproc import LabProcess, lab_delivering_to_a_receiver
 from tests.support.processes import alive
 from tests.support.wait import wait_for
 
@@ -27,16 +27,9 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
-    receiver = FakeBotMetrics()  # somewhere for webhooks to go
-    try:
-        args = [arg for fault in Fault for arg in ("--fault", fault.value)]
-        running = start_lab(tmp_path_factory.mktemp("faults"), "--webhook-url", receiver.webhook_url, *args)
-        try:
-            yield running
-        finally:
-            running.stop(signal.SIGKILL)
-    finally:
-        receiver.close()
+    args = [arg for fault in Fault for arg in ("--fault", fault.value)]
+    with lab_delivering_to_a_receiver(tmp_path_factory.mktemp("faults"), *args) as running:
+        yield running
 
 
 def _retrying(lab: LabProcess, method: str, path: str, **kwargs: Any) -> requests.Response:
