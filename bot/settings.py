@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.database.base import is_postgres_url
 from bot.model import ScenarioId
 from bot.permissions import Permission
 from bot.settings_model import (
@@ -401,6 +402,7 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         ssh_key_path=readable_file("SSH_KEY_PATH", "the SSH private key the bot logs in with"),
         ssh_known_hosts=readable_file("SSH_KNOWN_HOSTS", "a known_hosts file listing every configured SSH host"),
         **_monitoring_tokens(env),
+        database_url=_database_url(env),
     )
 
 
@@ -412,3 +414,13 @@ def _monitoring_tokens(env: Mapping[str, str]) -> dict[str, str | None]:
         "alertmanager_token": "ALERTMANAGER_TOKEN",
     }
     return {key: env.get(name, "").strip() or None for key, name in names.items()}
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    """issue 16 §1: DATABASE_URL selects PostgreSQL. The value is never echoed: it may carry a password."""
+    url = env.get("DATABASE_URL", "").strip() or None
+    if url is not None and not is_postgres_url(url):
+        raise SettingsError(
+            "The environment variable DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host/db)."
+        )
+    return url

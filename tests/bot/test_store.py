@@ -124,7 +124,7 @@ async def test_journal_writes_are_synced_to_disk_and_deliveries_are_not(tmp_path
     store = await Store.open(str(tmp_path / "bot.db"))
     statements: list[str] = []
     try:
-        await store._db.set_trace_callback(statements.append)
+        await store.database.connection.set_trace_callback(statements.append)
         entries = await asyncio.gather(
             *(store.journal_add(verification_id="v", host=f"h{i}", fault="stop", undo=["start"]) for i in range(5)),
             *(
@@ -134,8 +134,7 @@ async def test_journal_writes_are_synced_to_disk_and_deliveries_are_not(tmp_path
         )
         await asyncio.gather(*(store.journal_mark_restored(int(e), ok=True) for e in entries[:5]))
         await store.record_delivery(delivery_id="later", event="x", action=None, installation_id=None)
-        async with store._db.execute("PRAGMA synchronous") as cur:
-            assert await cur.fetchone() == (1,)  # back to NORMAL
+        assert await store.database.fetchval("PRAGMA synchronous") == 1  # back to NORMAL
     finally:
         await store.close()
 

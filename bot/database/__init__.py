@@ -1,0 +1,23 @@
+"""Where the bot's memory lives: one small SQL interface over an embedded SQLite file or a shared PostgreSQL.
+
+`open_database(location)` picks the backend: a `postgresql://` (or `postgres://`) URL opens a connection pool on
+PostgreSQL (several replicas share it), anything else is the path of a SQLite file (one process). Callers write
+portable SQL with `?` placeholders; the PostgreSQL backend numbers them (`$1..$n`). Migrations are plain portable
+DDL; `migrate` records the schema version the backend's own way and translates the few DDL words that differ
+(bot/database/dialect.py).
+"""
+
+from __future__ import annotations
+
+from bot.database.base import POSTGRES_SCHEMES, Database, Dialect, Params, Queries, Row, is_postgres_url
+from bot.database.postgres import PostgresDatabase
+from bot.database.sqlite import SqliteDatabase
+
+__all__ = ["POSTGRES_SCHEMES", "Database", "Dialect", "Params", "Queries", "Row", "is_postgres_url", "open_database"]
+
+
+async def open_database(location: str) -> Database:
+    """A PostgreSQL pool for a postgresql:// URL, else the SQLite file at `location` (or ":memory:")."""
+    if is_postgres_url(location):
+        return await PostgresDatabase.connect(location)
+    return await SqliteDatabase.connect(location)
