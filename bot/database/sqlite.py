@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,6 +38,19 @@ class _Statements:
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return row[0] if row else None
+
+
+def _split(script: str) -> list[str]:
+    """The statements of a script (executescript would commit the transaction the migration runs in)."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):  # a ';' inside a literal leaves the statement incomplete
+            if pending.strip(" \n\t;"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
 
 
 class SqliteDatabase:
@@ -129,12 +143,23 @@ class SqliteDatabase:
             return int(await statements.fetchval("PRAGMA user_version") or 0)
 
     async def migrate(self, migrations: Sequence[str]) -> None:
-        async with self._locked() as statements:
-            version = int(await statements.fetchval("PRAGMA user_version") or 0)
-            for target, script in enumerate(migrations[version:], start=version + 1):
-                # executescript commits first; the version bump rides in the same script so a crash cannot split
-                # them. The version lives in the file's header (PRAGMA user_version), as before PostgreSQL.
-                await self._conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+        async with self._locked():
+            # IMMEDIATE: another process migrating the same file finishes first (busy_timeout), then the version is
+            # read again, so each script runs once. The version lives in the file's header (PRAGMA user_version)
+            # and commits with the scripts.
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                async with self._conn.execute("PRAGMA user_version") as cur:
+                    row = await cur.fetchone()
+                version = int(row[0]) if row else 0
+                for target, script in enumerate(migrations[version:], start=version + 1):
+                    for statement in _split(script):
+                        await self._conn.execute(statement)
+                    await self._conn.execute(f"PRAGMA user_version = {target}")
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
 
     async def close(self) -> None:
         await self._conn.close()
