@@ -6,14 +6,28 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
-from bot.database.base import Dialect, Params, Queries, Row
+from bot.database.base import Dialect, Params, Queries, Row, url_secrets
 from bot.database.dialect import ddl_for_postgres, numbered_placeholders
 
 #: pg_advisory_xact_lock key that serializes migrations between replicas starting at once ("vsmigrat").
 MIGRATION_LOCK = 0x76736D6967726174
+
+
+class DatabaseUnavailable(OSError):
+    """PostgreSQL could not be reached or refused the bot; the message names where, never the password."""
+
+
+def _unavailable(url: str, exc: BaseException) -> str:
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+    reason = str(exc) or type(exc).__name__
+    for secret in url_secrets(url):
+        reason = reason.replace(secret, "[redacted]")
+    return f"the PostgreSQL database of DATABASE_URL ({where}) is unavailable: {reason}"
 
 
 def _rowcount(status: str) -> int:
@@ -58,7 +72,10 @@ class PostgresDatabase(_Statements):
     @classmethod
     async def connect(cls, url: str, *, max_connections: int = 10) -> PostgresDatabase:
         # The URL may carry a password: it goes to the driver only, never into a message or log line.
-        pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=max_connections)
+        try:
+            pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=max_connections)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(_unavailable(url, exc)) from None
         return cls(pool)
 
     @asynccontextmanager
