@@ -5,6 +5,11 @@ PostgreSQL (several replicas share it), anything else is the path of a SQLite fi
 portable SQL with `?` placeholders; the PostgreSQL backend numbers them (`$1..$n`). Migrations are plain portable
 DDL; `migrate` records the schema version the backend's own way and translates the few DDL words that differ
 (bot/database/dialect.py).
+
+SQL that runs on both: TEXT / INTEGER / REAL columns and explicit primary keys (INTEGER PRIMARY KEY AUTOINCREMENT
+for a generated id, read back with `INSERT ... RETURNING id`); timestamps as UTC ISO text; `INSERT ... ON CONFLICT
+(...) DO NOTHING / DO UPDATE ... [WHERE ...]` and `RETURNING`; no rowid, PRAGMA, `INSERT OR ...`, COLLATE NOCASE
+(use lower()), SELECT ... FOR UPDATE, or SQLite's loose typing (PostgreSQL refuses an int for a TEXT column).
 """
 
 from __future__ import annotations

@@ -78,6 +78,11 @@ class PostgresDatabase(_Statements):
             raise DatabaseUnavailable(_unavailable(url, exc)) from None
         return cls(pool)
 
+    @property
+    def pool(self) -> Any:
+        """The asyncpg pool, for what only PostgreSQL has (LISTEN/NOTIFY, advisory locks held by one connection)."""
+        return self._pool
+
     @asynccontextmanager
     async def transaction(self, *, durable: bool = False) -> AsyncIterator[Queries]:
         async with self._pool.acquire() as conn, conn.transaction():
