@@ -28,16 +28,18 @@ def ddl_for_postgres(script: str) -> str:
 
 @lru_cache(maxsize=1024)
 def numbered_placeholders(sql: str) -> str:
-    """`?` -> `$1..$n`, leaving question marks inside '...' literals and "..." identifiers alone."""
+    """`?` -> `$1..$n`, leaving question marks in '...' literals, "..." identifiers and -- comments alone."""
     out: list[str] = []
-    quote: str | None = None
+    closing: str | None = None  # what ends the literal, identifier or comment we are in
     count = 0
     for char in sql:
-        if quote is not None:
-            if char == quote:
-                quote = None  # a doubled quote ('') closes and reopens: same result
+        if closing is not None:
+            if char == closing:
+                closing = None  # a doubled quote ('') closes and reopens: same result
         elif char in "'\"":
-            quote = char
+            closing = char
+        elif char == "-" and out and out[-1] == "-":
+            closing = "\n"
         elif char == "?":
             count += 1
             out.append(f"${count}")

@@ -113,8 +113,9 @@ async def test_a_statement_beside_its_own_transaction_is_refused_not_hung() -> N
 
 
 def test_placeholders_are_numbered_outside_quotes_only() -> None:
-    sql = "SELECT '?', \"a?b\", ? FROM t WHERE x = ? AND y = 'it''s?'"
-    assert numbered_placeholders(sql) == "SELECT '?', \"a?b\", $1 FROM t WHERE x = $2 AND y = 'it''s?'"
+    sql = "SELECT '?', \"a?b\", ? FROM t -- why?\nWHERE x = ? AND y = 'it''s?' AND z = 1 - ?"
+    expected = "SELECT '?', \"a?b\", $1 FROM t -- why?\nWHERE x = $2 AND y = 'it''s?' AND z = 1 - $3"
+    assert numbered_placeholders(sql) == expected
 
 
 def test_ddl_words_postgresql_reads_differently_are_translated() -> None:
