@@ -10,6 +10,7 @@ import pytest
 from bot.database import open_database
 from bot.database.dialect import ddl_for_postgres, numbered_placeholders
 from bot.store import MIGRATIONS, Store
+from tests.support.ports import closed_port
 
 #: A migration as another feature would append it (issue 16 §2's leases): portable DDL only.
 LEASES = """
@@ -110,6 +111,16 @@ async def test_a_statement_beside_its_own_transaction_is_refused_not_hung() -> N
                     await db.fetchval("SELECT 1")
     finally:
         await db.close()
+
+
+async def test_an_unreachable_postgresql_is_named_without_its_password() -> None:
+    port = closed_port()
+    with pytest.raises(OSError) as caught:
+        await Store.open(f"postgresql://bot:pw-s3cret@127.0.0.1:{port}/vs")
+    assert str(caught.value).startswith(
+        f"the PostgreSQL database of DATABASE_URL (127.0.0.1:{port}/vs) is unavailable:"
+    )
+    assert "pw-s3cret" not in str(caught.value)
 
 
 def test_placeholders_are_numbered_outside_quotes_only() -> None:

@@ -13,7 +13,6 @@ from bot.settings import RunnerRole, SettingsError, load_settings
 from bot.texts import safety as texts
 from tests.paths import REPO_ROOT
 from tests.support import postgres
-from tests.support.ports import closed_port
 from tests.support.settings import EXAMPLE_SETTINGS, write_example_settings
 
 
@@ -235,9 +234,9 @@ def test_a_database_url_that_is_not_postgresql_stops_start_up_without_echoing_it
 
 def test_serve_exits_2_naming_an_unavailable_postgresql_without_its_password(secret_env: dict[str, str]) -> None:
     cluster = postgres.cluster_url().rsplit("/", 1)[0].replace("postgres@", "postgres:pw-s3cret@")
-    for url in (f"postgresql://bot:pw-s3cret@127.0.0.1:{closed_port()}/vs", f"{cluster}/no_such_database"):
-        result = serve({**secret_env, "DATABASE_URL": url}, "--settings", str(EXAMPLE_SETTINGS))
-        assert result.returncode == 2, result.stderr
-        [line] = result.stderr.strip().splitlines()
-        assert line.startswith("verify-staging: could not start (the PostgreSQL database of DATABASE_URL (127.0.0.1:")
-        assert "pw-s3cret" not in result.stderr and "pw-s3cret" not in result.stdout
+    result = serve({**secret_env, "DATABASE_URL": f"{cluster}/no_such_database"}, "--settings", str(EXAMPLE_SETTINGS))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("verify-staging: could not start (the PostgreSQL database of DATABASE_URL (127.0.0.1:")
+    assert 'database "no_such_database" does not exist' in line
+    assert "pw-s3cret" not in result.stderr and "pw-s3cret" not in result.stdout
