@@ -15,7 +15,6 @@ for a generated id, read back with `INSERT ... RETURNING id`); timestamps as UTC
 from __future__ import annotations
 
 from bot.database.base import POSTGRES_SCHEMES, Database, Dialect, Params, Queries, Row, is_postgres_url
-from bot.database.postgres import PostgresDatabase
 from bot.database.sqlite import SqliteDatabase
 
 __all__ = ["POSTGRES_SCHEMES", "Database", "Dialect", "Params", "Queries", "Row", "is_postgres_url", "open_database"]
@@ -24,5 +23,8 @@ __all__ = ["POSTGRES_SCHEMES", "Database", "Dialect", "Params", "Queries", "Row"
 async def open_database(location: str) -> Database:
     """A PostgreSQL pool for a postgresql:// URL, else the SQLite file at `location` (or ":memory:")."""
     if is_postgres_url(location):
+        # Imported here: asyncpg takes 0.1-0.3 s to import, which a bot on SQLite should not pay at every start.
+        from bot.database.postgres import PostgresDatabase
+
         return await PostgresDatabase.connect(location)
     return await SqliteDatabase.connect(location)
