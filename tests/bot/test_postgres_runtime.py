@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from bot.settings import Settings, load_settings
-from tests.bot.conftest import Bot, fixture_repositories, running_bot
+from bot.settings import Settings
+from tests.bot.conftest import Bot, running_bot
 from tests.bot.github_api import FakeGitHubAPI
 from tests.paths import WEBHOOK_PAYLOADS
-from tests.support import postgres
-from tests.support.settings import write_example_settings
-
-
-@pytest.fixture
-async def postgres_settings(
-    tmp_path: Path, secret_env: dict[str, str], github_api: FakeGitHubAPI
-) -> AsyncIterator[Settings]:
-    """The front-door tests' settings with DATABASE_URL set to a fresh PostgreSQL database (the SQLite path stays
-    configured, and unused)."""
-    path = write_example_settings(
-        tmp_path, database=tmp_path / "state" / "bot.db", extra_repositories=fixture_repositories()
-    )
-    async with postgres.fresh_database() as url:
-        yield load_settings(str(path), {**secret_env, "GITHUB_API_URL": github_api.url, "DATABASE_URL": url})
 
 
 async def test_a_delivery_reaching_two_replicas_on_postgresql_is_processed_once(
