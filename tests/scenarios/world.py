@@ -273,10 +273,12 @@ async def world(
     thresholds: Thresholds = LAB_THRESHOLDS,
     reconcile_after: float = 5,
     frontend_version: bool = True,
+    store_location: str | None = None,
 ) -> AsyncIterator[World]:
     """Build the world, drive virtual time while the block runs, and stop everything afterwards.
 
-    `frontend_version=False`: the settings name no `frontend.version_url` (the frontend still serves one)."""
+    `frontend_version=False`: the settings name no `frontend.version_url` (the frontend still serves one);
+    `store_location`: the store elsewhere than a SQLite file in `tmp_path` (a PostgreSQL URL)."""
     fault_set = frozenset(faults)
     clock = FakeClock()
     app = FakeGitHubApp(clock=clock)
@@ -303,7 +305,7 @@ async def world(
     am = FakeAlertmanager(receiver_names=["oncall-sre", "default"])
     panels = [PanelQueryResult(i, t, 1, 10) for i, t in enumerate(["Runner status", "Deployments", "Duration"], 1)]
     grafana = FakeGrafana(dashboards={"verify-staging-runners": panels})
-    raw = await Store.open(str(tmp_path / "verify-staging.db"))
+    raw = await Store.open(store_location or str(tmp_path / "verify-staging.db"))
     store = ClockedStore(raw, clock)
     env = environment(thresholds, frontend_version=frontend_version)
     w = World(
