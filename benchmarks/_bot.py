@@ -48,6 +48,8 @@ class BotProcess:
     # Held until stop(): `serve --reuse-port` binds it beside the reservation; no other process can take it first.
     reservation: PortReservation = field(default_factory=reserve_port)
     process: subprocess.Popen[bytes] | None = None
+    # issue 16 §1: the store on this PostgreSQL database (DATABASE_URL) instead of a fresh SQLite file.
+    database_url: str | None = None
 
     @property
     def port(self) -> int:
@@ -66,6 +68,8 @@ class BotProcess:
             **secret_env(self.workdir, webhook_secret=self.webhook_secret, key_in_file=True),
             "GITHUB_API_URL": f"http://127.0.0.1:{closed_port()}",
         }
+        if self.database_url is not None:
+            env["DATABASE_URL"] = self.database_url
         command = [str(SERVE), "serve", "--settings", str(settings), "--port", str(self.port), "--reuse-port"]
         return command, env
 

@@ -13,6 +13,7 @@ over keep-alive connections on loopback. Two loads per server:
 The ratio is bot ÷ bare deliveries/s at max throughput. Goals: ratio >= 0.7 and bot p99 < 25 ms at 200/s.
 
     .venv/bin/python -m benchmarks.ingest [--count 2000] [--rate 200] [--concurrency 16] [--json]
+                                          [--database-url postgresql://...]  (PostgreSQL's store: scripts/postgres.sh)
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.
     raise RuntimeError("the bare endpoint did not come up")
 
 
-def measure(*, count: int, rate: float, concurrency: int) -> dict[str, Any]:
+def measure(*, count: int, rate: float, concurrency: int, database_url: str | None = None) -> dict[str, Any]:
     loads: list[Load] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         # bare first
@@ -232,7 +233,7 @@ def measure(*, count: int, rate: float, concurrency: int) -> dict[str, Any]:
             bare.terminate()
             bare.wait(timeout=10)
             reservation.release()
-        with BotProcess(Path(tmp) / "bot") as bot:
+        with BotProcess(Path(tmp) / "bot", database_url=database_url) as bot:
             bot.start()
             deliveries = signed_deliveries(2 * count, bot.webhook_secret)
             url = bot.url + "/webhooks"
@@ -299,8 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="paced deliveries per second (default 200)")
     parser.add_argument("--concurrency", type=int, default=16, help="connections at max throughput (default 16)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--database-url", help="the bot's store on this (empty) PostgreSQL database instead of SQLite (a secret)"
+    )
     args = parser.parse_args(argv)
-    result = measure(count=args.count, rate=args.rate, concurrency=args.concurrency)
+    result = measure(count=args.count, rate=args.rate, concurrency=args.concurrency, database_url=args.database_url)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

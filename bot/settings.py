@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.database.base import is_postgres_url
 from bot.model import ScenarioId
 from bot.permissions import Permission
 from bot.settings_model import (
@@ -422,6 +423,7 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         ssh_known_hosts=readable_file("SSH_KNOWN_HOSTS", "a known_hosts file listing every configured SSH host"),
         **_monitoring_tokens(env),
         history_token=env.get("VERIFY_STAGING_HISTORY_TOKEN", "").strip() or None,
+        database_url=_database_url(env),
     )
 
 
@@ -453,3 +455,13 @@ def _regressions(node: Node) -> RegressionSettings:
         min_runs=min_runs,
         fail=_flag(node, "fail"),
     )
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    """issue 16 §1: DATABASE_URL selects PostgreSQL. The value is never echoed: it may carry a password."""
+    url = env.get("DATABASE_URL", "").strip() or None
+    if url is not None and not is_postgres_url(url):
+        raise SettingsError(
+            "The environment variable DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host/db)."
+        )
+    return url

@@ -228,6 +228,8 @@ class Secrets:
     alertmanager_token: str | None = field(default=None, repr=False)
     #: Issue 15 §2: the Bearer token that opens `GET /verifications(.json)` (unless server.history_public).
     history_token: str | None = field(default=None, repr=False)
+    # issue 16 §1: PostgreSQL instead of the SQLite file (`database`); the URL may carry a password.
+    database_url: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -266,3 +268,8 @@ class Settings:
             if name.lower() == repository.lower():
                 return self.environments.get(repo.environment)
         return None
+
+    @property
+    def store_location(self) -> str:
+        """What `Store.open` opens: DATABASE_URL's PostgreSQL when set, else the SQLite file `database`."""
+        return self.secrets.database_url or self.database

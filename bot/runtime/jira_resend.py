@@ -46,7 +46,7 @@ async def resend_from_settings(settings: Settings, verification_id: str) -> tupl
     jira = jira_port(settings)
     if jira is None:
         return False, texts.JIRA_RESEND_NO_JIRA
-    store = await Store.open(settings.database)
+    store = await Store.open(settings.store_location)
     try:
         return await resend_attachments(
             settings=settings, store=store, jira=jira, clock=SystemClock(), verification_id=verification_id

@@ -20,6 +20,7 @@ from bot.settings import Settings, load_settings
 from tests.bot.github_api import FakeGitHubAPI
 from tests.fakes.engine import FakeEngine
 from tests.paths import WEBHOOK_PAYLOADS
+from tests.support import postgres
 from tests.support import settings as support_settings
 from tests.support.keys import rsa_key
 from tests.support.settings import write_example_settings
@@ -66,10 +67,14 @@ async def github_api() -> AsyncIterator[FakeGitHubAPI]:
 
 @pytest.fixture
 def settings(tmp_path: Path, secret_env: dict[str, str], github_api: FakeGitHubAPI) -> Settings:
-    path = write_example_settings(
+    return load_settings(str(settings_file(tmp_path)), {**secret_env, "GITHUB_API_URL": github_api.url})
+
+
+def settings_file(tmp_path: Path) -> Path:
+    """The example settings with every repository of the captured payloads, the store under `tmp_path`."""
+    return write_example_settings(
         tmp_path, database=tmp_path / "state" / "bot.db", extra_repositories=fixture_repositories()
     )
-    return load_settings(str(path), {**secret_env, "GITHUB_API_URL": github_api.url})
 
 
 @dataclass
@@ -148,3 +153,13 @@ async def running_bot(settings: Settings) -> AsyncIterator[tuple[Runtime, FakeEn
 async def bot(settings: Settings, github_api: FakeGitHubAPI) -> AsyncIterator[Bot]:
     async with running_bot(settings) as (runtime, engine, session):
         yield Bot(runtime, engine, session, github_api)
+
+
+@pytest.fixture
+async def postgres_settings(
+    tmp_path: Path, secret_env: dict[str, str], github_api: FakeGitHubAPI
+) -> AsyncIterator[Settings]:
+    """issue 16 §1: `settings` with DATABASE_URL set to a fresh PostgreSQL database (`database` stays, unused)."""
+    async with postgres.fresh_database() as url:
+        env = {**secret_env, "GITHUB_API_URL": github_api.url, "DATABASE_URL": url}
+        yield load_settings(str(settings_file(tmp_path)), env)

@@ -3,24 +3,10 @@ history page, the `history` command and regression baselines."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.history import HistoryReporter
 from bot.model import VerificationConclusion
 from bot.store import MIGRATIONS, Store
 from tests.support.history import FAILOVER, failover_run, record
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(str(tmp_path / "bot.db"))
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_baseline_values_are_the_latest_passing_measured_ones(store: Store) -> None:

@@ -156,13 +156,13 @@ def sweeper(
 
 
 async def test_the_sweep_reads_every_page_with_the_apps_jwt_and_redelivers_what_the_bot_missed(
-    tmp_path: Path, session: aiohttp.ClientSession, github_api: FakeGitHubAPI, private_key_pem: str
+    store_location: str, session: aiohttp.ClientSession, github_api: FakeGitHubAPI, private_key_pem: str
 ) -> None:
     log = DeliveryLog(github_api)
     missed = [log.add(f"missed-{n}", 0) for n in range(120)]  # the App was down: more than one page
     log.add("accepted-but-slow", 0)
     log.add("fine", 200)
-    store = await Store.open(str(tmp_path / "bot.db"))
+    store = await Store.open(store_location)  # on SQLite and on PostgreSQL
     try:
         assert await store.record_delivery(
             delivery_id="accepted-but-slow", event="ping", action=None, installation_id=1
@@ -222,12 +222,12 @@ async def test_a_redelivery_github_refuses_is_counted_and_not_asked_for_again(
 
 
 async def test_a_delivery_the_ingress_gave_back_at_shutdown_is_redelivered_once_by_the_next_sweep(
-    tmp_path: Path, session: aiohttp.ClientSession, github_api: FakeGitHubAPI, private_key_pem: str
+    store_location: str, session: aiohttp.ClientSession, github_api: FakeGitHubAPI, private_key_pem: str
 ) -> None:
     log = DeliveryLog(github_api)
     given_back = log.add("queued-at-shutdown", 202)
     log.add("processed", 202)
-    store = await Store.open(str(tmp_path / "bot.db"))
+    store = await Store.open(store_location)  # on SQLite and on PostgreSQL
     try:
         for guid in ("queued-at-shutdown", "processed"):
             assert await store.record_delivery(delivery_id=guid, event="ping", action=None, installation_id=1)

@@ -12,6 +12,7 @@ import yaml
 from bot.settings import RunnerRole, SettingsError, load_settings
 from bot.texts import safety as texts
 from tests.paths import REPO_ROOT
+from tests.support import postgres
 from tests.support.settings import EXAMPLE_SETTINGS, write_example_settings
 
 
@@ -222,3 +223,31 @@ def test_the_backend_unit_is_checked_too_and_ssh_safety_settings_have_defaults(
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(SettingsError, match=r"^environments\.staging\.backend\.service must not match ssh\*"):
         load_settings(str(path), secret_env)
+
+
+def test_database_url_selects_postgresql_and_is_never_shown(secret_env: dict[str, str]) -> None:
+    # issue 16 §1: without DATABASE_URL the SQLite file `database` stays the store; with it, PostgreSQL.
+    sqlite = load_settings(str(EXAMPLE_SETTINGS), secret_env)
+    assert sqlite.store_location == sqlite.database and sqlite.secrets.database_url is None
+    url = "postgresql://bot:s3cret-pw@db.internal:5432/verify_staging"
+    postgres = load_settings(str(EXAMPLE_SETTINGS), {**secret_env, "DATABASE_URL": url})
+    assert postgres.store_location == url
+    assert "s3cret-pw" not in repr(postgres)
+
+
+def test_a_database_url_that_is_not_postgresql_stops_start_up_without_echoing_it(secret_env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(str(EXAMPLE_SETTINGS), {**secret_env, "DATABASE_URL": "mysql://bot:s3cret-pw@db/vs"})
+    assert str(caught.value) == (
+        "The environment variable DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host/db)."
+    )
+
+
+def test_serve_exits_2_naming_an_unavailable_postgresql_without_its_password(secret_env: dict[str, str]) -> None:
+    cluster = postgres.cluster_url().rsplit("/", 1)[0].replace("postgres@", "postgres:pw-s3cret@")
+    result = serve({**secret_env, "DATABASE_URL": f"{cluster}/no_such_database"}, "--settings", str(EXAMPLE_SETTINGS))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("verify-staging: could not start (the PostgreSQL database of DATABASE_URL (127.0.0.1:")
+    assert 'database "no_such_database" does not exist' in line
+    assert "pw-s3cret" not in result.stderr and "pw-s3cret" not in result.stdout

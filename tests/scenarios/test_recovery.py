@@ -25,9 +25,10 @@ class Killed(BaseException):
     ],
 )
 async def test_recover_after_a_kill_restarts_what_was_stopped(
-    tmp_path: Path, scenario: ScenarioId, host: str, unit: str, kill_on: str
+    tmp_path: Path, store_location: str, scenario: ScenarioId, host: str, unit: str, kill_on: str
 ) -> None:
-    async with world(tmp_path) as w:
+    # On SQLite and on PostgreSQL: the journal written before the harm is what the next start replays.
+    async with world(tmp_path, store_location=store_location) as w:
         assert w.engine is not None
         killed = asyncio.get_running_loop().create_future()
 

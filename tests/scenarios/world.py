@@ -274,11 +274,13 @@ async def world(
     reconcile_after: float = 5,
     frontend_version: bool = True,
     assess: Callable[[Verification, ClockedStore], Awaitable[None]] | None = None,
+    store_location: str | None = None,
 ) -> AsyncIterator[World]:
     """Build the world, drive virtual time while the block runs, and stop everything afterwards.
 
     `frontend_version=False`: the settings name no `frontend.version_url` (the frontend still serves one);
-    `assess`: what the engine runs over the results before the verdict (issue 15 §3), given the store."""
+    `assess`: what the engine runs over the results before the verdict (issue 15 §3), given the store;
+    `store_location`: the store elsewhere than a SQLite file in `tmp_path` (a PostgreSQL URL)."""
     fault_set = frozenset(faults)
     clock = FakeClock()
     app = FakeGitHubApp(clock=clock)
@@ -305,7 +307,7 @@ async def world(
     am = FakeAlertmanager(receiver_names=["oncall-sre", "default"])
     panels = [PanelQueryResult(i, t, 1, 10) for i, t in enumerate(["Runner status", "Deployments", "Duration"], 1)]
     grafana = FakeGrafana(dashboards={"verify-staging-runners": panels})
-    raw = await Store.open(str(tmp_path / "verify-staging.db"))
+    raw = await Store.open(store_location or str(tmp_path / "verify-staging.db"))
     store = ClockedStore(raw, clock)
     env = environment(thresholds, frontend_version=frontend_version)
     w = World(

@@ -1,0 +1,84 @@
+"""A throwaway PostgreSQL for the tests: one cluster per test run, started when a test first needs it (shared by
+the xdist workers), a fresh database per test, and stopped when the run ends, failed or not."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.paths import REPO_ROOT
+
+#: The run's cluster directory, made by the controlling pytest process; xdist workers inherit it from its environment.
+CLUSTER_DIR_ENV = "VERIFY_STAGING_TEST_POSTGRES_DIR"
+SCRIPT = REPO_ROOT / "scripts" / "postgres.sh"
+_OWNER = pytest.StashKey[Path]()
+
+
+def configure(config: pytest.Config) -> None:
+    """In the controlling process only: pick the run's cluster directory (nothing starts yet)."""
+    if hasattr(config, "workerinput") or CLUSTER_DIR_ENV in os.environ:
+        return
+    run_dir = Path(tempfile.mkdtemp(prefix="verify-staging-pg-"))
+    run_dir.chmod(0o755)  # the server runs as `postgres` when the tests run as root: it must reach its cluster
+    os.environ[CLUSTER_DIR_ENV] = str(run_dir)
+    config.stash[_OWNER] = run_dir
+
+
+def unconfigure(config: pytest.Config) -> None:
+    """In the controlling process: stop the cluster if a test started one, and remove it."""
+    run_dir = config.stash.get(_OWNER, None)
+    if run_dir is None:
+        return
+    try:
+        if (run_dir / "url").exists():
+            subprocess.run(["bash", str(SCRIPT), "stop", str(run_dir / "cluster")], check=False, timeout=60)
+    finally:
+        os.environ.pop(CLUSTER_DIR_ENV, None)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def cluster_url() -> str:
+    """The URL of the run's cluster (its `verify_staging` database), starting the cluster if no one has yet."""
+    run_dir = Path(os.environ[CLUSTER_DIR_ENV])
+    url_file = run_dir / "url"
+    with (run_dir / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers: the first starts it, the others wait and read its URL
+        if not url_file.exists():
+            started = subprocess.run(
+                ["bash", str(SCRIPT), "start", str(run_dir / "cluster")],
+                capture_output=True, text=True, timeout=180, check=False,
+            )  # fmt: skip
+            if started.returncode != 0:
+                raise RuntimeError(f"scripts/postgres.sh start failed: {started.stderr.strip()}")
+            url_file.write_text(started.stdout.strip())
+        return url_file.read_text().strip()
+
+
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """A new, empty database on the run's cluster (its URL), dropped afterwards."""
+    base = cluster_url()
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(base)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{base.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(base)
+        try:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
