@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 import aiohttp
 import structlog
@@ -23,10 +24,12 @@ from bot.details import details_pages
 from bot.envelope import Envelope
 from bot.github.client import GitHubAppClient
 from bot.github.hook_deliveries import AppHookDeliveries
+from bot.leases import Leases, Singleton, replica_id
 from bot.logging import register_secrets
 from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
 from bot.redelivery import RedeliveryMetrics, RedeliverySweep
+from bot.relay import EventRelay, relay_delivery
 from bot.reporting import build_reporter
 from bot.runner_poller import RunnerPoller
 from bot.settings import Settings
@@ -53,6 +56,14 @@ class EngineParts:
     clock: Clock
     session: aiohttp.ClientSession
     metrics: Metrics
+    #: This replica's leases (issue 16); None in tests' runtimes that share nothing.
+    leases: Leases | None = None
+    #: Background work the engine factory started; the runtime stops it after the engine.
+    background: list[Background] = field(default_factory=list)
+
+
+class Background(Protocol):
+    async def stop(self) -> None: ...
 
 
 #: Builds the engine (and recovers what a previous run left behind); tests pass one that builds a fake.
@@ -64,6 +75,7 @@ async def scenario_engine(parts: EngineParts) -> Engine:
     whose undo keeper retries every undo that still fails for as long as the bot runs."""
     import scenarios
     from bot.runtime.adapters import build_adapters
+    from scenarios.takeover import Takeover
 
     settings, store, reporter, clock = (
         parts.settings,
@@ -73,8 +85,21 @@ async def scenario_engine(parts: EngineParts) -> Engine:
     )  # the SSH, probe and monitoring adapters, wired in one place
 
     adapters = build_adapters(settings=settings, session=parts.session)
+    built: list[scenarios.ScenarioEngine] = []  # the engine once it exists: the takeover skips its verifications
+    takeover = (
+        None
+        if parts.leases is None
+        else Takeover(
+            settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock, leases=parts.leases,
+            owns=lambda vid: any(e.owns(vid) for e in built),
+        )
+    )  # fmt: skip
     # ---- start-up recovery: undo any fault a previous run injected and did not restore ----
-    await scenarios.recover(settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock)
+    if takeover is None:
+        await scenarios.recover(settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock)
+    else:
+        # With replicas: only what no live replica owns; what a live one owns is taken over once its lease expires.
+        await takeover.once(at_start=True)
     # ---- the scenario engine ----
     hosts = list(settings.ssh.hosts)
     engine = scenarios.ScenarioEngine(
@@ -87,8 +112,13 @@ async def scenario_engine(parts: EngineParts) -> Engine:
         reporter=reporter,
         clock=clock,
         on_undo_pending=lambda counts: parts.metrics.undos_pending(counts, hosts=hosts),
+        leases=parts.leases,
     )
     engine.start_undo_keeper()
+    if takeover is not None:
+        built.append(engine)
+        takeover.start()
+        parts.background.append(takeover)
     return engine
 
 
@@ -109,6 +139,12 @@ class Runtime:
     #: Redelivers webhooks that failed while the bot was down (bot/redelivery.py); None only in tests' runtimes.
     redelivery: RedeliverySweep | None = None
     _redelivery_task: asyncio.Task[None] | None = None
+    #: Issue 16: this replica's leases, the workflow events relayed between replicas, and what runs on one replica
+    #: at a time (the runner poller, the redelivery sweep); the engine factory's background work (the takeover).
+    leases: Leases | None = None
+    relay: EventRelay | None = None
+    singletons: dict[str, Singleton] = field(default_factory=dict)
+    background: list[Background] = field(default_factory=list)
 
     async def stop(self, *, drain_timeout: float = 5.0) -> None:
         """Stop taking deliveries, let in-flight ones finish (bounded), then stop everything in reverse order.
@@ -124,10 +160,18 @@ class Runtime:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        for singleton in self.singletons.values():
+            await singleton.stop()
+        if self.relay is not None:
+            await self.relay.stop()
         await self.poller.stop()
+        for work in self.background:
+            await work.stop()
         stop = getattr(self.engine, "stop", None)
         if stop is not None:
             await stop()
+        if self.leases is not None:
+            await self.leases.stop()  # after the engine: its verifications have concluded and given theirs back
         await self._runner.cleanup()
         await self._session.close()
         await self.store.close()
@@ -142,6 +186,15 @@ async def prune_deliveries(store: Store, *, retention_days: int, clock: Clock) -
         except Exception as exc:  # a locked or full disk must not stop the bot; the next day tries again
             log.warning("deliveries not pruned", error=str(exc))
         await clock.sleep(PRUNE_INTERVAL)
+
+
+async def run_until_cancelled(poller: RunnerPoller) -> None:
+    """The runner poller as singleton work: polling while this replica holds its lease."""
+    poller.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await poller.stop()
 
 
 def jira_port(settings: Settings) -> JiraPort | None:
@@ -193,6 +246,8 @@ async def start_runtime(
     register_secrets([secrets.grafana_token, secrets.prometheus_token, secrets.alertmanager_token])
     clock = clock or SystemClock()
     store = await Store.open(settings.database)
+    leases = Leases(store=store, clock=clock, replica=replica_id(), lease_seconds=settings.database_lease_seconds)
+    background: list[Background] = []
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     ingress: WebhookIngress | None = None
     try:
@@ -216,9 +271,11 @@ async def start_runtime(
         )
         parts = EngineParts(
             settings=settings, store=store, github=github, reporter=reporter, clock=clock, session=session,
-            metrics=metrics,
+            metrics=metrics, leases=leases, background=background,
         )  # fmt: skip
         engine = await engine_factory(parts)
+        leases.start()
+        relay = EventRelay(store=store, engine=engine, clock=clock, replica=leases.replica)
         poller = RunnerPoller(
             github=github,
             metrics=metrics,
@@ -243,6 +300,7 @@ async def start_runtime(
             if envelope.installation_id is not None and envelope.repository:
                 poller.learn(repository=envelope.repository, installation_id=envelope.installation_id)
             await router.dispatch(event, ctx.for_delivery(envelope))
+            await relay_delivery(relay, event, envelope)
 
         ingress = WebhookIngress(
             secret=secrets.webhook_secret,
@@ -253,7 +311,7 @@ async def start_runtime(
             limits=settings.server,
         )
         ingress.start()
-        app = build_web_app(ingress, metrics, details=details_pages(settings, store))
+        app = build_web_app(ingress, metrics, details=details_pages(settings, store), replica=leases)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
@@ -261,12 +319,15 @@ async def start_runtime(
     except BaseException:
         if ingress is not None:
             await ingress.close()
+        for work in background:
+            await work.stop()
+        await leases.stop()
         await session.close()
         await store.close()
         raise
     bound = runner.addresses[0]
     url = f"http://{bound[0]}:{bound[1]}"
-    poller.start()
+    relay.start()
     housekeeping = asyncio.create_task(
         prune_deliveries(store, retention_days=settings.server.retention_days, clock=clock), name="prune deliveries"
     )
@@ -278,7 +339,13 @@ async def start_runtime(
         clock=clock,
         interval=settings.github.redelivery_interval,
     )
-    redelivery_task = asyncio.create_task(redelivery.run(), name="redelivery sweep")
+    # Each runs on one replica at a time: two pollers would double GitHub requests, two sweeps double redeliveries.
+    singletons = {
+        "runner-poller": Singleton(leases=leases, name="runner-poller", work=lambda: run_until_cancelled(poller)),
+        "redelivery-sweep": Singleton(leases=leases, name="redelivery-sweep", work=redelivery.run),
+    }
+    for singleton in singletons.values():
+        singleton.start()
     log.info("bot listening", url=url, repositories=list(settings.github.repositories))
     return Runtime(
         url=url,
@@ -292,5 +359,8 @@ async def start_runtime(
         _session=session,
         _housekeeping=housekeeping,
         redelivery=redelivery,
-        _redelivery_task=redelivery_task,
+        leases=leases,
+        relay=relay,
+        singletons=singletons,
+        background=background,
     )
