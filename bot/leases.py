@@ -75,7 +75,8 @@ class Leases:
         self.replica = replica
         self.lease_seconds = lease_seconds
         self._held: set[str] = set()
-        self._on_lost = on_lost
+        #: Told the name of a lease another replica took while this one still thought it held it (a stalled replica).
+        self.on_lost = on_lost
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -143,8 +144,8 @@ class Leases:
         self._held &= still
         for name in sorted(lost):
             log.warning("lease lost", lease=name, replica=self.replica)
-            if self._on_lost is not None:
-                await self._on_lost(name)
+            if self.on_lost is not None:
+                await self.on_lost(name)
 
     async def run(self) -> None:
         """Renew every `lease_seconds / 3` seconds until cancelled (a failing database is retried next beat)."""

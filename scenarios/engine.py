@@ -15,7 +15,7 @@ import structlog
 
 from bot.accounting import CallTally, current_tally, open_tally
 from bot.github.models import WorkflowJob, WorkflowRun
-from bot.leases import Leases
+from bot.leases import VERIFICATION, Leases
 from bot.model import (
     SCENARIO_ORDER,
     JiraReport,
@@ -129,6 +129,8 @@ class ScenarioEngine:
         self._active: dict[str, _Active] = {}
         self._correlators: dict[str, Correlator] = {}
         self._ownership = Ownership(leases)
+        if leases is not None:
+            leases.on_lost = self._lease_lost
         self._keeper = UndoKeeper(
             store=store,
             ssh=ssh,
@@ -192,6 +194,12 @@ class ScenarioEngine:
             active.aborted_by, active.abort_reason = by, reason
         active.abort.set()
         return True
+
+    async def _lease_lost(self, name: str) -> None:
+        """Another replica took this verification over (this one stalled past its lease): stop running it here."""
+        active = self._active.get(name.removeprefix(VERIFICATION))
+        if name.startswith(VERIFICATION) and active is not None and active.task is not None:
+            active.task.cancel()
 
     def owns(self, verification_id: str) -> bool:
         """Whether the verification runs in this process."""
