@@ -211,3 +211,47 @@ def test_the_backend_unit_is_checked_too_and_ssh_safety_settings_have_defaults(
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(SettingsError, match=r"^environments\.staging\.backend\.service must not match ssh\*"):
         load_settings(str(path), secret_env)
+
+
+# ---- issue 16: database.lease_seconds -------------------------------------------------------------------------------
+def with_database(directory: Path, database: dict[str, object]) -> Path:
+    path = write_example_settings(directory)
+    raw = yaml.safe_load(path.read_text())
+    raw["database"] = database
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_database_may_be_a_mapping_with_its_path_and_the_lease_length(
+    tmp_path: Path, secret_env: dict[str, str]
+) -> None:
+    plain = load_settings(str(write_example_settings(tmp_path / "plain")), secret_env)
+    assert plain.database_lease_seconds == 30.0
+    path = with_database(tmp_path, {"path": "state/bot.db", "lease_seconds": 12})
+    settings = load_settings(str(path), secret_env)
+    assert settings.database == str(tmp_path.resolve() / "state" / "bot.db")
+    assert settings.database_lease_seconds == 12.0
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ({"path": "bot.db", "lease_seconds": 0}, "database.lease_seconds must be a positive number of seconds, got 0."),
+        (
+            {"path": "bot.db", "lease_seconds": 2},
+            "database.lease_seconds must be at least 3 seconds (heartbeat: a third), got 2.",
+        ),
+        ({"lease_seconds": 30}, "database.path is missing; expected the path of the SQLite database file."),
+        (
+            {"path": "bot.db", "leases": 30},
+            "database.leases is not a known setting; expected one of: path, lease_seconds.",
+        ),
+    ],
+)
+def test_a_bad_database_mapping_is_one_sentence_naming_the_key(
+    tmp_path: Path, secret_env: dict[str, str], database: dict[str, object], message: str
+) -> None:
+    path = with_database(tmp_path, database)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(str(path), secret_env)
+    assert str(refused.value) == message
