@@ -8,7 +8,6 @@ clock in epoch seconds, because replicas on different machines share no monotoni
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import socket
@@ -17,6 +16,7 @@ from typing import Protocol
 
 import structlog
 
+from bot.background import BackgroundTask
 from bot.ports import Clock
 
 log = structlog.get_logger(__name__)
@@ -70,14 +70,11 @@ class Leases:
         lease_seconds: float,
         on_lost: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
-        self.store = store
-        self.clock = clock
-        self.replica = replica
-        self.lease_seconds = lease_seconds
+        self.store, self.clock, self.replica, self.lease_seconds = store, clock, replica, lease_seconds
         self._held: set[str] = set()
         #: Told the name of a lease another replica took while this one still thought it held it (a stalled replica).
         self.on_lost = on_lost
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("lease heartbeat")
 
     @property
     def heartbeat(self) -> float:
@@ -157,15 +154,11 @@ class Leases:
             await self.clock.sleep(self.heartbeat)
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="lease heartbeat")
+        self._task.start(self.run)
 
     async def stop(self) -> None:
         """Stop the heartbeat and give back every lease, so another replica need not wait for them to expire."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._task.stop()
         try:
             await self.release_all(list(self._held))
         except Exception as exc:
@@ -180,13 +173,13 @@ class Singleton:
         self._leases = leases
         self._name = f"{SINGLETON}{name}"
         self._work = work
-        self._task: asyncio.Task[None] | None = None
-        self._runner: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(f"{self._name} lease")
+        self._runner = BackgroundTask(self._name)
 
     @property
     def active(self) -> bool:
         """Whether this replica runs the work now."""
-        return self._runner is not None and not self._runner.done()
+        return self._runner.running
 
     async def step(self) -> None:
         """Take or renew the lease; start the work when it was won, stop it when it was lost."""
@@ -197,10 +190,10 @@ class Singleton:
             mine = False
         if mine and not self.active:
             log.info("singleton started", singleton=self._name, replica=self._leases.replica)
-            self._runner = asyncio.create_task(self._work(), name=self._name)
+            self._runner.start(self._work)
         elif not mine and self.active:
             log.info("singleton handed over", singleton=self._name, replica=self._leases.replica)
-            await self._cancel()
+            await self._runner.stop()
 
     async def run(self) -> None:
         while True:
@@ -208,21 +201,11 @@ class Singleton:
             await self._leases.clock.sleep(self._leases.heartbeat)
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name=f"{self._name} lease")
-
-    async def _cancel(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
+        self._task.start(self.run)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        await self._cancel()
+        await self._task.stop()
+        await self._runner.stop()
         try:
             await self._leases.release(self._name)
         except Exception as exc:

@@ -9,7 +9,6 @@ where PostgreSQL's LISTEN/NOTIFY can wake the reader sooner.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -17,9 +16,11 @@ from typing import Protocol
 import structlog
 from gidgethub import sansio
 
+from bot.background import BackgroundTask
 from bot.envelope import Envelope
 from bot.github.models import PayloadError, WorkflowJob, WorkflowRun
-from bot.ports import Clock, Engine
+from bot.leases import Leases
+from bot.ports import Engine
 from bot.store import RelayedEvent
 
 log = structlog.get_logger(__name__)
@@ -51,18 +52,16 @@ class EventRelay:
         *,
         store: RelayStore,
         engine: Engine,
-        clock: Clock,
-        replica: str,
+        leases: Leases,
         wake: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        self._store = store
-        self._engine = engine
-        self._clock = clock
-        self._replica = replica
-        self._wake = wake or clock.sleep
-        self._since = clock.now().timestamp() - OVERLAP_SECONDS
+        """`leases`: this replica's (its id and clock); `wake(seconds)`: returns when new events may be there."""
+        self._store, self._engine = store, engine
+        self._clock, self._replica = leases.clock, leases.replica
+        self._wake = wake or self._clock.sleep
+        self._since = self._clock.now().timestamp() - OVERLAP_SECONDS
         self._seen: dict[str, float] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("event relay")
         self.delivered = 0
 
     async def publish(
@@ -122,14 +121,10 @@ class EventRelay:
             await self._wake(POLL_SECONDS)
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="event relay")
+        self._task.start(self.run)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._task.stop()
 
 
 async def relay_delivery(relay: EventRelay, event: sansio.Event, envelope: Envelope) -> None:

@@ -477,17 +477,9 @@ class Store:
             (since, not_from),
         ) as cur:
             rows = await cur.fetchall()
+        # In the dataclass's field order: delivery_id, replica, repository, installation_id, kind, data, received_at.
         return [
-            RelayedEvent(
-                delivery_id=str(r[0]),
-                replica=str(r[1]),
-                repository=str(r[2]),
-                installation_id=int(r[3]),
-                kind=str(r[4]),
-                data=str(r[5]),
-                received_at=float(r[6]),
-            )
-            for r in rows
+            RelayedEvent(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]), float(r[6])) for r in rows
         ]
 
     async def prune_relayed_events(self, *, before: float) -> None:

@@ -4,11 +4,11 @@ expired: it carries out the undo journal (what the dead replica stopped is start
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import structlog
 
+from bot.background import BackgroundTask
 from bot.leases import Leases, verification_lease
 from bot.model import Verification
 from bot.ports import Clock, Reporter, SSHPort
@@ -36,7 +36,7 @@ class Takeover:
         self._settings, self._store, self._ssh = settings, store, ssh
         self._reporter, self._clock, self._leases = reporter, clock, leases
         self._owns = owns
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("takeover")
 
     async def once(self, *, at_start: bool = False) -> list[Verification]:
         """One pass; the verifications concluded. At start-up a verification nobody holds a lease on was left by
@@ -63,14 +63,9 @@ class Takeover:
 
         try:
             concluded = await recover(
-                settings=self._settings,
-                store=self._store,
-                ssh=self._ssh,
-                reporter=self._reporter,
-                clock=self._clock,
-                claim=claim,
-                reason=reason,
-            )
+                settings=self._settings, store=self._store, ssh=self._ssh, reporter=self._reporter, clock=self._clock,
+                claim=claim, reason=reason,
+            )  # fmt: skip
         finally:
             await self._leases.release_all(verification_lease(vid) for vid in claimed)
         for v in concluded:
@@ -88,11 +83,7 @@ class Takeover:
                 log.exception("takeover pass failed")
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="takeover")
+        self._task.start(self.run)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._task.stop()

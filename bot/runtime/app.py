@@ -275,7 +275,7 @@ async def start_runtime(
         )  # fmt: skip
         engine = await engine_factory(parts)
         leases.start()
-        relay = EventRelay(store=store, engine=engine, clock=clock, replica=leases.replica)
+        relay = EventRelay(store=store, engine=engine, leases=leases)
         poller = RunnerPoller(
             github=github,
             metrics=metrics,
