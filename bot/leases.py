@@ -32,6 +32,21 @@ def replica_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+def is_dead_here(owner: str) -> bool:
+    """Whether `owner` is a replica id of this machine whose process is gone (e.g. a bot killed and restarted on
+    one host): its leases need not be waited out. Another machine's replica is dead only once its lease expires."""
+    parts = owner.rsplit("-", 2)  # replica_id(): host name (may hold dashes), pid, random part
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit() or int(parts[1]) == os.getpid():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, owned by someone else
+    return False
+
+
 def verification_lease(verification_id: str) -> str:
     return f"{VERIFICATION}{verification_id}"
 
@@ -44,12 +59,14 @@ class LeaseStore(Protocol):
     """The part of bot/store.py leases use."""
 
     async def lease_acquire(
-        self, *, name: str, owner: str, now: float, expires_at: float, note: str | None
+        self, *, name: str, owner: str, now: float, expires_at: float, note: str | None, take_from: str | None = None
     ) -> bool: ...
 
     async def lease_renew(self, *, owner: str, now: float, expires_at: float) -> set[str]: ...
 
     async def lease_release(self, *, name: str, owner: str) -> None: ...
+
+    async def lease_release_owner(self, owner: str) -> None: ...
 
     async def live_leases(self, *, prefix: str, now: float) -> dict[str, tuple[str, str | None]]: ...
 
@@ -93,11 +110,12 @@ class Leases:
     async def database_ready(self) -> bool:
         return await self.store.ping()
 
-    async def acquire(self, name: str, *, note: str | None = None) -> bool:
-        """Take the lease (or renew it when this replica holds it); False while another replica holds it."""
+    async def acquire(self, name: str, *, note: str | None = None, take_from: str | None = None) -> bool:
+        """Take the lease (or renew it when this replica holds it); False while another replica holds it, unless
+        that is `take_from` (a replica known to be dead)."""
         now = self._now()
         won = await self.store.lease_acquire(
-            name=name, owner=self.replica, now=now, expires_at=now + self.lease_seconds, note=note
+            name=name, owner=self.replica, now=now, expires_at=now + self.lease_seconds, note=note, take_from=take_from
         )
         if won:
             self._held.add(name)
@@ -132,6 +150,14 @@ class Leases:
         """Unexpired leases other replicas hold whose name starts with `prefix`: name -> (owner, note)."""
         live = await self.store.live_leases(prefix=prefix, now=self._now())
         return {name: held for name, held in live.items() if held[0] != self.replica}
+
+    async def forget_dead_here(self) -> list[str]:
+        """Drop the leases of replicas of this machine whose process is gone; their ids."""
+        owners = {owner for owner, _ in (await self.others("")).values()}
+        dead = sorted(o for o in owners if is_dead_here(o))
+        for owner in dead:
+            await self.store.lease_release_owner(owner)
+        return dead
 
     async def renew(self) -> None:
         """One heartbeat: extend every lease held; a lease another replica took meanwhile is lost."""

@@ -411,8 +411,11 @@ class Store:
             row = await cur.fetchone()
         return row is not None
 
-    async def lease_acquire(self, *, name: str, owner: str, now: float, expires_at: float, note: str | None) -> bool:
-        """Take or renew the lease `name` for `owner` until `expires_at`; False while another owner's is unexpired.
+    async def lease_acquire(
+        self, *, name: str, owner: str, now: float, expires_at: float, note: str | None, take_from: str | None = None
+    ) -> bool:
+        """Take or renew the lease `name` for `owner` until `expires_at`; False while another owner's is unexpired
+        (unless that owner is `take_from`, one known to be dead).
 
         One statement, so two replicas racing for an expired lease cannot both win: the row's update is conditional.
         """
@@ -420,8 +423,8 @@ class Store:
             "INSERT INTO leases (name, owner, expires_at, heartbeat_at, note) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,"
             " heartbeat_at = excluded.heartbeat_at, note = excluded.note"
-            " WHERE leases.expires_at < ? OR leases.owner = excluded.owner RETURNING owner",
-            (name, owner, expires_at, now, note, now),
+            " WHERE leases.expires_at < ? OR leases.owner = excluded.owner OR leases.owner = ? RETURNING owner",
+            (name, owner, expires_at, now, note, now, take_from or owner),
         )
         return any(str(r[0]) == owner for r in rows)
 
@@ -435,6 +438,10 @@ class Store:
 
     async def lease_release(self, *, name: str, owner: str) -> None:
         await self._db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+
+    async def lease_release_owner(self, owner: str) -> None:
+        """Drop every lease of a replica known to be dead."""
+        await self._db.execute("DELETE FROM leases WHERE owner = ?", (owner,))
 
     async def live_leases(self, *, prefix: str, now: float) -> dict[str, tuple[str, str | None]]:
         """Unexpired leases whose name starts with `prefix`: name -> (owner, note)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import structlog
 
 from bot.background import BackgroundTask
-from bot.leases import Leases, verification_lease
+from bot.leases import Leases, is_dead_here, verification_lease
 from bot.model import Verification
 from bot.ports import Clock, Reporter, SSHPort
 from bot.settings import Settings
@@ -43,21 +43,25 @@ class Takeover:
         a previous process of a single bot (the old reason); later, a replica that stopped left it."""
         previous: dict[str, str | None] = {}
         claimed: list[str] = []
+        died_here: set[str] = set()  # left by a process of this machine that is gone: a restart, not a takeover
 
         async def claim(verification_id: str) -> bool:
             if self._owns(verification_id):
                 return False
             name = verification_lease(verification_id)
             held = await self._leases.holder(name)
-            if not await self._leases.acquire(name, note=f"{verification_id} takeover"):
+            dead = held if held is not None and is_dead_here(held) else None
+            if not await self._leases.acquire(name, note=f"{verification_id} takeover", take_from=dead):
                 return False
             previous[verification_id] = held if held != self._leases.replica else None
+            if dead is not None:
+                died_here.add(verification_id)
             claimed.append(verification_id)
             return True
 
         def reason(verification_id: str) -> str:
             owner = previous.get(verification_id)
-            if owner is None and at_start:
+            if at_start and (owner is None or verification_id in died_here):
                 return INTERRUPTED_REASON
             return OWNER_STOPPED_REASON.format(owner=owner or "unknown", replica=self._leases.replica)
 
@@ -68,6 +72,8 @@ class Takeover:
             )  # fmt: skip
         finally:
             await self._leases.release_all(verification_lease(vid) for vid in claimed)
+        # Its units, environments and singleton work are free too (its verifications are concluded now).
+        await self._leases.forget_dead_here()
         for v in concluded:
             log.warning(
                 "verification taken over", verification=v.verification_id, previous=previous.get(v.verification_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from bot.leases import Leases
 from bot.model import ScenarioConclusion, ScenarioId, VerificationConclusion
 from bot.texts import safety as texts
 from scenarios import EngineBusy, ScenarioEngine
+from scenarios.recovery import INTERRUPTED_REASON
 from scenarios.takeover import Takeover
 from tests.fakes.monitoring import factory
 from tests.scenarios.world import PRIMARY, UNIT, World, request, world
@@ -107,3 +111,37 @@ async def test_a_dead_owners_stopped_runner_is_restored_by_another_replica_once_
     assert v.scenario(ScenarioId.FAILOVER).conclusion is ScenarioConclusion.ERROR
     assert w.reporter.finished_list[-1].verification_id == "v-9"
     assert b.leases.held() == []
+
+
+def dead_replica_of_this_machine() -> str:
+    """The replica id a bot killed on this machine had: its process is gone."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return f"{socket.gethostname()}-{gone.pid}-0a0b0c"
+
+
+async def test_a_bot_restarted_on_the_same_machine_recovers_at_once_instead_of_waiting_for_the_lease(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as w:
+        killed_one = replica(w, dead_replica_of_this_machine())
+        killed = asyncio.get_running_loop().create_future()
+
+        async def frozen_dispatch(**kw: object) -> int | None:
+            killed.set_result(None)
+            await asyncio.Event().wait()
+            return None
+
+        w.repo.dispatch_workflow = frozen_dispatch  # type: ignore[method-assign]
+        await killed_one.engine.start(request("v-7", (ScenarioId.FAILOVER,)))
+        await asyncio.wait_for(killed, timeout=30)
+        assert not w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
+        restarted = replica(w, "replica-new")
+        concluded = await restarted.takeover.once(at_start=True)  # no time passes: the old lease is still live
+        assert w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
+        assert await restarted.leases.others("") == {}  # its environment and unit leases went with it
+        v = await w.store.load_verification("v-7")
+        for task in [t for t in asyncio.all_tasks() if t.get_name() == "verification v-7"]:
+            task.cancel()  # the frozen "dead" process, only now that the test has read what it needs
+    assert [c.verification_id for c in concluded] == ["v-7"]
+    assert v is not None and v.reason == INTERRUPTED_REASON.format(where="failover")
