@@ -107,6 +107,10 @@ class Leases:
     def owned_verifications(self) -> list[str]:
         return [n.removeprefix(VERIFICATION) for n in self.held(VERIFICATION)]
 
+    def singletons(self) -> list[str]:
+        """The singleton work this replica holds the lease for (and so runs)."""
+        return [n.removeprefix(SINGLETON) for n in self.held(SINGLETON)]
+
     async def database_ready(self) -> bool:
         return await self.store.ping()
 

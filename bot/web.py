@@ -264,12 +264,15 @@ async def _answer_and_close(request: web.Request, response: web.Response) -> web
 
 
 class ReplicaHealth(Protocol):
-    """What `/healthz` says about this replica (issue 16): its id, the verifications it owns, its database."""
+    """What `/healthz` says about this replica (issue 16): its id, the verifications it owns, the singleton work it
+    runs (the runner poller, the redelivery sweep), and whether its database answers."""
 
     @property
     def replica(self) -> str: ...
 
     def owned_verifications(self) -> list[str]: ...
+
+    def singletons(self) -> list[str]: ...
 
     async def database_ready(self) -> bool: ...
 
@@ -299,7 +302,9 @@ def build_web_app(
         body: dict[str, object] = {"status": "ok", "pending_deliveries": ingress.pending}
         if replica is None:
             return web.json_response(body)
-        body.update(replica=replica.replica, owned_verifications=replica.owned_verifications())
+        body.update(
+            replica=replica.replica, owned_verifications=replica.owned_verifications(), singletons=replica.singletons()
+        )
         if not await _database_answers(replica):
             # Not ready: Kubernetes sends no delivery to a replica whose database does not answer.
             body.update(status="unavailable", reason="the database does not answer")

@@ -188,13 +188,15 @@ async def prune_deliveries(store: Store, *, retention_days: int, clock: Clock) -
         await clock.sleep(PRUNE_INTERVAL)
 
 
-async def run_until_cancelled(poller: RunnerPoller) -> None:
-    """The runner poller as singleton work: polling while this replica holds its lease."""
+async def run_until_cancelled(poller: RunnerPoller, metrics: Metrics) -> None:
+    """The runner poller as singleton work: polling while this replica holds its lease, and only then exporting the
+    runner gauges (Prometheus scrapes every replica: one source of `verify_staging_runner_online`)."""
     poller.start()
     try:
         await asyncio.Event().wait()
     finally:
         await poller.stop()
+        metrics.forget_runners_online()
 
 
 def jira_port(settings: Settings) -> JiraPort | None:
@@ -341,7 +343,9 @@ async def start_runtime(
     )
     # Each runs on one replica at a time: two pollers would double GitHub requests, two sweeps double redeliveries.
     singletons = {
-        "runner-poller": Singleton(leases=leases, name="runner-poller", work=lambda: run_until_cancelled(poller)),
+        "runner-poller": Singleton(
+            leases=leases, name="runner-poller", work=lambda: run_until_cancelled(poller, metrics)
+        ),
         "redelivery-sweep": Singleton(leases=leases, name="redelivery-sweep", work=redelivery.run),
     }
     for singleton in singletons.values():

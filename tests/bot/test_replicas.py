@@ -68,6 +68,11 @@ async def test_singleton_work_runs_on_exactly_one_replica(replicas: tuple[Bot, B
             what=f"{name} started on a replica",
         )
         assert [a.runtime.singletons[name].active, b.runtime.singletons[name].active].count(True) == 1
+    shown = []
+    for bot in replicas:
+        async with bot.session.get(bot.runtime.url + "/healthz") as response:
+            shown.append(set((await response.json())["singletons"]))
+    assert shown[0] | shown[1] == {"runner-poller", "redelivery-sweep"} and not shown[0] & shown[1]
 
 
 async def test_healthz_names_each_replica_and_the_verifications_it_owns(replicas: tuple[Bot, Bot]) -> None:

@@ -85,7 +85,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, 
                 started.append(Replica(world, settings, index))
             for replica in started:
                 replica.wait_up()
-            with RoundRobinProxy(world.port, [r.url for r in started]) as proxy:
+            with RoundRobinProxy(world.port, [r.url for r in started], metrics_from="runner-poller") as proxy:
                 yield world, started, proxy
         finally:
             for replica in started:

@@ -18,9 +18,12 @@ class RoundRobinProxy:
     """`with RoundRobinProxy(port, upstreams):` listens on 127.0.0.1:`port` (beside a tests.support.ports
     reservation, SO_REUSEPORT) until the block ends; `forwarded[i]` counts requests sent to `upstreams[i]`."""
 
-    def __init__(self, port: int, upstreams: list[str]) -> None:
+    def __init__(self, port: int, upstreams: list[str], *, metrics_from: str | None = None) -> None:
+        """`metrics_from`: send `GET /metrics` to the upstream whose /healthz lists this singleton work (Prometheus
+        scrapes every pod; the runner gauges come from the one that polls the runners), not round-robin."""
         self.port = port
         self.upstreams = upstreams
+        self.metrics_from = metrics_from
         self.forwarded = [0] * len(upstreams)
         self._next = 0
         self._loop = asyncio.new_event_loop()
@@ -28,10 +31,25 @@ class RoundRobinProxy:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
+    async def _singleton_holder(self) -> int | None:
+        assert self._session is not None
+        for index, upstream in enumerate(self.upstreams):
+            try:
+                async with self._session.get(upstream + "/healthz") as answer:
+                    if self.metrics_from in (await answer.json()).get("singletons", []):
+                        return index
+            except (aiohttp.ClientError, ValueError):
+                continue
+        return None
+
     async def _forward(self, request: web.Request) -> web.Response:
         assert self._session is not None
         index = self._next
-        self._next = (self._next + 1) % len(self.upstreams)
+        pinned = await self._singleton_holder() if self.metrics_from and request.path == "/metrics" else None
+        if pinned is not None:
+            index = pinned
+        else:
+            self._next = (self._next + 1) % len(self.upstreams)
         self.forwarded[index] += 1
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED}
         url = self.upstreams[index] + request.path_qs
