@@ -166,9 +166,11 @@ class Leases:
     async def renew(self) -> None:
         """One heartbeat: extend every lease held; a lease another replica took meanwhile is lost."""
         now = self._now()
+        # Only leases held before the renewal was read can be lost: one taken while it ran is not in `still` yet.
+        before = set(self._held)
         still = await self.store.lease_renew(owner=self.replica, now=now, expires_at=now + self.lease_seconds)
-        lost = self._held - still
-        self._held &= still
+        lost = before - still
+        self._held -= lost
         for name in sorted(lost):
             log.warning("lease lost", lease=name, replica=self.replica)
             if self.on_lost is not None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from bot.leases import Leases, Singleton
+from bot.leases import Leases, LeaseStore, Singleton
 from bot.store import Store
 from tests.fakes.clock import FakeClock
 
@@ -126,3 +127,36 @@ async def test_singleton_work_runs_on_one_replica_and_moves_when_its_holder_stop
     assert running == ["a"]
     await first.stop()
     assert running == []
+
+
+class PausedRenewal:
+    """The store, except that a renewal stops after reading which leases are held, until `go` is set."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.read, self.go = store, asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    async def lease_renew(self, *, owner: str, now: float, expires_at: float) -> set[str]:
+        held = await self.store.lease_renew(owner=owner, now=now, expires_at=expires_at)
+        self.read.set()
+        await self.go.wait()
+        return held
+
+
+async def test_a_lease_taken_while_a_heartbeat_runs_is_not_reported_lost(stores: tuple[Store, Store]) -> None:
+    paused = PausedRenewal(stores[0])
+    a = Leases(store=cast(LeaseStore, paused), clock=FakeClock(), replica="replica-a", lease_seconds=LEASE)
+    lost: list[str] = []
+
+    async def on_lost(name: str) -> None:
+        lost.append(name)
+
+    a.on_lost = on_lost
+    renewal = asyncio.create_task(a.renew())
+    await paused.read.wait()
+    assert await a.acquire("verification:v-1")  # taken after the heartbeat read what this replica holds
+    paused.go.set()
+    await renewal
+    assert lost == [] and a.held() == ["verification:v-1"]
