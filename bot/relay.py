@@ -10,6 +10,7 @@ where PostgreSQL's LISTEN/NOTIFY can wake the reader sooner.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -19,7 +20,7 @@ from gidgethub import sansio
 from bot.background import BackgroundTask
 from bot.envelope import Envelope
 from bot.github.models import PayloadError, WorkflowJob, WorkflowRun
-from bot.leases import Leases
+from bot.leases import ENVIRONMENT, VERIFICATION, Leases
 from bot.ports import Engine
 from bot.store import RelayedEvent
 
@@ -34,6 +35,8 @@ OVERLAP_SECONDS = 30.0
 KEEP_SECONDS = 600.0
 
 RELAYED_KINDS = frozenset({"workflow_run", "workflow_job"})
+#: A `/verify-staging abort` (or a push that cancels) that reached a replica not running the verification.
+ABORT = "abort"
 
 
 class RelayStore(Protocol):
@@ -56,8 +59,10 @@ class EventRelay:
         wake: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         """`leases`: this replica's (its id and clock); `wake(seconds)`: returns when new events may be there."""
-        self._store, self._engine = store, engine
+        self._store, self._engine, self._leases = store, engine, leases
         self._clock, self._replica = leases.clock, leases.replica
+        #: Environment -> the verification another replica runs there, as of the last poll.
+        self.running_elsewhere: dict[str, str] = {}
         self._wake = wake or self._clock.sleep
         self._since = self._clock.now().timestamp() - OVERLAP_SECONDS
         self._seen: dict[str, float] = {}
@@ -80,8 +85,21 @@ class EventRelay:
             )
         )
 
+    async def publish_abort(self, *, verification_id: str, by: str, reason: str | None) -> None:
+        """Ask the replica that runs `verification_id` to abort it (a `/verify-staging abort` that reached this one)."""
+        data = {"verification_id": verification_id, "by": by, "reason": reason}
+        await self.publish(delivery_id=f"abort-{uuid.uuid4()}", kind=ABORT, repository="", installation_id=0, data=data)
+
+    async def owned_elsewhere(self) -> set[str]:
+        """Verifications another live replica runs."""
+        return {name.removeprefix(VERIFICATION) for name in await self._leases.others(VERIFICATION)}
+
     async def poll_once(self) -> int:
         """Feed the engine what other replicas received since the last poll; how many events were new."""
+        self.running_elsewhere = {
+            name.removeprefix(ENVIRONMENT): (note or "").partition(" ")[0]
+            for name, (_, note) in (await self._leases.others(ENVIRONMENT)).items()
+        }
         events = await self._store.relayed_events(since=self._since - OVERLAP_SECONDS, not_from=self._replica)
         fresh = 0
         for event in events:
@@ -91,17 +109,21 @@ class EventRelay:
             self._since = max(self._since, event.received_at)
             fresh += 1
             try:
-                self._feed(event)
-            except (PayloadError, ValueError) as exc:
+                await self._feed(event)
+            except (PayloadError, ValueError, KeyError) as exc:
                 log.warning("relayed event unreadable", delivery=event.delivery_id, error=str(exc))
         horizon = self._since - 2 * OVERLAP_SECONDS
         self._seen = {d: at for d, at in self._seen.items() if at >= horizon}
         self.delivered += fresh
         return fresh
 
-    def _feed(self, event: RelayedEvent) -> None:
+    async def _feed(self, event: RelayedEvent) -> None:
         raw = json.loads(event.data)
-        if event.kind == "workflow_run":
+        if event.kind == ABORT:
+            vid, by, reason = str(raw["verification_id"]), str(raw["by"]), raw.get("reason")
+            if await self._engine.abort(vid, by=by, reason=None if reason is None else str(reason)):
+                log.info("abort relayed", verification=vid, by=by, replica=event.replica)
+        elif event.kind == "workflow_run":
             run = WorkflowRun.from_api(raw)
             self._engine.observe_run(installation_id=event.installation_id, repository=event.repository, run=run)
         elif event.kind == "workflow_job":

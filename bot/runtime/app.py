@@ -30,6 +30,7 @@ from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
 from bot.redelivery import RedeliveryMetrics, RedeliverySweep
 from bot.relay import EventRelay, relay_delivery
+from bot.replicated_engine import ReplicatedEngine
 from bot.reporting import build_reporter
 from bot.runner_poller import RunnerPoller
 from bot.settings import Settings
@@ -289,7 +290,7 @@ async def start_runtime(
         ctx = HandlerContext(
             settings=settings,
             github=github,
-            engine=engine,
+            engine=ReplicatedEngine(engine, relay),
             store=store,
             metrics=metrics,
             jira=jira,

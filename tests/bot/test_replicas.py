@@ -11,10 +11,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.model import Verification
 from bot.relay import POLL_SECONDS
 from bot.settings import Settings
+from bot.texts import commands as texts
 from tests.bot.conftest import Bot, running_bot
-from tests.bot.github_api import FakeGitHubAPI
+from tests.bot.github_api import REPOSITORY, FakeGitHubAPI
 from tests.support.payloads import load_fixture, pr_comment
 from tests.support.wait import wait_until
 
@@ -101,3 +103,33 @@ async def test_healthz_is_not_ready_while_the_database_does_not_answer(
     monkeypatch.undo()
     async with bot.session.get(bot.runtime.url + "/healthz") as response:
         assert response.status == 200
+
+
+async def test_an_abort_that_reaches_the_other_replica_stops_the_verification_where_it_runs(
+    replicas: tuple[Bot, Bot],
+) -> None:
+    owner, other = replicas
+    assert owner.runtime.leases is not None and other.runtime.relay is not None
+    await owner.runtime.store.save_verification(
+        Verification(
+            verification_id="vs-running", installation_id=1001, repository=REPOSITORY, pull_request=42,
+            head_sha="b" * 40, ref="main", environment="staging", requested_by="carol-admin", scenarios=[],
+        )
+    )  # fmt: skip
+    # What the engine's start takes on the owner (scenarios/ownership.py); the fake engine takes no leases.
+    assert (
+        await owner.runtime.leases.acquire_all(
+            ["environment:staging", "verification:vs-running"], note="vs-running staging"
+        )
+        is None
+    )
+    owner.engine.busy["staging"] = "vs-running"
+    relay = other.runtime.relay
+    await wait_until(lambda: relay.running_elsewhere.get("staging") == "vs-running", timeout=10, what="the lease seen")
+    status, _ = await other.deliver("issue_comment", pr_comment("/verify-staging abort"))
+    assert status == 202
+    await other.settle()
+    await wait_until(lambda: owner.engine.aborted != [], timeout=10, what="the abort relayed to the owner")
+    assert owner.engine.aborted == [("vs-running", "alice-admin")] and other.engine.aborted == []
+    posted = [str(r.body["body"]) for r in other.github_api.sent("POST", r"/repos/.+/issues/42/comments")]
+    assert posted[-1] == texts.ABORT_REQUESTED.format(user="alice-admin", verification_id="vs-running")
