@@ -127,6 +127,11 @@ class Metrics:
         if busy is not None:
             self.runner_busy.labels(runner=label).set(1 if busy else 0)
 
+    def forget_runners_online(self) -> None:
+        """Drop the runner gauges (issue 16: only the replica that polls GitHub's runners exports them, so a replica
+        that handed the poller over must not keep exporting stale values)."""
+        self.runner_online.clear()
+
     def job(self, *, repository: str, job: WorkflowJob) -> None:
         """Account for one workflow_job event (any repository, any workflow)."""
         if job.runner_name and job.status == "in_progress":

@@ -79,6 +79,7 @@ class RunnerPoller:
 
     def start(self) -> None:
         if self._task is None and self._repositories:
+            self._stop.clear()  # started again after a stop (the poller is singleton work that moves between replicas)
             self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:

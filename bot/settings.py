@@ -121,7 +121,7 @@ def _parse(root: Node, *, secrets: Secrets) -> Settings:
     github = _github(root.child("github"), environments)
     check_schedule_repositories(environments, github.repositories)
     return Settings(
-        database=root.string("database", expected="the path of the SQLite database file"),
+        database=_database_path(root),
         github=github,
         authorization=_authorization(root.child("authorization", required=False)),
         jira=_jira(root.child("jira", required=False)),
@@ -129,7 +129,31 @@ def _parse(root: Node, *, secrets: Secrets) -> Settings:
         environments=environments,
         secrets=secrets,
         server=_server(root.child("server", required=False)),
+        database_lease_seconds=_lease_seconds(root),
     )
+
+
+# Issue 16: `database` is the SQLite path, or a mapping {path, lease_seconds} once replicas need a lease length.
+_DATABASE_PATH = "the path of the SQLite database file"
+
+
+def _database_path(root: Node) -> str:
+    if isinstance(root.data.get("database"), dict):
+        node = root.child("database")
+        node.only(["path", "lease_seconds"])
+        return node.string("path", expected=_DATABASE_PATH)
+    return root.string("database", expected=f"{_DATABASE_PATH} (or a mapping with path and lease_seconds)")
+
+
+def _lease_seconds(root: Node) -> float:
+    default = Settings.__dataclass_fields__["database_lease_seconds"].default
+    assert isinstance(default, float)
+    if not isinstance(root.data.get("database"), dict):
+        return default
+    seconds = root.child("database").seconds("lease_seconds", default)
+    if seconds < 3:
+        raise SettingsError(f"database.lease_seconds must be at least 3 seconds (heartbeat: a third), got {seconds:g}.")
+    return seconds
 
 
 def _github(node: Node, environments: Mapping[str, EnvironmentSettings]) -> GitHubSettings:

@@ -262,6 +262,8 @@ class Settings:
     environments: dict[str, EnvironmentSettings]
     secrets: Secrets
     server: ServerSettings = field(default_factory=ServerSettings)
+    # issue 16 §2: how long a replica's lease (a verification, a unit, a singleton job) outlives its last heartbeat
+    database_lease_seconds: float = 30.0
 
     def environment_for(self, repository: str) -> EnvironmentSettings | None:
         for name, repo in self.github.repositories.items():

@@ -128,6 +128,29 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (environment, due_at)
     );
     """,
+    # Issue 16 §2, more than one replica: leases name who owns a verification, a (host, unit) or a singleton job,
+    # until `expires_at` (epoch seconds; renewed by the owner's heartbeat). Workflow events a replica received are
+    # relayed to the owner of the verification they concern through `relayed_events`. Portable SQL (SQLite, PG).
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        heartbeat_at DOUBLE PRECISION NOT NULL,
+        note TEXT
+    );
+    CREATE INDEX leases_by_owner ON leases (owner);
+    CREATE TABLE relayed_events (
+        delivery_id TEXT PRIMARY KEY,
+        replica TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        installation_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX relayed_events_by_time ON relayed_events (received_at);
+    """,
 )
 
 
@@ -158,6 +181,20 @@ class JournalEntry:
     ok: bool | None
     error: str | None
     after_restart: bool = False
+
+
+@dataclass(frozen=True)
+class RelayedEvent:
+    """A workflow_run or workflow_job delivery one replica received, kept for the replica that owns the verification
+    (`data`: the payload's `workflow_run` / `workflow_job` object as JSON; `received_at`: epoch seconds)."""
+
+    delivery_id: str
+    replica: str
+    repository: str
+    installation_id: int
+    kind: str
+    data: str
+    received_at: float
 
 
 def _insert_deliveries(count: int) -> str:
@@ -552,6 +589,89 @@ class Store:
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------------------------------ replicas (issue 16)
+    async def ping(self) -> bool:
+        """Whether the database answers a query (readiness: a replica without its database takes no delivery)."""
+        return await self._db.fetchone("SELECT 1") is not None
+
+    async def lease_acquire(
+        self, *, name: str, owner: str, now: float, expires_at: float, note: str | None, take_from: str | None = None
+    ) -> bool:
+        """Take or renew the lease `name` for `owner` until `expires_at`; False while another owner's is unexpired
+        (unless that owner is `take_from`, one known to be dead).
+
+        One statement, so two replicas racing for an expired lease cannot both win: the row's update is conditional.
+        """
+        rows = await self._db.fetchall(
+            "INSERT INTO leases (name, owner, expires_at, heartbeat_at, note) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,"
+            " heartbeat_at = excluded.heartbeat_at, note = excluded.note"
+            " WHERE leases.expires_at < ? OR leases.owner = excluded.owner OR leases.owner = ? RETURNING owner",
+            (name, owner, expires_at, now, note, now, take_from or owner),
+        )
+        return any(str(r[0]) == owner for r in rows)
+
+    async def lease_renew(self, *, owner: str, now: float, expires_at: float) -> set[str]:
+        """Extend every lease `owner` still holds (the heartbeat); the names it holds."""
+        await self._db.execute(
+            "UPDATE leases SET expires_at = ?, heartbeat_at = ? WHERE owner = ?", (expires_at, now, owner)
+        )
+        names = await self._first_column("SELECT name FROM leases WHERE owner = ?", (owner,))
+        return {str(n) for n in names}
+
+    async def lease_release(self, *, name: str, owner: str) -> None:
+        await self._db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+
+    async def lease_release_owner(self, owner: str) -> None:
+        """Drop every lease of a replica known to be dead."""
+        await self._db.execute("DELETE FROM leases WHERE owner = ?", (owner,))
+
+    async def live_leases(self, *, prefix: str, now: float) -> dict[str, tuple[str, str | None]]:
+        """Unexpired leases whose name starts with `prefix`: name -> (owner, note)."""
+        rows = await self._rows(
+            "SELECT name, owner, note FROM leases WHERE name LIKE ? AND expires_at >= ?", (prefix + "%", now)
+        )
+        # LIKE's `_` matches any character (a host may be named with one): startswith keeps the exact prefix.
+        return {
+            str(r[0]): (str(r[1]), None if r[2] is None else str(r[2])) for r in rows if str(r[0]).startswith(prefix)
+        }
+
+    async def lease_owner(self, name: str) -> tuple[str, float] | None:
+        """Who holds (or last held) the lease `name`, and until when."""
+        row = await self._db.fetchone("SELECT owner, expires_at FROM leases WHERE name = ?", (name,))
+        return (str(row[0]), float(row[1])) if row else None
+
+    async def relay_event(self, event: RelayedEvent) -> None:
+        """Keep a workflow event this replica received, for the replica that owns the verification it concerns."""
+        await self._db.execute(
+            "INSERT INTO relayed_events (delivery_id, replica, repository, installation_id, kind, data, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING",
+            (
+                event.delivery_id,
+                event.replica,
+                event.repository,
+                event.installation_id,
+                event.kind,
+                event.data,
+                event.received_at,
+            ),
+        )
+
+    async def relayed_events(self, *, since: float, not_from: str) -> list[RelayedEvent]:
+        """Events other replicas received at or after `since` (epoch seconds), oldest first."""
+        rows = await self._rows(
+            "SELECT delivery_id, replica, repository, installation_id, kind, data, received_at FROM relayed_events"
+            " WHERE received_at >= ? AND replica <> ? ORDER BY received_at, delivery_id",
+            (since, not_from),
+        )
+        # In the dataclass's field order: delivery_id, replica, repository, installation_id, kind, data, received_at.
+        return [
+            RelayedEvent(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]), float(r[6])) for r in rows
+        ]
+
+    async def prune_relayed_events(self, *, before: float) -> None:
+        await self._db.execute("DELETE FROM relayed_events WHERE received_at < ?", (before,))
 
 
 _HISTORY_COLUMNS = (

@@ -18,7 +18,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiohttp import web
@@ -263,11 +263,53 @@ async def _answer_and_close(request: web.Request, response: web.Response) -> web
     return response
 
 
+class ReplicaHealth(Protocol):
+    """What `/healthz` says about this replica (issue 16): its id, the verifications it owns, the singleton work it
+    runs (the runner poller, the redelivery sweep), and whether its database answers."""
+
+    @property
+    def replica(self) -> str: ...
+
+    def owned_verifications(self) -> list[str]: ...
+
+    def singletons(self) -> list[str]: ...
+
+    async def database_ready(self) -> bool: ...
+
+
+#: A readiness probe must answer quickly; a database that takes longer counts as not answering.
+HEALTH_DATABASE_TIMEOUT = 2.0
+
+
+async def _database_answers(replica: ReplicaHealth) -> bool:
+    try:
+        async with asyncio.timeout(HEALTH_DATABASE_TIMEOUT):
+            return await replica.database_ready()
+    except Exception as exc:
+        log.warning("database not ready", error=str(exc) or type(exc).__name__)
+        return False
+
+
 def build_web_app(
-    ingress: WebhookIngress, metrics: Metrics, *, max_body: int = MAX_BODY_BYTES, details: DetailsPages | None = None
+    ingress: WebhookIngress,
+    metrics: Metrics,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    details: DetailsPages | None = None,
+    replica: ReplicaHealth | None = None,
 ) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "pending_deliveries": ingress.pending})
+        body: dict[str, object] = {"status": "ok", "pending_deliveries": ingress.pending}
+        if replica is None:
+            return web.json_response(body)
+        body.update(
+            replica=replica.replica, owned_verifications=replica.owned_verifications(), singletons=replica.singletons()
+        )
+        if not await _database_answers(replica):
+            # Not ready: Kubernetes sends no delivery to a replica whose database does not answer.
+            body.update(status="unavailable", reason="the database does not answer")
+            return web.json_response(body, status=503)
+        return web.json_response(body)
 
     async def metrics_page(request: web.Request) -> web.Response:
         response = web.Response(body=metrics.render())

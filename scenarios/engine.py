@@ -4,6 +4,7 @@ harmed, and tells the reporters; webhooks about runs and jobs are fed to it for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import shlex
 from collections.abc import Awaitable, Callable, Mapping
@@ -14,6 +15,7 @@ import structlog
 
 from bot.accounting import CallTally, current_tally, open_tally
 from bot.github.models import WorkflowJob, WorkflowRun
+from bot.leases import VERIFICATION, Leases
 from bot.model import (
     SCENARIO_ORDER,
     JiraReport,
@@ -45,6 +47,7 @@ from scenarios import concurrency, failover, monitoring, normal_deploy, rollback
 from scenarios.context import MonitoringFactory, ScenarioContext, ScenarioError, WrongCommit
 from scenarios.correlation import Aborted, Correlator, WaitTimeout, first_of
 from scenarios.journal import InjectionError, Journal
+from scenarios.ownership import Ownership, Refused
 from scenarios.pickup import JobNotPickedUp
 from scenarios.undo_keeper import KeeperStore, UndoKeeper
 
@@ -118,6 +121,7 @@ class ScenarioEngine:
         scenarios: dict[ScenarioId, ScenarioFn] | None = None,
         on_undo_pending: Callable[[Mapping[str, int]], None] | None = None,
         assess: Callable[[Verification], Awaitable[None]] | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self._settings, self._store, self._github = settings, store, github
         self._ssh, self._probe, self._monitoring = ssh, probe, monitoring
@@ -127,6 +131,9 @@ class ScenarioEngine:
         self._assess = assess
         self._active: dict[str, _Active] = {}
         self._correlators: dict[str, Correlator] = {}
+        self._ownership = Ownership(leases)
+        if leases is not None:
+            leases.on_lost = self._lease_lost
         self._keeper = UndoKeeper(
             store=store,
             ssh=ssh,
@@ -136,6 +143,7 @@ class ScenarioEngine:
             live=self._live,
             on_pending=on_undo_pending or _count_nothing,
             on_restored=lambda v: self._tell(self._reporter.finished(v)),
+            owned_elsewhere=self._ownership.owned_elsewhere,
         )
 
     # ------------------------------------------------------------------------------------------- Engine port
@@ -147,6 +155,15 @@ class ScenarioEngine:
         if self.running(env.name) is not None:
             raise EngineBusy(f"a verification is already running in {env.name}")
         self._refuse_shared_units(env)
+        try:
+            await self._ownership.claim(
+                verification_id=request.verification_id,
+                environment=env.name,
+                units=_units_of(env),
+                overlap=_may_overlap,
+            )
+        except Refused as exc:
+            raise EngineBusy(str(exc)) from None
         selected = [ScenarioResult(id=s) for s in SCENARIO_ORDER if s in request.scenarios]
         v = Verification(
             verification_id=request.verification_id,
@@ -166,7 +183,12 @@ class ScenarioEngine:
         )
         active = _Active(verification=v, env=env)
         self._active[v.verification_id] = active
-        await self._store.save_verification(v)
+        try:
+            await self._store.save_verification(v)
+        except BaseException:
+            self._active.pop(v.verification_id, None)
+            await self._ownership.release(verification_id=v.verification_id, environment=env.name, units=_units_of(env))
+            raise
         active.task = asyncio.create_task(self._run(active, request), name=f"verification {v.verification_id}")
 
     async def abort(self, verification_id: str, *, by: str, reason: str | None = None) -> bool:
@@ -177,6 +199,16 @@ class ScenarioEngine:
             active.aborted_by, active.abort_reason = by, reason
         active.abort.set()
         return True
+
+    async def _lease_lost(self, name: str) -> None:
+        """Another replica took this verification over (this one stalled past its lease): stop running it here."""
+        active = self._active.get(name.removeprefix(VERIFICATION))
+        if name.startswith(VERIFICATION) and active is not None and active.task is not None:
+            active.task.cancel()
+
+    def owns(self, verification_id: str) -> bool:
+        """Whether the verification runs in this process."""
+        return verification_id in self._active
 
     def running(self, environment: str) -> str | None:
         return next((vid for vid, a in self._active.items() if a.env.name == environment), None)
@@ -291,6 +323,10 @@ class ScenarioEngine:
             await self._store.save_verification(v)
         finally:
             self._active.pop(v.verification_id, None)
+            with contextlib.suppress(Exception):  # unreleased leases expire on their own
+                await self._ownership.release(
+                    verification_id=v.verification_id, environment=active.env.name, units=_units_of(active.env)
+                )
             log.info("verification finished", verification=v.verification_id, conclusion=str(v.conclusion))
             await self._tell(self._reporter.finished(v))
             if active.tally is not None and active.tally.count != v.github_api_calls:

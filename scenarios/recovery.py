@@ -4,7 +4,7 @@ left unfinished as `cancelled` and tell the reporters, before any new verificati
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -38,12 +38,36 @@ class RecoveryStore(JournalStore, Protocol):
     async def save_verification(self, v: Verification) -> None: ...
 
 
+async def _anyone(verification_id: str) -> bool:
+    return True
+
+
 async def recover(
-    *, settings: Settings, store: RecoveryStore, ssh: SSHPort, reporter: Reporter, clock: Clock
+    *,
+    settings: Settings,
+    store: RecoveryStore,
+    ssh: SSHPort,
+    reporter: Reporter,
+    clock: Clock,
+    claim: Callable[[str], Awaitable[bool]] = _anyone,
+    reason: Callable[[str], str] | None = None,
 ) -> list[Verification]:
-    """Carry out pending undos, conclude interrupted verifications; returns the verifications concluded."""
+    """Carry out pending undos, conclude interrupted verifications; returns the verifications concluded.
+
+    `claim(verification_id)`: whether this process may recover that verification (with replicas, only one whose
+    owner's lease has expired, issue 16); `reason(verification_id)`: its reason, `{where}` the scenario interrupted.
+    """
+    claims: dict[str, bool] = {}
+
+    async def claimed(vid: str) -> bool:
+        if vid not in claims:
+            claims[vid] = await claim(vid)
+        return claims[vid]
+
     restored: dict[str, list[Restoration]] = {}
     for entry in await store.journal_pending():
+        if not await claimed(entry.verification_id):
+            continue
         undo = list(entry.undo)
         ok, error = await run_undo(ssh, clock, entry.host, undo, timeout=settings.ssh.command_timeout)
         await store.journal_mark_restored(entry.id, ok=ok, error=error, after_restart=True)
@@ -60,7 +84,9 @@ async def recover(
                 error=error,
             )
         )
-    unfinished = {v.verification_id: v for v in await store.unfinished_verifications()}
+    unfinished = {
+        v.verification_id: v for v in await store.unfinished_verifications() if await claimed(v.verification_id)
+    }
     for vid in restored.keys() - unfinished.keys():
         # A verification that was concluded but whose undo never ran still gets the restoration recorded.
         loaded = await store.load_verification(vid)
@@ -70,7 +96,7 @@ async def recover(
     concluded = []
     for v in unfinished.values():
         _merge(v, restored.get(v.verification_id, []))
-        conclude_interrupted(v, now=clock)
+        conclude_interrupted(v, now=clock, reason=reason(v.verification_id) if reason else INTERRUPTED_REASON)
         await store.save_verification(v)
         try:
             await reporter.finished(v)
@@ -91,7 +117,7 @@ def _merge(v: Verification, restorations: list[Restoration]) -> None:
             v.restorations.append(r)
 
 
-def conclude_interrupted(v: Verification, *, now: Clock) -> None:
+def conclude_interrupted(v: Verification, *, now: Clock, reason: str = INTERRUPTED_REASON) -> None:
     running = next((s for s in v.scenarios if s.status is ScenarioStatus.IN_PROGRESS), None)
     where = running.id.value if running else "set-up"
     for s in v.scenarios:
@@ -106,5 +132,5 @@ def conclude_interrupted(v: Verification, *, now: Clock) -> None:
             s.reason = "Not run: the bot stopped before this scenario began."
         s.status = ScenarioStatus.COMPLETED
     v.conclusion = VerificationConclusion.CANCELLED
-    v.reason = INTERRUPTED_REASON.format(where=where)
+    v.reason = reason.format(where=where)
     v.completed_at = now.now()

@@ -43,6 +43,10 @@ async def _tell_nobody(verification: Verification) -> None:
     return None
 
 
+async def _nobody_else() -> set[str]:
+    return set()
+
+
 @dataclass
 class UndoKeeper:
     store: KeeperStore
@@ -55,12 +59,19 @@ class UndoKeeper:
     on_pending: Callable[[Mapping[str, int]], None] = _ignore
     #: A finished verification whose restoration came late: the reporters show it again (check runs, PR comment).
     on_restored: Callable[[Verification], Awaitable[None]] = _tell_nobody
+    #: Verifications another replica owns (issue 16): their journal rows are that replica's business while it lives.
+    owned_elsewhere: Callable[[], Awaitable[set[str]]] = _nobody_else
     _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def pending(self) -> list[JournalEntry]:
         """Undos not carried out successfully that no running verification is about to carry out."""
         entries = await self.store.journal_pending()
-        return [e for e in entries if e.ok is False or self.live(e.verification_id) is None]
+        elsewhere = await self.owned_elsewhere() if entries else set()
+        return [
+            e
+            for e in entries
+            if (e.ok is False or self.live(e.verification_id) is None) and e.verification_id not in elsewhere
+        ]
 
     async def retry_once(self) -> list[JournalEntry]:
         """One attempt at every pending undo; returns those still pending."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 import aiohttp
 import structlog
@@ -27,11 +28,14 @@ from bot.github.hook_deliveries import AppHookDeliveries
 from bot.health_metrics import RESTORE_LIMIT, schedule_periods
 from bot.history import HistoryReporter
 from bot.history_web import history_pages
+from bot.leases import Leases, Singleton, replica_id
 from bot.logging import register_secrets
 from bot.metrics import Metrics, MetricsReporter
 from bot.ports import Clock, Engine, GitHubApp, JiraPort, Reporter
 from bot.redelivery import RedeliveryMetrics, RedeliverySweep
 from bot.regressions import flag_regressions
+from bot.relay import EventRelay, relay_delivery
+from bot.replicated_engine import ReplicatedEngine
 from bot.reporting import build_reporter
 from bot.runner_poller import RunnerPoller
 from bot.settings import Settings
@@ -61,6 +65,14 @@ class EngineParts:
     clock: Clock
     session: aiohttp.ClientSession
     metrics: Metrics
+    #: This replica's leases (issue 16); None in tests' runtimes that share nothing.
+    leases: Leases | None = None
+    #: Background work the engine factory started; the runtime stops it after the engine.
+    background: list[Background] = field(default_factory=list)
+
+
+class Background(Protocol):
+    async def stop(self) -> None: ...
 
 
 #: Builds the engine (and recovers what a previous run left behind); tests pass one that builds a fake.
@@ -72,6 +84,7 @@ async def scenario_engine(parts: EngineParts) -> Engine:
     whose undo keeper retries every undo that still fails for as long as the bot runs."""
     import scenarios
     from bot.runtime.adapters import build_adapters
+    from scenarios.takeover import Takeover
 
     settings, store, reporter, clock = (
         parts.settings,
@@ -81,8 +94,21 @@ async def scenario_engine(parts: EngineParts) -> Engine:
     )  # the SSH, probe and monitoring adapters, wired in one place
 
     adapters = build_adapters(settings=settings, session=parts.session)
+    built: list[scenarios.ScenarioEngine] = []  # the engine once it exists: the takeover skips its verifications
+    takeover = (
+        None
+        if parts.leases is None
+        else Takeover(
+            settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock, leases=parts.leases,
+            owns=lambda vid: any(e.owns(vid) for e in built),
+        )
+    )  # fmt: skip
     # ---- start-up recovery: undo any fault a previous run injected and did not restore ----
-    await scenarios.recover(settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock)
+    if takeover is None:
+        await scenarios.recover(settings=settings, store=store, ssh=adapters.ssh, reporter=reporter, clock=clock)
+    else:
+        # With replicas: only what no live replica owns; what a live one owns is taken over once its lease expires.
+        await takeover.once(at_start=True)
     # ---- the scenario engine ----
     hosts = list(settings.ssh.hosts)
     engine = scenarios.ScenarioEngine(
@@ -96,8 +122,13 @@ async def scenario_engine(parts: EngineParts) -> Engine:
         clock=clock,
         on_undo_pending=lambda counts: parts.metrics.undos_pending(counts, hosts=hosts),
         assess=lambda v: flag_regressions(v, source=store, rules=settings.environments[v.environment].regressions),
+        leases=parts.leases,
     )
     engine.start_undo_keeper()
+    if takeover is not None:
+        built.append(engine)
+        takeover.start()
+        parts.background.append(takeover)
     return engine
 
 
@@ -117,9 +148,13 @@ class Runtime:
     _housekeeping: asyncio.Task[None] | None = None
     #: Redelivers webhooks that failed while the bot was down (bot/redelivery.py); None only in tests' runtimes.
     redelivery: RedeliverySweep | None = None
-    _redelivery_task: asyncio.Task[None] | None = None
-    #: Issue 15 §1: starts each environment's scheduled verifications (handlers/schedule.py).
-    _schedule_task: asyncio.Task[None] | None = None
+    #: Issue 16: this replica's leases, the workflow events relayed between replicas, and what runs on one replica
+    #: at a time (the runner poller, the redelivery sweep, the scheduler); the engine factory's background work (the
+    #: takeover).
+    leases: Leases | None = None
+    relay: EventRelay | None = None
+    singletons: dict[str, Singleton] = field(default_factory=dict)
+    background: list[Background] = field(default_factory=list)
 
     async def stop(self, *, drain_timeout: float = 5.0) -> None:
         """Stop taking deliveries, let in-flight ones finish (bounded), then stop everything in reverse order.
@@ -131,14 +166,21 @@ class Runtime:
             await self._runner.shutdown()
         await self.ingress.drain(drain_timeout)
         await self.ingress.close()
-        for task in (self._housekeeping, self._redelivery_task, self._schedule_task):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+        for singleton in self.singletons.values():
+            await singleton.stop()
+        if self.relay is not None:
+            await self.relay.stop()
         await self.poller.stop()
+        for work in self.background:
+            await work.stop()
         stop = getattr(self.engine, "stop", None)
         if stop is not None:
             await stop()
+        if self.leases is not None:
+            await self.leases.stop()  # after the engine: its verifications have concluded and given theirs back
         await self._runner.cleanup()
         await self._session.close()
         await self.store.close()
@@ -172,6 +214,17 @@ async def restore_health(metrics: Metrics, *, store: Store, settings: Settings) 
     make every environment look stale; the schedule periods come from settings."""
     metrics.health.restore(await store.completed_verifications(limit=RESTORE_LIMIT))
     metrics.health.schedule_periods(schedule_periods(settings.environments))
+
+
+async def run_until_cancelled(poller: RunnerPoller, metrics: Metrics) -> None:
+    """The runner poller as singleton work: polling while this replica holds its lease, and only then exporting the
+    runner gauges (Prometheus scrapes every replica: one source of `verify_staging_runner_online`)."""
+    poller.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await poller.stop()
+        metrics.forget_runners_online()
 
 
 def jira_port(settings: Settings) -> JiraPort | None:
@@ -224,6 +277,8 @@ async def start_runtime(
     register_secrets(url_secrets(secrets.database_url))
     clock = clock or SystemClock()
     store = await Store.open(settings.store_location)
+    leases = Leases(store=store, clock=clock, replica=replica_id(), lease_seconds=settings.database_lease_seconds)
+    background: list[Background] = []
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     ingress: WebhookIngress | None = None
     try:
@@ -248,9 +303,11 @@ async def start_runtime(
         )
         parts = EngineParts(
             settings=settings, store=store, github=github, reporter=reporter, clock=clock, session=session,
-            metrics=metrics,
+            metrics=metrics, leases=leases, background=background,
         )  # fmt: skip
         engine = await engine_factory(parts)
+        leases.start()
+        relay = EventRelay(store=store, engine=engine, leases=leases)
         poller = RunnerPoller(
             github=github,
             metrics=metrics,
@@ -262,7 +319,7 @@ async def start_runtime(
         ctx = HandlerContext(
             settings=settings,
             github=github,
-            engine=engine,
+            engine=ReplicatedEngine(engine, relay),
             store=store,
             metrics=metrics,
             jira=jira,
@@ -275,6 +332,7 @@ async def start_runtime(
             if envelope.installation_id is not None and envelope.repository:
                 poller.learn(repository=envelope.repository, installation_id=envelope.installation_id)
             await router.dispatch(event, ctx.for_delivery(envelope))
+            await relay_delivery(relay, event, envelope)
 
         ingress = WebhookIngress(
             secret=secrets.webhook_secret,
@@ -285,7 +343,7 @@ async def start_runtime(
             limits=settings.server,
         )
         ingress.start()
-        app = build_web_app(ingress, metrics, details=details_pages(settings, store))
+        app = build_web_app(ingress, metrics, details=details_pages(settings, store), replica=leases)
         history = history_pages(settings, store)
         if history is not None:
             history.add_routes(app)
@@ -296,12 +354,15 @@ async def start_runtime(
     except BaseException:
         if ingress is not None:
             await ingress.close()
+        for work in background:
+            await work.stop()
+        await leases.stop()
         await session.close()
         await store.close()
         raise
     bound = runner.addresses[0]
     url = f"http://{bound[0]}:{bound[1]}"
-    poller.start()
+    relay.start()
     housekeeping = asyncio.create_task(
         prune_deliveries(store, retention_days=settings.server.retention_days, clock=clock), name="prune deliveries"
     )
@@ -313,14 +374,23 @@ async def start_runtime(
         clock=clock,
         interval=settings.github.redelivery_interval,
     )
-    redelivery_task = asyncio.create_task(redelivery.run(), name="redelivery sweep")
     scheduler = Scheduler(
         ctx,
         clock=clock,
         installation_for=github.installation_for,
         skips=ScheduleSkips(metrics.registry, environments=list(settings.environments)),
     )
-    schedule_task = asyncio.create_task(_scheduled(scheduler, clock), name="scheduled verifications")
+    # Each runs on one replica at a time: two pollers would double GitHub requests, two sweeps double redeliveries.
+    singletons = {
+        "runner-poller": Singleton(
+            leases=leases, name="runner-poller", work=lambda: run_until_cancelled(poller, metrics)
+        ),
+        "redelivery-sweep": Singleton(leases=leases, name="redelivery-sweep", work=redelivery.run),
+        # Due times are claimed in the store, so two schedulers could not double-run one; one is still enough.
+        "scheduler": Singleton(leases=leases, name="scheduler", work=lambda: _scheduled(scheduler, clock)),
+    }
+    for singleton in singletons.values():
+        singleton.start()
     log.info("bot listening", url=url, repositories=list(settings.github.repositories))
     return Runtime(
         url=url,
@@ -334,6 +404,8 @@ async def start_runtime(
         _session=session,
         _housekeeping=housekeeping,
         redelivery=redelivery,
-        _redelivery_task=redelivery_task,
-        _schedule_task=schedule_task,
+        leases=leases,
+        relay=relay,
+        singletons=singletons,
+        background=background,
     )

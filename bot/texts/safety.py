@@ -32,3 +32,10 @@ UNIT_BUSY_REFUSED = (
     "verification `{other}` in `{environment}` is using {unit} on {host}; only one fault at a time per host. "
     "Ask again once it has finished."
 )
+
+# --------------------------------------------------------------------------------------------- replicas (issue 16)
+OWNER_STOPPED_REASON = (
+    "The replica that ran this verification ({owner}) stopped (interrupted during {{where}}); replica {replica} "
+    "took it over once its lease expired and started again everything it had stopped."
+)
+ENVIRONMENT_BUSY_ELSEWHERE = "verification `{other}` is already running in {environment} (on another replica)"

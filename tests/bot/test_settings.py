@@ -251,3 +251,47 @@ def test_serve_exits_2_naming_an_unavailable_postgresql_without_its_password(sec
     assert line.startswith("verify-staging: could not start (the PostgreSQL database of DATABASE_URL (127.0.0.1:")
     assert 'database "no_such_database" does not exist' in line
     assert "pw-s3cret" not in result.stderr and "pw-s3cret" not in result.stdout
+
+
+# ---- issue 16: database.lease_seconds -------------------------------------------------------------------------------
+def with_database(directory: Path, database: dict[str, object]) -> Path:
+    path = write_example_settings(directory)
+    raw = yaml.safe_load(path.read_text())
+    raw["database"] = database
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_database_may_be_a_mapping_with_its_path_and_the_lease_length(
+    tmp_path: Path, secret_env: dict[str, str]
+) -> None:
+    plain = load_settings(str(write_example_settings(tmp_path / "plain")), secret_env)
+    assert plain.database_lease_seconds == 30.0
+    path = with_database(tmp_path, {"path": "state/bot.db", "lease_seconds": 12})
+    settings = load_settings(str(path), secret_env)
+    assert settings.database == str(tmp_path.resolve() / "state" / "bot.db")
+    assert settings.database_lease_seconds == 12.0
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ({"path": "bot.db", "lease_seconds": 0}, "database.lease_seconds must be a positive number of seconds, got 0."),
+        (
+            {"path": "bot.db", "lease_seconds": 2},
+            "database.lease_seconds must be at least 3 seconds (heartbeat: a third), got 2.",
+        ),
+        ({"lease_seconds": 30}, "database.path is missing; expected the path of the SQLite database file."),
+        (
+            {"path": "bot.db", "leases": 30},
+            "database.leases is not a known setting; expected one of: path, lease_seconds.",
+        ),
+    ],
+)
+def test_a_bad_database_mapping_is_one_sentence_naming_the_key(
+    tmp_path: Path, secret_env: dict[str, str], database: dict[str, object], message: str
+) -> None:
+    path = with_database(tmp_path, database)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(str(path), secret_env)
+    assert str(refused.value) == message

@@ -10,7 +10,7 @@ import yaml
 
 from tests.deploy.conftest import DEPLOY, REPO, output, run, tool
 
-KUBERNETES = DEPLOY / "kubernetes"
+KUBERNETES = DEPLOY / "kubernetes" / "base"
 UNIT = DEPLOY / "systemd" / "verify-staging.service"
 
 
@@ -136,3 +136,40 @@ def test_systemd_unit_lets_a_running_undo_finish_and_caps_memory() -> None:
     memory_max = re.fullmatch(r"(\d+)([KMG])", service["MemoryMax"])
     assert memory_max, service["MemoryMax"]
     assert int(memory_max.group(1)) * {"K": 2**10, "M": 2**20, "G": 2**30}[memory_max.group(2)] <= 2**30
+
+
+# ---- issue 16 §3: one replica on SQLite (the default) or two on PostgreSQL ----------------------------------------
+def built(directory: Path) -> dict[str, dict[str, Any]]:
+    """`kubectl kustomize` of a variant (no cluster needed): kind -> the object."""
+    result = run(tool("kubectl"), "kustomize", directory)
+    assert result.returncode == 0, output(result)
+    return {doc["kind"]: doc for doc in yaml.safe_load_all(result.stdout) if doc}
+
+
+def test_the_default_kustomization_is_one_sqlite_replica_that_is_recreated() -> None:
+    objects = built(DEPLOY / "kubernetes")
+    spec = objects["Deployment"]["spec"]
+    assert (spec["replicas"], spec["strategy"]) == (1, {"type": "Recreate"})
+    assert "PersistentVolumeClaim" in objects and "PodDisruptionBudget" not in objects
+
+
+def test_the_postgres_variant_runs_two_replicas_that_roll_and_survive_a_drain() -> None:
+    objects = built(DEPLOY / "kubernetes" / "postgres")
+    deployment = objects["Deployment"]
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    pdb = objects["PodDisruptionBudget"]
+    assert pdb["metadata"]["namespace"] == deployment["metadata"]["namespace"] == "verify-staging"
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "verify-staging-secrets", "key": "DATABASE_URL"}
+    assert "DATABASE_URL" in load("secret.example.yml")["stringData"]
+    # Ready only once /healthz answers 200, which it does only while the database answers (bot/web.py).
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert "PersistentVolumeClaim" not in objects
+    assert {v["name"]: v for v in pod["volumes"]}["data"] == {"name": "data", "emptyDir": {}}
+    assert pod["terminationGracePeriodSeconds"] >= STOP_GRACE_SECONDS

@@ -52,3 +52,36 @@ class ClockedStore:
             return await self.inner.passing_values(
                 environment=environment, scenario=scenario, measurement=measurement, limit=limit, exclude=exclude
             )
+
+    # ---- leases (issue 16): the same store shared by the replicas of a test
+    async def lease_acquire(
+        self, *, name: str, owner: str, now: float, expires_at: float, note: str | None, take_from: str | None = None
+    ) -> bool:
+        async with self._clock.hold():
+            return await self.inner.lease_acquire(
+                name=name, owner=owner, now=now, expires_at=expires_at, note=note, take_from=take_from
+            )
+
+    async def lease_renew(self, *, owner: str, now: float, expires_at: float) -> set[str]:
+        async with self._clock.hold():
+            return await self.inner.lease_renew(owner=owner, now=now, expires_at=expires_at)
+
+    async def lease_release(self, *, name: str, owner: str) -> None:
+        async with self._clock.hold():
+            await self.inner.lease_release(name=name, owner=owner)
+
+    async def live_leases(self, *, prefix: str, now: float) -> dict[str, tuple[str, str | None]]:
+        async with self._clock.hold():
+            return await self.inner.live_leases(prefix=prefix, now=now)
+
+    async def lease_release_owner(self, owner: str) -> None:
+        async with self._clock.hold():
+            await self.inner.lease_release_owner(owner)
+
+    async def lease_owner(self, name: str) -> tuple[str, float] | None:
+        async with self._clock.hold():
+            return await self.inner.lease_owner(name)
+
+    async def ping(self) -> bool:
+        async with self._clock.hold():
+            return await self.inner.ping()
