@@ -386,9 +386,10 @@ async def start_runtime(
             leases=leases, name="runner-poller", work=lambda: run_until_cancelled(poller, metrics)
         ),
         "redelivery-sweep": Singleton(leases=leases, name="redelivery-sweep", work=redelivery.run),
-        # Due times are claimed in the store, so two schedulers could not double-run one; one is still enough.
-        "scheduler": Singleton(leases=leases, name="scheduler", work=lambda: _scheduled(scheduler, clock)),
     }
+    if any(env.schedule is not None for env in settings.environments.values()):
+        # Due times are claimed in the store, so two schedulers could not double-run one; one is still enough.
+        singletons["scheduler"] = Singleton(leases=leases, name="scheduler", work=lambda: _scheduled(scheduler, clock))
     for singleton in singletons.values():
         singleton.start()
     log.info("bot listening", url=url, repositories=list(settings.github.repositories))
