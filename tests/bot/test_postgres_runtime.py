@@ -1,4 +1,5 @@
-"""`serve` on PostgreSQL (DATABASE_URL): two runtimes sharing one database process a delivery once between them."""
+"""`serve` on PostgreSQL (DATABASE_URL): two runtimes sharing one database process a delivery once between them, and
+the replica that did not receive it hears of it through the database (issue 16 §2's relay)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bot.settings import Settings
 from tests.bot.conftest import Bot, running_bot
 from tests.bot.github_api import FakeGitHubAPI
 from tests.paths import WEBHOOK_PAYLOADS
+from tests.support.wait import wait_until
 
 
 async def test_a_delivery_reaching_two_replicas_on_postgresql_is_processed_once(
@@ -25,8 +27,12 @@ async def test_a_delivery_reaching_two_replicas_on_postgresql_is_processed_once(
             await a.settle()
             await b.settle()
             assert (first[0], again[0], again[1]["outcome"]) == (202, 200, "duplicate")
-            assert [run.id for run in engine_a.runs] == [payload["workflow_run"]["id"]]
-            assert engine_b.runs == []
+            run_id = payload["workflow_run"]["id"]
+            assert [run.id for run in engine_a.runs] == [run_id]
+            # The other replica's engine sees the run once, relayed through PostgreSQL, never from the duplicate.
+            await wait_until(lambda: bool(engine_b.runs), timeout=10, what="the run relayed to the other replica")
+            assert [run.id for run in engine_b.runs] == [run_id]
+            assert [run.id for run in engine_a.runs] == [run_id]
             async with session_b.get(rt_b.url + "/healthz") as health:
                 assert health.status == 200
     assert not Path(postgres_settings.database).exists()  # the SQLite file was never created
