@@ -95,6 +95,12 @@ class HistoryReporter:
 
     started = progress = _ignored
 
+    async def backfill(self, verifications: list[Verification]) -> None:
+        """At start-up: the rows of verifications that completed while the bot was stopping (the reporters run after
+        the verification is stored as complete, so a kill in between left no history row)."""
+        for verification in verifications:
+            await self.finished(verification)
+
     async def finished(self, verification: Verification) -> None:
         rows = history_rows(verification)
         if rows is None:

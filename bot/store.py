@@ -392,6 +392,16 @@ class Store:
         )
         return [verification_from_json(str(d)) for d in documents]
 
+    async def completed_without_history(self, *, limit: int) -> list[Verification]:
+        """Completed verifications the history has no row of (the bot stopped between the two), oldest first."""
+        documents = await self._first_column(
+            "SELECT v.document FROM verifications v LEFT JOIN verification_history h"
+            " ON h.verification_id = v.verification_id WHERE v.completed_at IS NOT NULL AND h.verification_id IS NULL"
+            " ORDER BY v.completed_at, v.verification_id LIMIT ?",
+            (limit,),
+        )
+        return [verification_from_json(str(d)) for d in documents]
+
     async def _one_verification(self, query: str, params: tuple[object, ...]) -> Verification | None:
         """The verification whose document `query` selects first, if any."""
         document = await self._db.fetchval(query, params)

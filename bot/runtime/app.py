@@ -292,13 +292,15 @@ async def start_runtime(
         metrics = Metrics()
         metrics.undos_pending({}, hosts=settings.ssh.hosts)
         await restore_health(metrics, store=store, settings=settings)
+        history = HistoryReporter(store)
+        await history.backfill(await store.completed_without_history(limit=RESTORE_LIMIT))
         jira = jira_port(settings)
         reporter = build_reporter(
             settings=settings,
             github=github,
             jira=jira,
             clock=clock,
-            extra=(MetricsReporter(metrics), HistoryReporter(store), *extra_reporters),
+            extra=(MetricsReporter(metrics), history, *extra_reporters),
             verifications=store,
         )
         parts = EngineParts(
@@ -344,9 +346,9 @@ async def start_runtime(
         )
         ingress.start()
         app = build_web_app(ingress, metrics, details=details_pages(settings, store), replica=leases)
-        history = history_pages(settings, store)
-        if history is not None:
-            history.add_routes(app)
+        pages = history_pages(settings, store)
+        if pages is not None:
+            pages.add_routes(app)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port)

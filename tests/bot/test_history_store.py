@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from bot.history import HistoryReporter
 from bot.model import VerificationConclusion
+from bot.settings import Settings
 from bot.store import MIGRATIONS, Store
+from tests.bot.conftest import running_bot
 from tests.support.history import FAILOVER, failover_run, record
+from tests.support.verifications import finished_with_evidence
 
 
 async def test_baseline_values_are_the_latest_passing_measured_ones(store: Store) -> None:
@@ -52,3 +55,19 @@ async def test_the_reporter_records_a_finished_verification_once(store: Store) -
     assert entry.conclusion == "failure"
     assert len(await store.measurement_points(environment="staging", limit=10)) == 2
     assert await store.schema_version() == len(MIGRATIONS)
+
+
+async def test_a_verification_that_completed_just_before_a_kill_gets_its_history_at_start_up(
+    settings: Settings,
+) -> None:
+    # The reporters run after the verification is stored as complete: a kill in between left no history row.
+    finished = finished_with_evidence()
+    store = await Store.open(settings.store_location)
+    try:
+        await store.save_verification(finished)
+    finally:
+        await store.close()
+    async with running_bot(settings) as (runtime, _, _):
+        entries = await runtime.store.history(environment=finished.environment, limit=10)
+    assert [e.verification_id for e in entries] == [finished.verification_id]
+    assert entries[0].conclusion == VerificationConclusion.SUCCESS.value

@@ -3,11 +3,14 @@ check, exit 0 on a healthy lab, 1 with the line that names what is wrong when th
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from bot.doctor.run import CHECK_TIMEOUT
@@ -18,6 +21,8 @@ from tests.support.wait import wait_for
 
 #: The checks run at once, each bounded by CHECK_TIMEOUT; the rest is the interpreter starting under load.
 DOCTOR_TIMEOUT = 2 * CHECK_TIMEOUT + 60
+#: The lab answers a fault change once every part it touches has taken it.
+TOGGLE_TIMEOUT = 60.0
 #: The dry-run's checks are bounded by DRY_RUN_TIMEOUT each; the reply also waits on the comment's round trip.
 DRY_RUN_REPLY_TIMEOUT = 2 * DRY_RUN_TIMEOUT + 60
 
@@ -43,10 +48,28 @@ def problems(done: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in done.stdout.splitlines() if not line.startswith("ok  ")]
 
 
+@contextlib.contextmanager
+def fault(world: World, name: str) -> Iterator[None]:
+    """The lab with `name` turned on while the block runs (`POST /_lab/faults`), off again afterwards."""
+    url = str(world.state["github_api_url"]) + "/_lab/faults"
+    answer = requests.post(url, json={"fault": name, "on": True}, timeout=TOGGLE_TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    try:
+        yield
+    finally:
+        requests.post(url, json={"fault": name, "on": False}, timeout=TOGGLE_TIMEOUT).raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One lab (and its bot, for the dry run) for the module: each test turns on the fault it needs, then off."""
+    with running_world(tmp_path_factory.mktemp("doctor")) as world:
+        yield world
+
+
 @pytest.mark.lab
-def test_a_healthy_lab_passes_every_check(tmp_path: Path) -> None:
-    with running_world(tmp_path, bot=False) as world:
-        done = doctor(world)
+def test_a_healthy_lab_passes_every_check(lab: World) -> None:
+    done = doctor(lab)
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert problems(done) == [] and len(lines) >= 15, done.stdout
@@ -57,10 +80,10 @@ def test_a_healthy_lab_passes_every_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.lab
-def test_no_secondary_names_the_missing_label(tmp_path: Path) -> None:
-    with running_world(tmp_path, faults=("no-secondary",), bot=False) as world:
-        done = doctor(world)
-        secondary = secondary_runner(world)
+def test_no_secondary_names_the_missing_label(lab: World) -> None:
+    with fault(lab, "no-secondary"):
+        done = doctor(lab)
+    secondary = secondary_runner(lab)
     assert done.returncode == 1, done.stdout + done.stderr[-2000:]
     [line] = problems(done)
     assert line.startswith("problem  runner ") and "lacks label [production]" in line, done.stdout
@@ -68,28 +91,28 @@ def test_no_secondary_names_the_missing_label(tmp_path: Path) -> None:
 
 
 @pytest.mark.lab
-def test_missing_alert_rule_names_the_rule(tmp_path: Path) -> None:
-    with running_world(tmp_path, faults=("missing-alert-rule",), bot=False) as world:
-        done = doctor(world)
+def test_missing_alert_rule_names_the_rule(lab: World) -> None:
+    with fault(lab, "missing-alert-rule"):
+        done = doctor(lab)
     assert done.returncode == 1, done.stdout + done.stderr[-2000:]
     [line] = problems(done)
     assert line.startswith("problem  Prometheus alert rules: DeploymentDurationHigh not loaded"), done.stdout
 
 
 @pytest.mark.lab
-def test_a_dry_run_reply_ends_with_the_doctors_summary(tmp_path: Path) -> None:
-    with running_world(tmp_path, faults=("no-secondary",)) as world:
-        world.wait_runners_online(timeout=60)
-        asked = int(world.comment("/verify-staging --dry-run")["id"])
+def test_a_dry_run_reply_ends_with_the_doctors_summary(lab: World) -> None:
+    with fault(lab, "no-secondary"):
+        lab.wait_runners_online(timeout=60)
+        asked = int(lab.comment("/verify-staging --dry-run")["id"])
 
         def reply() -> str | None:
-            bodies = [str(c["body"]) for c in world.bot_comments(since_id=asked)]
+            bodies = [str(c["body"]) for c in lab.bot_comments(since_id=asked)]
             return next((b for b in bodies if "Dry run" in b), None)
 
         body = wait_for(reply, timeout=DRY_RUN_REPLY_TIMEOUT, what="the dry-run reply")
-        secondary = secondary_runner(world)
+    secondary = secondary_runner(lab)
     [summary] = [line for line in body.splitlines() if line.startswith("**Installation check**")]
     # Shown as text: the label's brackets are escaped, so Markdown cannot read them as a link.
-    assert f"doctor: 18 ok, 1 problem: runner {secondary} on {world.repository}: lacks label \\[production\\]" in (
+    assert f"doctor: 18 ok, 1 problem: runner {secondary} on {lab.repository}: lacks label \\[production\\]" in (
         summary
     ), body

@@ -1,4 +1,4 @@
-"""Two `serve` replicas on one SQLite file behind a round-robin balancer, on the lab (issue 16 §4 on SQLite): a full
+"""Two `serve` replicas on one PostgreSQL database behind a round-robin balancer, on the lab (issue 16 §4): a full
 verification passes with the lab's webhooks spread over both, and when the replica that owns a verification is
 killed (SIGKILL) while the primary runner is stopped in `failover`, the other one restores the runner within
 `lease_seconds` + 15 s of the kill (the lab's truth log), concludes it `cancelled` and says why on the PR."""
@@ -20,6 +20,7 @@ from tests.e2e.checks import at
 from tests.e2e.harness import BOT_START_TIMEOUT, World, running_world
 from tests.reliability.crash import CANCELLED_HEADLINE, faults_left, primary_runner, wait_restored
 from tests.support.ports import PortReservation, reserve_port
+from tests.support.postgres import database_for_processes
 from tests.support.round_robin import RoundRobinProxy
 from tests.support.wait import wait_for
 
@@ -30,7 +31,8 @@ SCENARIOS = ("normal-deploy", "concurrency", "failover", "rollback", "monitoring
 
 
 def replica_settings(world: World) -> Path:
-    """The lab's settings for `serve`, with `database` as a mapping that sets a short lease."""
+    """The lab's settings for `serve`, with `database` as a mapping that sets a short lease (its SQLite path unused:
+    the replicas get DATABASE_URL)."""
     raw = yaml.safe_load(Path(str(world.state["settings_path"])).read_text(encoding="utf-8"))
     raw["database"] = {"path": str(world.database()), "lease_seconds": LEASE_SECONDS}
     path = world.workdir / "replicas.yml"
@@ -39,14 +41,15 @@ def replica_settings(world: World) -> Path:
 
 
 class Replica:
-    def __init__(self, world: World, settings: Path, index: int) -> None:
+    def __init__(self, world: World, settings: Path, index: int, *, database_url: str) -> None:
         self.reservation: PortReservation = reserve_port()
         self.url = self.reservation.url
         self.log = world.workdir / f"replica-{index}.log"
         argv = [sys.executable, "-m", "bot", "serve", "--settings", str(settings)]
         argv += ["--host", "127.0.0.1", "--port", str(self.reservation.port), "--reuse-port"]
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=world.bot_environment())
+            env = {**world.bot_environment(), "DATABASE_URL": database_url}
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def health(self) -> dict[str, object] | None:
         with contextlib.suppress(requests.RequestException, ValueError):
@@ -77,12 +80,12 @@ class Replica:
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, list[Replica], RoundRobinProxy]]:
-    with running_world(Path(tmp_path_factory.mktemp("replicas")), bot=False) as world:
+    with running_world(Path(tmp_path_factory.mktemp("replicas")), bot=False) as world, database_for_processes() as url:
         settings = replica_settings(world)
         started: list[Replica] = []
         try:
             for index in range(2):
-                started.append(Replica(world, settings, index))
+                started.append(Replica(world, settings, index, database_url=url))
             for replica in started:
                 replica.wait_up()
             with RoundRobinProxy(world.port, [r.url for r in started], metrics_from="runner-poller") as proxy:

@@ -3,6 +3,7 @@ the xdist workers), a fresh database per test, and stopped when the run ends, fa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -10,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -67,6 +68,24 @@ def cluster_url() -> str:
 @contextlib.asynccontextmanager
 async def fresh_database() -> AsyncIterator[str]:
     """A new, empty database on the run's cluster (its URL), dropped afterwards."""
+    url = await _create_database()
+    try:
+        yield url
+    finally:
+        await _drop_database(url)
+
+
+@contextlib.contextmanager
+def database_for_processes() -> Iterator[str]:
+    """`fresh_database` for tests that hand the URL to processes of their own (`serve` replicas), outside any loop."""
+    url = asyncio.run(_create_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(_drop_database(url))
+
+
+async def _create_database() -> str:
     base = cluster_url()
     name = f"test_{uuid.uuid4().hex[:16]}"
     admin = await asyncpg.connect(base)
@@ -74,11 +93,12 @@ async def fresh_database() -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    return f"{base.rsplit('/', 1)[0]}/{name}"
+
+
+async def _drop_database(url: str) -> None:
+    admin = await asyncpg.connect(cluster_url())
     try:
-        yield f"{base.rsplit('/', 1)[0]}/{name}"
+        await admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
-        admin = await asyncpg.connect(base)
-        try:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await admin.close()
