@@ -78,6 +78,7 @@ def measure(*, count: int, rate: float) -> dict[str, Any]:
                 paced_over([bot.url + "/webhooks"], deliveries, rate=rate, server="1 replica, SQLite")
             )
             rows.append({**asdict(load), "repeats_processed": repeats})
+        Path(tmp).chmod(0o755)  # the server runs as `postgres` when this runs as root: it must reach its cluster
         cluster = Path(tmp) / "postgres"
         started = subprocess.run(["bash", str(POSTGRES), "start", str(cluster)], capture_output=True, text=True)
         if started.returncode != 0:
