@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from benchmarks._lab import classify, command
 from benchmarks.truth import inherent_intervals, union_length
 
@@ -92,6 +94,7 @@ def test_requests_are_attributed_to_the_part_that_sends_them() -> None:
     assert command("normal-deploy") == "/verify-staging normal-deploy"
 
 
+@pytest.mark.lab
 def test_lab_benchmarks_print_their_numbers_for_one_scenario() -> None:
     """One lab run each would be slow; one scenario is enough to show the numbers come out."""
     economy = run_json("api_economy", "--scenarios", "normal-deploy", "--quiet-window", "1", timeout=300)

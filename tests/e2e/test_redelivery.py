@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
@@ -75,6 +76,7 @@ def app_call(world: World, method: str, path: str) -> requests.Response:
     return requests.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
 
 
+@pytest.mark.lab
 def test_runs_while_the_bot_is_down_are_counted_after_it_starts_and_never_twice(tmp_path: Path) -> None:
     with running_world(tmp_path, bot=False) as world:
         settings_path = Path(str(world.state["settings_path"]))

@@ -25,7 +25,7 @@ from tests.e2e.harness import BOT_START_TIMEOUT, VERIFICATION_TIMEOUT, World, ru
 from tests.support.wait import wait_for
 
 T = TypeVar("T")
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.long]
 
 #: A due time is at most a minute away, plus the bot's start-up.
 FIRST_DUE_TIMEOUT = 90.0
