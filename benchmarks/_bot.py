@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +22,7 @@ from tests.support.ports import PortReservation, closed_port, reserve_port
 from tests.support.settings import secret_env, write_example_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVE = ROOT / ".venv" / "bin" / "verify-staging"
+SERVE = Path(sys.executable).parent / "verify-staging"  # the venv this runs in (.venv, or .venv-3.X)
 REPOSITORY = "paws360/paws360"
 
 

@@ -110,16 +110,17 @@ class WorkflowJob:
             id=int(d["id"]),
             run_id=int(d["run_id"]),
             name=str(d.get("name") or ""),
-            status=d.get("status"),
-            conclusion=d.get("conclusion"),
-            labels=tuple(d.get("labels") or ()),
-            runner_id=d.get("runner_id"),
-            runner_name=d.get("runner_name") or None,
+            status=_text(d.get("status")),
+            conclusion=_text(d.get("conclusion")),
+            labels=tuple(label for label in d.get("labels") or () if isinstance(label, str)),
+            runner_id=d.get("runner_id") if isinstance(d.get("runner_id"), int) else None,
+            # What the bot counts and renders by runner name: a hostile shape (a list, a number) is no name.
+            runner_name=_text(d.get("runner_name")),
             created_at=parse_ts(d.get("created_at")),
             started_at=parse_ts(d.get("started_at")),
             completed_at=parse_ts(d.get("completed_at")),
-            head_sha=d.get("head_sha"),
-            workflow_name=d.get("workflow_name"),
+            head_sha=_text(d.get("head_sha")),
+            workflow_name=_text(d.get("workflow_name")),
             steps=tuple(
                 JobStep(
                     name=str(s.get("name") or ""),
@@ -220,3 +221,8 @@ def branch_ref(name: str) -> str:
 def branch_name(ref: str) -> str:
     """The branch a fully qualified ref names, for people to read (`refs/heads/main` -> `main`)."""
     return ref.removeprefix("refs/heads/")
+
+
+def _text(value: object) -> str | None:
+    """A string field as the bot uses it: a non-empty string, else None (whatever other shape a payload carries)."""
+    return value if isinstance(value, str) and value else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 RUNBOOKS = REPO / "docs" / "runbooks"
-VENV_BIN = REPO / ".venv" / "bin"
+#: The venv running these tests (.venv, or .venv-3.X of scripts/test-interpreters.sh): its tools and entry points.
+VENV_BIN = Path(sys.executable).parent
 
 
 def tool(name: str) -> str:

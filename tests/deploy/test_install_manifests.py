@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.deploy.conftest import DEPLOY, REPO, output, run, tool
+from tests.deploy.conftest import DEPLOY, output, run, tool
 
 KUBERNETES = DEPLOY / "kubernetes" / "base"
 UNIT = DEPLOY / "systemd" / "verify-staging.service"
@@ -107,7 +108,7 @@ def test_systemd_unit_runs_serve_with_its_state_directory() -> None:
 
 def test_systemd_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
     # systemd-analyze verify checks that ExecStart exists: point it at this checkout's installed entry point.
-    entry_point = REPO / ".venv" / "bin" / "verify-staging"
+    entry_point = Path(sys.executable).parent / "verify-staging"
     unit = tmp_path / UNIT.name
     unit.write_text(UNIT.read_text().replace("/opt/verify-staging/bin/verify-staging", str(entry_point)))
     result = run(tool("systemd-analyze"), "verify", "--man=no", unit)
