@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole suite once on each Python that the project admits (3.11 to 3.13) and this machine has, each in its
 # own venv (.venv-3.X), and prints one line per interpreter. CI runs only Debian 12's 3.11 (the README's command).
+# Usage: scripts/test-interpreters.sh [VERSION ...]   (default: 3.11 3.12 3.13)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -17,7 +18,9 @@ interpreter() {
     return 1
   fi
 }
-for version in 3.11 3.12 3.13; do
+versions=("$@")
+[ ${#versions[@]} -gt 0 ] || versions=(3.11 3.12 3.13)
+for version in "${versions[@]}"; do
   if ! python=$(interpreter "$version"); then
     echo "python $version: not on this machine, skipped"
     continue
