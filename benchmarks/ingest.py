@@ -128,13 +128,16 @@ async def _send(session: aiohttp.ClientSession, url: str, delivery: tuple[bytes,
         return answer.status in (200, 202)
 
 
-async def paced(url: str, deliveries: list[tuple[bytes, dict[str, str]]], *, rate: float, server: str) -> Load:
+async def paced(urls: list[str], deliveries: list[tuple[bytes, dict[str, str]]], *, rate: float, server: str) -> Load:
+    """`rate` deliveries a second, delivery i to `urls[i mod n]` (several replicas behind one address); latency from
+    the moment a delivery was due to its answer, so a stalled server is not given time off (no coordinated
+    omission)."""
     latencies: list[float] = []
     errors = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
         loop = asyncio.get_running_loop()
 
-        async def one(delivery: tuple[bytes, dict[str, str]], due: float) -> None:
+        async def one(url: str, delivery: tuple[bytes, dict[str, str]], due: float) -> None:
             nonlocal errors
             ok = await _send(session, url, delivery)
             latencies.append(loop.time() - due)
@@ -147,7 +150,7 @@ async def paced(url: str, deliveries: list[tuple[bytes, dict[str, str]]], *, rat
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)  # pacing the load itself, not waiting for a condition
-            tasks.append(asyncio.create_task(one(delivery, due)))
+            tasks.append(asyncio.create_task(one(urls[i % len(urls)], delivery, due)))
         await asyncio.gather(*tasks)
         seconds = loop.time() - began
     return _load(server, f"paced {rate:g}/s", latencies, seconds, errors)
@@ -223,7 +226,7 @@ def measure(*, count: int, rate: float, concurrency: int, database_url: str | No
             url = f"http://127.0.0.1:{port}"
             _wait_ready(url, bare)
             deliveries = signed_deliveries(2 * count, "unused")
-            loads.append(run_load(bare.pid, paced(url + "/webhooks", deliveries[:count], rate=rate, server="bare")))
+            loads.append(run_load(bare.pid, paced([url + "/webhooks"], deliveries[:count], rate=rate, server="bare")))
             loads.append(
                 run_load(
                     bare.pid, flat_out(url + "/webhooks", deliveries[count:], concurrency=concurrency, server="bare")
@@ -237,7 +240,7 @@ def measure(*, count: int, rate: float, concurrency: int, database_url: str | No
             bot.start()
             deliveries = signed_deliveries(2 * count, bot.webhook_secret)
             url = bot.url + "/webhooks"
-            loads.append(run_load(bot.pid, paced(url, deliveries[:count], rate=rate, server="bot")))
+            loads.append(run_load(bot.pid, paced([url], deliveries[:count], rate=rate, server="bot")))
             loads.append(run_load(bot.pid, flat_out(url, deliveries[count:], concurrency=concurrency, server="bot")))
     by = {(x.server, x.mode.split()[0]): x for x in loads}
     ratio = by[("bot", "max,")].per_second / by[("bare", "max,")].per_second

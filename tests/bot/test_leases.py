@@ -4,13 +4,17 @@ two replicas at once; singleton work runs on the one replica holding its lease."
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
 
 import pytest
 
-from bot.leases import Leases, LeaseStore, Singleton
+from bot.leases import Leases, LeaseStore, Singleton, is_dead_here, replica_id
 from bot.store import Store
 from tests.fakes.clock import FakeClock
 
@@ -160,3 +164,17 @@ async def test_a_lease_taken_while_a_heartbeat_runs_is_not_reported_lost(stores:
     paused.go.set()
     await renewal
     assert lost == [] and a.held() == ["verification:v-1"]
+
+
+def test_only_a_gone_process_of_this_host_counts_as_dead_before_its_lease_expires() -> None:
+    """A replica of this machine whose process is gone (a bot killed and restarted) is taken over at once; one of
+    another host, a live process or an id of another shape only once its lease has expired."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process now (none reuses it this quickly)
+    host = socket.gethostname()
+    assert is_dead_here(f"{host}-{gone.pid}-a1b2c3")
+    assert not is_dead_here(f"another-{host}-{gone.pid}-a1b2c3")  # another machine: its pids are not ours to ask
+    assert not is_dead_here(f"{host}-{os.getpid()}-a1b2c3")  # this very process
+    assert not is_dead_here(f"{host}-1-a1b2c3")  # a live process (init)
+    assert not is_dead_here("replica-a")
+    assert is_dead_here(replica_id().rsplit("-", 2)[0] + f"-{gone.pid}-ffffff")

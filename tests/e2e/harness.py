@@ -86,6 +86,8 @@ class World:
         self.lab_start_s = 0.0
         #: Wall-clock time the bot first answered /healthz (the lab's Prometheus scrapes its address from before).
         self.bot_up_at: float | None = None
+        #: The bot's DATABASE_URL when its replicas share PostgreSQL (tests/e2e/replicas.py); else its SQLite file.
+        self.database_url: str | None = None
 
     # -- processes ------------------------------------------------------------------------------------------
 
@@ -297,7 +299,7 @@ class World:
         """The bot's own record of the PR's latest verification (its store), the source of verification.json."""
 
         async def read() -> Verification | None:
-            store = await Store.open(str(self.database()))
+            store = await Store.open(self.database_url or str(self.database()))
             try:
                 return await store.latest_verification(repository=self.repository, pull_request=self.pull_number)
             finally:
@@ -309,7 +311,7 @@ class World:
         """Issue 15 §2: the measurements the bot's store keeps for the environment's latest verifications."""
 
         async def read() -> list[MeasurementPoint]:
-            store = await Store.open(str(self.database()))
+            store = await Store.open(self.database_url or str(self.database()))
             try:
                 return await store.measurement_points(environment=environment, limit=30)
             finally:

@@ -29,17 +29,35 @@ def configure(config: pytest.Config) -> None:
     """In the controlling process only: pick the run's cluster directory (nothing starts yet)."""
     if hasattr(config, "workerinput") or CLUSTER_DIR_ENV in os.environ:
         return
-    run_dir = Path(tempfile.mkdtemp(prefix="verify-staging-pg-"))
-    run_dir.chmod(0o755)  # the server runs as `postgres` when the tests run as root: it must reach its cluster
-    os.environ[CLUSTER_DIR_ENV] = str(run_dir)
-    config.stash[_OWNER] = run_dir
+    config.stash[_OWNER] = _begin_run()
 
 
 def unconfigure(config: pytest.Config) -> None:
     """In the controlling process: stop the cluster if a test started one, and remove it."""
     run_dir = config.stash.get(_OWNER, None)
-    if run_dir is None:
-        return
+    if run_dir is not None:
+        _end_run(run_dir)
+
+
+@contextlib.contextmanager
+def cluster_for_this_process() -> Iterator[None]:
+    """Outside pytest (benchmarks): `cluster_url` and the databases below start a cluster on first use, stopped and
+    removed when the block ends."""
+    run_dir = _begin_run()
+    try:
+        yield
+    finally:
+        _end_run(run_dir)
+
+
+def _begin_run() -> Path:
+    run_dir = Path(tempfile.mkdtemp(prefix="verify-staging-pg-"))
+    run_dir.chmod(0o755)  # the server runs as `postgres` when the tests run as root: it must reach its cluster
+    os.environ[CLUSTER_DIR_ENV] = str(run_dir)
+    return run_dir
+
+
+def _end_run(run_dir: Path) -> None:
     try:
         if (run_dir / "url").exists():
             subprocess.run(["bash", str(SCRIPT), "stop", str(run_dir / "cluster")], check=False, timeout=60)

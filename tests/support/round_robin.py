@@ -16,7 +16,8 @@ FORWARDED = ("Content-Type", "X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signa
 
 class RoundRobinProxy:
     """`with RoundRobinProxy(port, upstreams):` listens on 127.0.0.1:`port` (beside a tests.support.ports
-    reservation, SO_REUSEPORT) until the block ends; `forwarded[i]` counts requests sent to `upstreams[i]`."""
+    reservation, SO_REUSEPORT) until the block ends; `forwarded[i]` counts requests `upstreams[i]` answered.
+    `upstreams[i]` may be replaced while it runs (a pod rescheduled)."""
 
     def __init__(self, port: int, upstreams: list[str], *, metrics_from: str | None = None) -> None:
         """`metrics_from`: send `GET /metrics` to the upstream whose /healthz lists this singleton work (Prometheus
@@ -25,6 +26,8 @@ class RoundRobinProxy:
         self.upstreams = upstreams
         self.metrics_from = metrics_from
         self.forwarded = [0] * len(upstreams)
+        #: Connections refused by an upstream (then tried on the next).
+        self.refused = 0
         self._next = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="round-robin proxy", daemon=True)
@@ -44,20 +47,30 @@ class RoundRobinProxy:
 
     async def _forward(self, request: web.Request) -> web.Response:
         assert self._session is not None
-        index = self._next
         pinned = await self._singleton_holder() if self.metrics_from and request.path == "/metrics" else None
-        if pinned is not None:
-            index = pinned
-        else:
-            self._next = (self._next + 1) % len(self.upstreams)
-        self.forwarded[index] += 1
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED}
-        url = self.upstreams[index] + request.path_qs
-        try:
-            async with self._session.request(request.method, url, data=await request.read(), headers=headers) as up:
-                return web.Response(status=up.status, body=await up.read(), content_type=up.content_type)
-        except aiohttp.ClientError:
-            return web.Response(status=502, text="upstream down")  # as a load balancer answers for a dead pod
+        body = await request.read()
+        # An upstream that refuses the connection (a dead pod) is skipped for the next one, as nginx does by default
+        # (`proxy_next_upstream error`); one that accepted it and then failed is not retried (it may have acted).
+        for _ in range(len(self.upstreams)):
+            if pinned is not None:
+                index = pinned
+            else:
+                index = self._next
+                self._next = (self._next + 1) % len(self.upstreams)
+            try:
+                async with self._session.request(
+                    request.method, self.upstreams[index] + request.path_qs, data=body, headers=headers
+                ) as up:
+                    self.forwarded[index] += 1
+                    return web.Response(status=up.status, body=await up.read(), content_type=up.content_type)
+            except aiohttp.ClientConnectorError:
+                self.refused += 1
+                continue
+            except aiohttp.ClientError:
+                self.forwarded[index] += 1
+                return web.Response(status=502, text="upstream failed")
+        return web.Response(status=502, text="no upstream up")  # as a load balancer answers with every pod down
 
     async def _start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
