@@ -14,10 +14,29 @@ for a generated id, read back with `INSERT ... RETURNING id`); timestamps as UTC
 
 from __future__ import annotations
 
-from bot.database.base import POSTGRES_SCHEMES, Database, Dialect, Params, Queries, Row, is_postgres_url
+from bot.database.base import (
+    POSTGRES_SCHEMES,
+    Database,
+    Dialect,
+    Listener,
+    Params,
+    Queries,
+    Row,
+    is_postgres_url,
+)
 from bot.database.sqlite import SqliteDatabase
 
-__all__ = ["POSTGRES_SCHEMES", "Database", "Dialect", "Params", "Queries", "Row", "is_postgres_url", "open_database"]
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "Database",
+    "Dialect",
+    "Listener",
+    "Params",
+    "Queries",
+    "Row",
+    "is_postgres_url",
+    "open_database",
+]
 
 
 async def open_database(location: str) -> Database:
