@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -29,9 +28,7 @@ import aiohttp
 from benchmarks._bot import BotProcess
 from benchmarks.ingest import Load, _load, _send, signed_deliveries
 from benchmarks.report import print_table
-from tests.paths import REPO_ROOT
-
-POSTGRES = REPO_ROOT / "scripts" / "postgres.sh"
+from tests.support.postgres import throwaway_postgres
 
 
 async def paced_over(
@@ -78,13 +75,7 @@ def measure(*, count: int, rate: float) -> dict[str, Any]:
                 paced_over([bot.url + "/webhooks"], deliveries, rate=rate, server="1 replica, SQLite")
             )
             rows.append({**asdict(load), "repeats_processed": repeats})
-        Path(tmp).chmod(0o755)  # the server runs as `postgres` when this runs as root: it must reach its cluster
-        cluster = Path(tmp) / "postgres"
-        started = subprocess.run(["bash", str(POSTGRES), "start", str(cluster)], capture_output=True, text=True)
-        if started.returncode != 0:
-            raise RuntimeError(f"scripts/postgres.sh start failed: {started.stderr.strip()}")
-        url = started.stdout.strip()
-        try:
+        with throwaway_postgres(Path(tmp) / "postgres") as url:
             first = BotProcess(Path(tmp) / "pg-a", database_url=url)
             second = BotProcess(Path(tmp) / "pg-b", database_url=url, webhook_secret=first.webhook_secret)
             with first, second:
@@ -94,8 +85,6 @@ def measure(*, count: int, rate: float) -> dict[str, Any]:
                 urls = [first.url + "/webhooks", second.url + "/webhooks"]
                 load, repeats = asyncio.run(paced_over(urls, deliveries, rate=rate, server="2 replicas, PostgreSQL"))
                 rows.append({**asdict(load), "repeats_processed": repeats})
-        finally:
-            subprocess.run(["bash", str(POSTGRES), "stop", str(cluster)], capture_output=True, check=False)
     return {"benchmark": "replicas", "parameters": {"count": count, "rate": rate}, "loads": rows}
 
 
