@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import machine, percentile, print_table
+from benchmarks.report import machine, percentile, print_result, print_table
 from bot.adapters.clock import SystemClock
 from bot.github.models import WorkflowJob
 from bot.leases import Leases
@@ -149,10 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.count < 1 or not 0 <= args.min_gap_ms <= args.max_gap_ms:
         parser.error("--count must be at least 1 and 0 <= --min-gap-ms <= --max-gap-ms")
     result = measure(count=args.count, seed=args.seed, min_gap_ms=args.min_gap_ms, max_gap_ms=args.max_gap_ms)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        show(result)
+    print_result(result, show, as_json=args.json)
     return 0
 
 

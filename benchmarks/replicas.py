@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -27,7 +26,7 @@ import aiohttp
 
 from benchmarks._bot import BotProcess
 from benchmarks.ingest import Load, _load, _send, signed_deliveries
-from benchmarks.report import print_table
+from benchmarks.report import print_result, print_table
 from tests.support.postgres import throwaway_postgres
 
 
@@ -108,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     result = measure(count=args.count, rate=args.rate)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        show(result)
+    print_result(result, show, as_json=args.json)
     return 0
 
 

@@ -7,14 +7,18 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import pytest
 from structlog.testing import capture_logs
 
 from bot.adapters.clock import SystemClock
+from bot.database import listener as listener_module
+from bot.database.listener import PostgresListener
 from bot.leases import Leases
 from bot.relay import EventRelay
 from bot.store import Store
 from tests.fakes.engine import FakeEngine
 from tests.support.payloads import load_fixture
+from tests.support.ports import closed_port
 from tests.support.postgres import fresh_database
 from tests.support.wait import wait_until
 
@@ -96,3 +100,30 @@ async def test_only_postgresql_offers_a_listener(store: Store) -> None:
     finally:
         if listener is not None:
             await listener.close()
+
+
+async def test_a_listener_that_cannot_connect_keeps_trying_logs_it_once_and_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(listener_module, "BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(listener_module, "BACKOFF_MAX_SECONDS", 0.05)
+    attempts = 0
+    connect = listener_module.asyncpg.connect
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal attempts
+        attempts += 1
+        return await connect(*args, **kwargs)
+
+    monkeypatch.setattr(listener_module.asyncpg, "connect", counted)
+    url = f"postgresql://bot:s3cret-password@127.0.0.1:{closed_port()}/verify_staging"
+    with capture_logs() as logs:
+        listener = PostgresListener(url, channel="verify_staging_relay")
+        try:
+            await wait_until(lambda: attempts >= 5, timeout=10, what="five connection attempts")
+            assert listener.connection_id is None
+        finally:
+            await listener.close()
+    refused = [e for e in logs if e["event"] == "listener not connected"]
+    assert len(refused) == 1 and "s3cret-password" not in str(refused[0])
+    assert "127.0.0.1" in refused[0]["error"]
