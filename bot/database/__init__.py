@@ -6,6 +6,9 @@ portable SQL with `?` placeholders; the PostgreSQL backend numbers them (`$1..$n
 DDL; `migrate` records the schema version the backend's own way and translates the few DDL words that differ
 (bot/database/dialect.py).
 
+Only PostgreSQL wakes other processes: `notify` in a transaction reaches each `listen`er on the channel at commit
+(bot/database/listener.py); on SQLite `notify` does nothing and `listen` is None, so readers there poll.
+
 SQL that runs on both: TEXT / INTEGER / REAL columns and explicit primary keys (INTEGER PRIMARY KEY AUTOINCREMENT
 for a generated id, read back with `INSERT ... RETURNING id`); timestamps as UTC ISO text; `INSERT ... ON CONFLICT
 (...) DO NOTHING / DO UPDATE ... [WHERE ...]` and `RETURNING`; no rowid, PRAGMA, `INSERT OR ...`, COLLATE NOCASE

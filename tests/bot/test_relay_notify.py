@@ -3,10 +3,13 @@ long before its fallback poll would read it, and keeps doing so after the listen
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
@@ -15,7 +18,9 @@ from bot.database import listener as listener_module
 from bot.database.listener import PostgresListener
 from bot.leases import Leases
 from bot.relay import EventRelay
+from bot.settings import Settings
 from bot.store import Store
+from tests.bot.conftest import running_bot
 from tests.fakes.engine import FakeEngine
 from tests.support.payloads import load_fixture
 from tests.support.ports import closed_port
@@ -127,3 +132,21 @@ async def test_a_listener_that_cannot_connect_keeps_trying_logs_it_once_and_clos
     refused = [e for e in logs if e["event"] == "listener not connected"]
     assert len(refused) == 1 and "s3cret-password" not in str(refused[0])
     assert "127.0.0.1" in refused[0]["error"]
+
+
+async def test_serve_on_postgresql_listens_for_relayed_events_and_lets_go_when_it_stops(
+    postgres_settings: Settings,
+) -> None:
+    async with running_bot(postgres_settings) as (runtime, engine, _session):
+        assert runtime.relay is not None
+        await Replica(runtime.store, runtime.relay, engine).listening()
+        assert runtime.relay.listener is not None
+        pid = runtime.relay.listener.connection_id
+    conn = await asyncpg.connect(postgres_settings.store_location)
+    try:
+        deadline = time.monotonic() + 10
+        while await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            assert time.monotonic() < deadline, "the listening connection outlived the bot"
+            await asyncio.sleep(0.05)  # the server notices the closed socket on its own time
+    finally:
+        await conn.close()
