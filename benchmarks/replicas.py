@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 from dataclasses import asdict
@@ -34,7 +33,7 @@ import aiohttp
 
 from benchmarks._bot import BotProcess
 from benchmarks.ingest import paced, signed_deliveries
-from benchmarks.report import machine, print_table
+from benchmarks.report import machine, print_result, print_table
 from tests.e2e.checks import at
 from tests.e2e.replicas import Replicated, replicated_world
 from tests.reliability.crash import faults_left, primary_runner, wait_restored
@@ -67,8 +66,7 @@ def ingest(*, count: int, rate: float) -> list[dict[str, Any]]:
             bot.start()
             deliveries = signed_deliveries(count, bot.webhook_secret)
             rows.append(_ingest_row([bot.url + "/webhooks"], deliveries, rate=rate, server="1 replica, SQLite"))
-        with test_postgres.cluster_for_this_process():
-            url = test_postgres.cluster_url()
+        with test_postgres.throwaway_postgres(Path(tmp) / "postgres") as url:
             first = BotProcess(Path(tmp) / "pg-a", database_url=url)
             second = BotProcess(Path(tmp) / "pg-b", database_url=url, webhook_secret=first.webhook_secret)
             with first, second:
@@ -164,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     result = measure(count=args.count, rate=args.rate, trials=args.takeovers, lease=args.lease)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        show(result)
+    print_result(result, show, as_json=args.json)
     return 0
 
 

@@ -67,3 +67,11 @@ def scenario_benchmark_main(
     result = measure(scenarios=args.scenarios)
     print(json.dumps(result, indent=2)) if args.json else show(result)
     return 0
+
+
+def print_result(result: dict[str, Any], show: Callable[[dict[str, Any]], None], *, as_json: bool) -> None:
+    """A benchmark's result as JSON (its `--json`) or as its table (`show`)."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        show(result)

@@ -14,13 +14,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.database import Database, Row, open_database
+from bot.database import Database, Listener, Row, open_database
 from bot.history import HistoryEntry, MeasurementPoint
 from bot.model import Verification
 from bot.serialize import verification_from_json, verification_to_json
 
 #: Deliveries committed in one INSERT at most (5 bound values each; SQLite allows 32,766 per statement).
 DELIVERY_BATCH = 500
+#: Where a relayed event is announced to the other replicas (PostgreSQL's NOTIFY; bot/relay.py listens).
+RELAY_CHANNEL = "verify_staging_relay"
 
 # Each entry moves the schema from version i to i + 1. Never edit a shipped entry: append. Portable DDL only: TEXT,
 # INTEGER (64-bit on both), REAL (8 bytes on both), explicit primary keys; bot/database/dialect.py translates the
@@ -653,20 +655,29 @@ class Store:
         return (str(row[0]), float(row[1])) if row else None
 
     async def relay_event(self, event: RelayedEvent) -> None:
-        """Keep a workflow event this replica received, for the replica that owns the verification it concerns."""
-        await self._db.execute(
-            "INSERT INTO relayed_events (delivery_id, replica, repository, installation_id, kind, data, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING",
-            (
-                event.delivery_id,
-                event.replica,
-                event.repository,
-                event.installation_id,
-                event.kind,
-                event.data,
-                event.received_at,
-            ),
-        )
+        """Keep a workflow event this replica received, for the replica that owns the verification it concerns, and
+        wake the other replicas' readers (`relay_listener`) when it commits."""
+        async with self._db.transaction() as tx:
+            inserted = await tx.execute(
+                "INSERT INTO relayed_events (delivery_id, replica, repository, installation_id, kind, data,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING",
+                (
+                    event.delivery_id,
+                    event.replica,
+                    event.repository,
+                    event.installation_id,
+                    event.kind,
+                    event.data,
+                    event.received_at,
+                ),
+            )
+            if inserted:
+                # The sender's id, never the event (a payload is size-limited): the sender ignores its own.
+                await tx.notify(RELAY_CHANNEL, event.replica)
+
+    def relay_listener(self, *, replica: str) -> Listener | None:
+        """Wakes when another replica relayed an event (PostgreSQL); None on SQLite, where readers poll."""
+        return self._db.listen(RELAY_CHANNEL, ignore=replica)
 
     async def relayed_events(self, *, since: float, not_from: str) -> list[RelayedEvent]:
         """Events other replicas received at or after `since` (epoch seconds), oldest first."""

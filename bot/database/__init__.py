@@ -6,6 +6,9 @@ portable SQL with `?` placeholders; the PostgreSQL backend numbers them (`$1..$n
 DDL; `migrate` records the schema version the backend's own way and translates the few DDL words that differ
 (bot/database/dialect.py).
 
+Only PostgreSQL wakes other processes: `notify` in a transaction reaches each `listen`er on the channel at commit
+(bot/database/listener.py); on SQLite `notify` does nothing and `listen` is None, so readers there poll.
+
 SQL that runs on both: TEXT / INTEGER / REAL columns and explicit primary keys (INTEGER PRIMARY KEY AUTOINCREMENT
 for a generated id, read back with `INSERT ... RETURNING id`); timestamps as UTC ISO text; `INSERT ... ON CONFLICT
 (...) DO NOTHING / DO UPDATE ... [WHERE ...]` and `RETURNING`; no rowid, PRAGMA, `INSERT OR ...`, COLLATE NOCASE
@@ -14,10 +17,29 @@ for a generated id, read back with `INSERT ... RETURNING id`); timestamps as UTC
 
 from __future__ import annotations
 
-from bot.database.base import POSTGRES_SCHEMES, Database, Dialect, Params, Queries, Row, is_postgres_url
+from bot.database.base import (
+    POSTGRES_SCHEMES,
+    Database,
+    Dialect,
+    Listener,
+    Params,
+    Queries,
+    Row,
+    is_postgres_url,
+)
 from bot.database.sqlite import SqliteDatabase
 
-__all__ = ["POSTGRES_SCHEMES", "Database", "Dialect", "Params", "Queries", "Row", "is_postgres_url", "open_database"]
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "Database",
+    "Dialect",
+    "Listener",
+    "Params",
+    "Queries",
+    "Row",
+    "is_postgres_url",
+    "open_database",
+]
 
 
 async def open_database(location: str) -> Database:

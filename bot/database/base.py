@@ -36,6 +36,27 @@ class Queries(Protocol):
         """The first column of the first row; None when there is no row."""
         ...
 
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Wake the database's listeners on `channel` (`Database.listen`) once this commits; nothing on SQLite,
+        which has no listeners. `payload`: short, never data (PostgreSQL limits it to 8000 bytes)."""
+        ...
+
+
+class Listener(Protocol):
+    """Notifications on one channel, sent by any connection to the same database (PostgreSQL's LISTEN)."""
+
+    @property
+    def connection_id(self) -> int | None:
+        """The server process of the listening connection (PostgreSQL's backend pid); None while it reconnects."""
+        ...
+
+    async def wait(self, seconds: float) -> None:
+        """Return as soon as a notification arrived since the last return (at once if one did), or after `seconds`.
+        Also returns after a reconnection: what was sent while no one listened is to be read now."""
+        ...
+
+    async def close(self) -> None: ...
+
 
 class Database(Queries, Protocol):
     dialect: Dialect
@@ -54,7 +75,22 @@ class Database(Queries, Protocol):
 
     async def schema_version(self) -> int: ...
 
+    def listen(self, channel: str, *, ignore: str | None = None) -> Listener | None:
+        """Notifications on `channel` (those whose payload is `ignore` excepted) on a connection of their own, kept
+        up until `close`; None where the backend has none (SQLite: one process, nothing to wake)."""
+        ...
+
     async def close(self) -> None: ...
+
+
+def unavailable(url: str, exc: BaseException) -> str:
+    """Why the PostgreSQL database at `url` cannot be used, naming where but never the password."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+    reason = str(exc) or type(exc).__name__
+    for secret in url_secrets(url):
+        reason = reason.replace(secret, "[redacted]")
+    return f"the PostgreSQL database of DATABASE_URL ({where}) is unavailable: {reason}"
 
 
 def url_secrets(url: str | None) -> list[str]:

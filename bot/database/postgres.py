@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
-from bot.database.base import Dialect, Params, Queries, Row, url_secrets
+from bot.database.base import Dialect, Listener, Params, Queries, Row, unavailable
 from bot.database.dialect import ddl_for_postgres, numbered_placeholders
+from bot.database.listener import PostgresListener
 
 #: pg_advisory_xact_lock key that serializes migrations between replicas starting at once ("vsmigrat").
 MIGRATION_LOCK = 0x76736D6967726174
@@ -19,15 +19,6 @@ MIGRATION_LOCK = 0x76736D6967726174
 
 class DatabaseUnavailable(OSError):
     """PostgreSQL could not be reached or refused the bot; the message names where, never the password."""
-
-
-def _unavailable(url: str, exc: BaseException) -> str:
-    parts = urlsplit(url)
-    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
-    reason = str(exc) or type(exc).__name__
-    for secret in url_secrets(url):
-        reason = reason.replace(secret, "[redacted]")
-    return f"the PostgreSQL database of DATABASE_URL ({where}) is unavailable: {reason}"
 
 
 def _rowcount(status: str) -> int:
@@ -58,6 +49,10 @@ class _Statements:
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         return await self._executor.fetchval(numbered_placeholders(sql), *params)
 
+    async def notify(self, channel: str, payload: str = "") -> None:
+        # pg_notify, not NOTIFY: it takes the channel and payload as parameters. Sent at commit, not before.
+        await self._executor.execute("SELECT pg_notify($1, $2)", channel, payload)
+
 
 class PostgresDatabase(_Statements):
     """Statements outside a transaction autocommit on any pooled connection; a transaction holds one connection.
@@ -65,9 +60,10 @@ class PostgresDatabase(_Statements):
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, *, url: str) -> None:
         super().__init__(pool)
         self._pool = pool
+        self._url = url
 
     @classmethod
     async def connect(cls, url: str, *, max_connections: int = 10) -> PostgresDatabase:
@@ -75,8 +71,8 @@ class PostgresDatabase(_Statements):
         try:
             pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=max_connections)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailable(_unavailable(url, exc)) from None
-        return cls(pool)
+            raise DatabaseUnavailable(unavailable(url, exc)) from None
+        return cls(pool, url=url)
 
     @property
     def pool(self) -> Any:
@@ -112,6 +108,10 @@ class PostgresDatabase(_Statements):
                     version + 1,
                     datetime.now(UTC).isoformat(),
                 )
+
+    def listen(self, channel: str, *, ignore: str | None = None) -> Listener:
+        """A connection of its own (bot/database/listener.py says why not one of the pool's)."""
+        return PostgresListener(self._url, channel=channel, ignore=ignore)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -39,6 +39,9 @@ class _Statements:
         row = await self.fetchone(sql, params)
         return row[0] if row else None
 
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Nothing: no SQLite connection can listen (`SqliteDatabase.listen`)."""
+
 
 def _split(script: str) -> list[str]:
     """The statements of a script (executescript would commit the transaction the migration runs in)."""
@@ -137,6 +140,13 @@ class SqliteDatabase:
             finally:
                 if durable:
                     await self._conn.execute("PRAGMA synchronous=NORMAL")
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Nothing: no SQLite connection can listen (`listen`)."""
+
+    def listen(self, channel: str, *, ignore: str | None = None) -> None:
+        """None: SQLite has no notifications; other processes on the file are read by polling."""
+        return None
 
     async def schema_version(self) -> int:
         async with self._locked() as statements:

@@ -60,7 +60,7 @@ def _begin_run() -> Path:
 def _end_run(run_dir: Path) -> None:
     try:
         if (run_dir / "url").exists():
-            subprocess.run(["bash", str(SCRIPT), "stop", str(run_dir / "cluster")], check=False, timeout=60)
+            stop_cluster(run_dir / "cluster")
     finally:
         os.environ.pop(CLUSTER_DIR_ENV, None)
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -73,13 +73,7 @@ def cluster_url() -> str:
     with (run_dir / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers: the first starts it, the others wait and read its URL
         if not url_file.exists():
-            started = subprocess.run(
-                ["bash", str(SCRIPT), "start", str(run_dir / "cluster")],
-                capture_output=True, text=True, timeout=180, check=False,
-            )  # fmt: skip
-            if started.returncode != 0:
-                raise RuntimeError(f"scripts/postgres.sh start failed: {started.stderr.strip()}")
-            url_file.write_text(started.stdout.strip())
+            url_file.write_text(start_cluster(run_dir / "cluster"))
         return url_file.read_text().strip()
 
 
@@ -120,3 +114,28 @@ async def _drop_database(url: str) -> None:
         await admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+def start_cluster(directory: Path) -> str:
+    """Start a cluster in `directory` (scripts/postgres.sh); the URL of its `verify_staging` database."""
+    started = subprocess.run(
+        ["bash", str(SCRIPT), "start", str(directory)], capture_output=True, text=True, timeout=180, check=False
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"scripts/postgres.sh start failed: {started.stderr.strip()}")
+    return started.stdout.strip()
+
+
+@contextlib.contextmanager
+def throwaway_postgres(directory: Path) -> Iterator[str]:
+    """A cluster of its own in `directory` for as long as the block runs (benchmarks): its database's URL."""
+    directory.parent.chmod(0o755)  # the server runs as `postgres` when this runs as root: it must reach its cluster
+    url = start_cluster(directory)
+    try:
+        yield url
+    finally:
+        stop_cluster(directory)
+
+
+def stop_cluster(directory: Path) -> None:
+    subprocess.run(["bash", str(SCRIPT), "stop", str(directory)], capture_output=True, check=False, timeout=60)
