@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (see below)
 import pytest
 
 from bot.store import Store
 from tests.support import postgres
 
+# Hypothesis's pytest plugin imports `hypothesis` at the terminal summary when no test did; on CPython 3.11.7 that
+# late import, rewritten by pytest, can fail with "SystemError: AST constructor recursion depth mismatch" (the AST
+# recursion-depth bookkeeping of 3.11; 3.12 and 3.13 do not) and turn a green run's exit status to 1. Imported here,
+# at collection, it never happens late.
 
 def pytest_configure(config: pytest.Config) -> None:
     postgres.configure(config)
