@@ -16,6 +16,7 @@ from tests.support import postgres
 # recursion-depth bookkeeping of 3.11; 3.12 and 3.13 do not) and turn a green run's exit status to 1. Imported here,
 # at collection, it never happens late.
 
+
 def pytest_configure(config: pytest.Config) -> None:
     postgres.configure(config)
 
