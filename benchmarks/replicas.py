@@ -25,7 +25,6 @@ import asyncio
 import statistics
 import tempfile
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +33,8 @@ import aiohttp
 from benchmarks._bot import BotProcess
 from benchmarks.ingest import paced, signed_deliveries
 from benchmarks.report import machine, print_result, print_table
-from tests.e2e.checks import at
-from tests.e2e.replicas import Replicated, replicated_world
-from tests.reliability.crash import faults_left, primary_runner, wait_restored
+from tests.e2e.replicas import Replicated, kill_the_owner_in_failover, replicated_world
+from tests.reliability.crash import faults_left, wait_restored
 from tests.support import postgres as test_postgres
 from tests.support.round_robin import RoundRobinProxy
 
@@ -78,27 +76,17 @@ def ingest(*, count: int, rate: float) -> list[dict[str, Any]]:
     return rows
 
 
-def takeover_trial(replicated: Replicated, proxy: RoundRobinProxy, *, lease: float) -> dict[str, Any]:
+def takeover_trial(replicated: Replicated, proxy: RoundRobinProxy) -> dict[str, Any]:
     """One owner killed in `failover` with the primary runner stopped: seconds to the runner's restart, and after."""
-    world = replicated.world
-    runner = primary_runner(world)
-    before_check = max((int(r["id"]) for r in world.check_runs()), default=0)
-    start = len(world.truth())
-    world.comment("/verify-staging failover")
-    world.wait_event("runner_stopped", since=start, runner=runner, what="the primary runner stopped", timeout=120)
-    owner = replicated.owner()
-    owner.kill()
-    killed_at = datetime.now(UTC)
-    killed_truth = len(world.truth())
-    started = world.wait_event(
-        "runner_started", since=killed_truth, runner=runner, what="the runner started again", timeout=lease + 60
-    )
-    restored_s = (at(started) - killed_at).total_seconds()
-    verdict = world.wait_verdict(after_id=before_check, timeout=120)
-    replicated.replace(owner, proxy)
-    left = wait_restored(world)
-    world.wait_runners_online(timeout=60)
-    return {"restored_s": round(restored_s, 2), "conclusion": verdict.overall["conclusion"], "faults_left": left}
+    taken = kill_the_owner_in_failover(replicated)
+    replicated.replace(taken.owner, proxy)
+    left = wait_restored(replicated.world)
+    replicated.world.wait_runners_online(timeout=60)
+    return {
+        "restored_s": round(taken.restored_s, 2),
+        "conclusion": taken.verdict.overall["conclusion"],
+        "faults_left": left,
+    }
 
 
 def takeovers(*, trials: int, lease: float) -> list[dict[str, Any]]:
@@ -106,7 +94,7 @@ def takeovers(*, trials: int, lease: float) -> list[dict[str, Any]]:
         with replicated_world(Path(tmp), lease_seconds=lease) as (replicated, proxy):
             if faults_left(replicated.world):
                 raise RuntimeError(f"the lab is not healthy: {faults_left(replicated.world)}")
-            return [takeover_trial(replicated, proxy, lease=lease) for _ in range(trials)]
+            return [takeover_trial(replicated, proxy) for _ in range(trials)]
 
 
 def measure(*, count: int, rate: float, trials: int, lease: float) -> dict[str, Any]:

@@ -9,12 +9,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 import yaml
 
-from tests.e2e.harness import BOT_START_TIMEOUT, World, running_world
+from tests.e2e.checks import at
+from tests.e2e.harness import BOT_START_TIMEOUT, Verdict, World, running_world
+from tests.reliability.crash import primary_runner
 from tests.support.ports import PortReservation, reserve_port
 from tests.support.postgres import database_for_processes
 from tests.support.round_robin import RoundRobinProxy
@@ -97,7 +101,7 @@ class Replicated:
     """A lab whose webhooks `proxy` spreads over `replicas`, all on the database at `database_url`."""
 
     def __init__(self, world: World, *, database_url: str, lease_seconds: float) -> None:
-        self.world, self.database_url = world, database_url
+        self.world, self.database_url, self.lease_seconds = world, database_url, lease_seconds
         self.settings = replica_settings(world, lease_seconds=lease_seconds)
         self.prefix = own_host_prefix()
         self.replicas: list[Replica] = []
@@ -146,3 +150,40 @@ def replicated_world(
         finally:
             for replica in replicated.replicas:
                 replica.stop()
+
+
+@dataclass
+class Takeover:
+    """What followed the kill of the replica that owned a `failover` verification."""
+
+    owner: Replica  # killed
+    owner_id: str  # its id (/healthz `replica`)
+    survivor: Replica
+    restored_s: float  # from the kill to the lab's `runner_started` of the primary runner
+    verdict: Verdict  # the verification's check runs, once the overall one completed
+    before_comment: int  # the newest PR comment id before the verification began
+
+
+def kill_the_owner_in_failover(replicated: Replicated) -> Takeover:
+    """`/verify-staging failover`; once the primary runner is stopped, SIGKILL the replica that owns it; wait for the
+    runner to start again (lab truth) and for the verdict."""
+    world = replicated.world
+    runner = primary_runner(world)
+    before_check = max((int(r["id"]) for r in world.check_runs()), default=0)
+    before_comment = max((int(c["id"]) for c in world.issue_comments()), default=0)
+    start = len(world.truth())
+    world.comment("/verify-staging failover")
+    world.wait_event("runner_stopped", since=start, runner=runner, what="the primary runner stopped", timeout=120)
+    owner = replicated.owner()
+    survivor = next(r for r in replicated.replicas if r is not owner)
+    owner_id = str((owner.health() or {})["replica"])
+    owner.kill()
+    killed_at = datetime.now(UTC)
+    killed_truth = len(world.truth())
+    started = world.wait_event(
+        "runner_started", since=killed_truth, runner=runner, what="the runner started again",
+        timeout=replicated.lease_seconds + 60,
+    )  # fmt: skip
+    restored_s = (at(started) - killed_at).total_seconds()
+    verdict = world.wait_verdict(after_id=before_check, timeout=120)
+    return Takeover(owner, owner_id, survivor, restored_s, verdict, before_comment)

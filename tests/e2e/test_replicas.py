@@ -7,14 +7,13 @@ in `failover`, the other one takes it over once the lease has expired, restores 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.checks import assert_measurements_match_truth, at
-from tests.e2e.replicas import Replicated, replicated_world
-from tests.reliability.crash import CANCELLED_HEADLINE, faults_left, primary_runner, wait_restored
+from tests.e2e.checks import assert_measurements_match_truth
+from tests.e2e.replicas import Replicated, kill_the_owner_in_failover, replicated_world
+from tests.reliability.crash import CANCELLED_HEADLINE, faults_left, wait_restored
 from tests.support.round_robin import RoundRobinProxy
 from tests.support.wait import wait_for
 
@@ -60,34 +59,19 @@ def test_the_other_replica_restores_a_killed_owners_runner_once_its_lease_expire
     replicated, _ = replicas
     world = replicated.world
     assert faults_left(world) == [], "the lab was not healthy before the kill"
-    runner = primary_runner(world)
-    before_check = max((int(r["id"]) for r in world.check_runs()), default=0)
-    before_comment = max((int(c["id"]) for c in world.issue_comments()), default=0)
-    start = len(world.truth())
-    world.comment("/verify-staging failover")
-    world.wait_event("runner_stopped", since=start, runner=runner, what="the primary runner stopped", timeout=120)
-    owner = replicated.owner()
-    survivor = next(r for r in replicated.replicas if r is not owner)
-    owner_id = str((owner.health() or {})["replica"])
-    owner.kill()
-    killed_at = datetime.now(UTC)
-    killed_truth = len(world.truth())
-    started = world.wait_event(
-        "runner_started", since=killed_truth, runner=runner, what="the runner started again", timeout=LEASE_SECONDS + 60
-    )
-    restored_s = (at(started) - killed_at).total_seconds()
+    taken = kill_the_owner_in_failover(replicated)
+    restored_s, verdict = taken.restored_s, taken.verdict
     print(f"runner restored {restored_s:.1f} s after the owner was killed (lease {LEASE_SECONDS:g} s)")
     # Not before the dead owner's lease ran out (it is on another host: no shortcut), and soon after.
     assert LEASE_LEFT_AT_KILL - 1 <= restored_s <= LEASE_SECONDS + 15, restored_s
-    verdict = world.wait_verdict(after_id=before_check, timeout=120)
     assert verdict.overall["conclusion"] == "cancelled"
-    comments = [str(c["body"]) for c in world.bot_comments(since_id=before_comment)]
+    comments = [str(c["body"]) for c in world.bot_comments(since_id=taken.before_comment)]
     assert comments and CANCELLED_HEADLINE in comments[-1]
-    assert "interrupted during failover" in comments[-1] and owner_id in comments[-1], comments[-1][:2000]
+    assert "interrupted during failover" in comments[-1] and taken.owner_id in comments[-1], comments[-1][:2000]
     assert wait_restored(world) == []
     # The survivor gives the verification's lease back once its reporters are done with it.
     wait_for(
-        lambda: (survivor.health() or {}).get("owned_verifications") == [] or None,
+        lambda: (taken.survivor.health() or {}).get("owned_verifications") == [] or None,
         timeout=60,
         what="the survivor to give the taken-over verification back",
     )
