@@ -13,6 +13,25 @@ import aiosqlite
 
 from bot.database.base import Dialect, Params, Queries, Row
 
+#: How long a statement waits for another process's lock on the file.
+BUSY_TIMEOUT_MS = 5000
+
+
+async def _into_wal(conn: aiosqlite.Connection) -> None:
+    """Put the file in WAL mode (it stays so: later opens find it set). Switching takes an exclusive lock, and SQLite
+    does not wait for it while another connection is writing (it answers "database is locked" at once, as waiting
+    could deadlock): replicas opening a new file together, one of them migrating, retry until the writer is done."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(0.02)  # SQLite gives no signal when the writer commits: asking again is the only way
+
 
 class _Statements:
     """Runs statements on the connection as they come (the caller holds the lock)."""
@@ -74,8 +93,8 @@ class SqliteDatabase:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await _into_wal(conn)
             # NORMAL: in WAL mode a commit no longer waits for the disk; a crash of the bot loses nothing, a power
             # cut may lose the last commits (SQLite: "Atomic Commit", "WAL"). Syncing each delivery's commit made
             # one acknowledgement in a hundred wait 20-150 ms on a virtual disk at 200 deliveries/s. What must

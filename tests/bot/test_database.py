@@ -4,8 +4,11 @@ migration run) and what other features' migrations and queries may use (portable
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +147,24 @@ def test_a_bot_on_sqlite_does_not_import_the_postgresql_driver() -> None:
     code = "import sys, bot.runtime.cli, bot.store, bot.settings; print('asyncpg' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "False"
+
+
+async def test_a_replica_opening_a_new_sqlite_file_while_another_migrates_it_waits_for_it(tmp_path: Path) -> None:
+    """Switching a file to WAL needs a lock SQLite will not wait for while another connection writes (it answers
+    "database is locked" at once); a replica starting beside one that is migrating must wait, not fail."""
+    path = tmp_path / "bot.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE first_migration (x INTEGER)")
+    loop = asyncio.get_running_loop()
+    committed = loop.run_in_executor(None, lambda: (time.sleep(0.3), writer.execute("COMMIT")))  # the writer's work
+    try:
+        db = await open_database(str(path))
+        try:
+            assert await db.fetchval("PRAGMA journal_mode") == "wal"
+            assert await db.fetchval("SELECT count(*) FROM first_migration") == 0
+        finally:
+            await db.close()
+    finally:
+        await committed
+        writer.close()
