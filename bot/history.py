@@ -78,7 +78,7 @@ def history_rows(v: Verification) -> tuple[HistoryEntry, list[MeasurementPoint]]
 
 
 class HistoryStore(Protocol):
-    """The part of bot/store.py that keeps history."""
+    """The part of bot/store/ that keeps history."""
 
     async def record_history(self, entry: HistoryEntry, points: list[MeasurementPoint]) -> None: ...
 

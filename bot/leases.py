@@ -56,7 +56,7 @@ def unit_lease(host: str, unit: str) -> str:
 
 
 class LeaseStore(Protocol):
-    """The part of bot/store.py leases use."""
+    """The part of bot/store/ leases use."""
 
     async def lease_acquire(
         self, *, name: str, owner: str, now: float, expires_at: float, note: str | None, take_from: str | None = None

@@ -61,7 +61,7 @@ def worse_by(regression: Regression) -> str:
 
 
 class BaselineSource(Protocol):
-    """The part of bot/store.py the check reads: a measurement's latest passing values, newest first."""
+    """The part of bot/store/ the check reads: a measurement's latest passing values, newest first."""
 
     async def passing_values(
         self, *, environment: str, scenario: str, measurement: str, limit: int, exclude: str

@@ -67,7 +67,7 @@ SHUTDOWN_REASON = "The bot shut down while the verification ran; everything it h
 
 
 class EngineStore(KeeperStore, Protocol):
-    """The part of bot/store.py the engine uses."""
+    """The part of bot/store/ the engine uses."""
 
     async def save_verification(self, v: Verification) -> None: ...
 

@@ -25,7 +25,7 @@ from bot.unit_names import is_glob, parse_list_units, unit_name_problem
 
 
 class JournalEntry(Protocol):
-    """A journal row as bot/store.py returns it."""
+    """A journal row as bot/store/ returns it."""
 
     @property
     def id(self) -> int: ...
@@ -53,7 +53,7 @@ class JournalEntry(Protocol):
 
 
 class JournalStore(Protocol):
-    """The part of bot/store.py the journal writes to."""
+    """The part of bot/store/ the journal writes to."""
 
     async def journal_add(self, *, verification_id: str, host: str, fault: str, undo: list[str]) -> int: ...
 

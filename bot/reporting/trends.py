@@ -103,7 +103,7 @@ def _colour(p: MeasurementPoint) -> str:
 
 
 class HistoryReader(Protocol):
-    """The part of bot/store.py the history views read."""
+    """The part of bot/store/ the history views read."""
 
     async def history(self, *, environment: str, limit: int, repository: str | None = None) -> list[HistoryEntry]: ...
 
