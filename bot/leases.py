@@ -72,6 +72,8 @@ class LeaseStore(Protocol):
 
     async def lease_owner(self, name: str) -> tuple[str, float] | None: ...
 
+    async def next_lease_expiry(self, *, prefix: str, not_owner: str, now: float) -> float | None: ...
+
     async def ping(self) -> bool: ...
 
 
@@ -154,6 +156,12 @@ class Leases:
         """Unexpired leases other replicas hold whose name starts with `prefix`: name -> (owner, note)."""
         live = await self.store.live_leases(prefix=prefix, now=self._now())
         return {name: held for name, held in live.items() if held[0] != self.replica}
+
+    async def seconds_to_next_expiry(self, prefix: str) -> float | None:
+        """Seconds until the first unexpired lease named `prefix...` another replica holds expires (None: none)."""
+        now = self._now()
+        expiry = await self.store.next_lease_expiry(prefix=prefix, not_owner=self.replica, now=now)
+        return None if expiry is None else expiry - now
 
     async def forget_dead_here(self) -> list[str]:
         """Drop the leases of replicas of this machine whose process is gone; their ids."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import structlog
 
 from bot.background import BackgroundTask
-from bot.leases import Leases, is_dead_here, verification_lease
+from bot.leases import VERIFICATION, Leases, is_dead_here, verification_lease
 from bot.model import Verification
 from bot.ports import Clock, Reporter, SSHPort
 from bot.settings import Settings
@@ -17,6 +17,9 @@ from bot.texts.safety import OWNER_STOPPED_REASON
 from scenarios.recovery import INTERRUPTED_REASON, RecoveryStore, recover
 
 log = structlog.get_logger(__name__)
+
+#: How long after a lease's expiry a pass looks (expired means strictly past it; clocks tick in steps).
+EXPIRY_MARGIN = 0.05
 
 
 class Takeover:
@@ -80,9 +83,24 @@ class Takeover:
             )
         return concluded
 
+    async def next_wait(self) -> float:
+        """Seconds to the next pass: a heartbeat, or less when another replica's verification lease expires sooner
+        (its owner stopped renewing it), so what a dead owner stopped is restored as soon as the lease allows and not
+        up to a heartbeat later. A live owner renews every heartbeat: its lease is always further off than that."""
+        wait = self._leases.heartbeat
+        try:
+            expires_in = await self._leases.seconds_to_next_expiry(VERIFICATION)
+        except Exception as exc:
+            log.warning("lease expiry not read", error=str(exc))
+            return wait
+        if expires_in is not None:
+            # Taken only once strictly past its expiry (bot/store/replicas.py), hence the margin.
+            wait = min(wait, max(expires_in, 0.0) + EXPIRY_MARGIN)
+        return wait
+
     async def run(self) -> None:
         while True:
-            await self._clock.sleep(self._leases.heartbeat)
+            await self._clock.sleep(await self.next_wait())
             try:
                 await self.once()
             except Exception:

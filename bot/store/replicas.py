@@ -74,6 +74,14 @@ class Replicas(Tables):
             str(r[0]): (str(r[1]), None if r[2] is None else str(r[2])) for r in rows if str(r[0]).startswith(prefix)
         }
 
+    async def next_lease_expiry(self, *, prefix: str, not_owner: str, now: float) -> float | None:
+        """When the first unexpired lease named `prefix...` that `not_owner` does not hold expires (epoch seconds)."""
+        rows = await self._rows(
+            "SELECT name, expires_at FROM leases WHERE name LIKE ? AND owner <> ? AND expires_at >= ?",
+            (prefix + "%", not_owner, now),
+        )
+        return min((float(r[1]) for r in rows if str(r[0]).startswith(prefix)), default=None)
+
     async def lease_owner(self, name: str) -> tuple[str, float] | None:
         """Who holds (or last held) the lease `name`, and until when."""
         row = await self._db.fetchone("SELECT owner, expires_at FROM leases WHERE name = ?", (name,))

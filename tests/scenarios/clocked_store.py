@@ -82,6 +82,10 @@ class ClockedStore:
         async with self._clock.hold():
             return await self.inner.lease_owner(name)
 
+    async def next_lease_expiry(self, *, prefix: str, not_owner: str, now: float) -> float | None:
+        async with self._clock.hold():
+            return await self.inner.next_lease_expiry(prefix=prefix, not_owner=not_owner, now=now)
+
     async def ping(self) -> bool:
         async with self._clock.hold():
             return await self.inner.ping()

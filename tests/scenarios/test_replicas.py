@@ -32,6 +32,15 @@ class Replica:
     takeover: Takeover
 
 
+async def bury(verification_id: str) -> None:
+    """End the frozen "dead" replica's verification task, and wait for it (it still writes its end to the store),
+    so nothing runs on once the test's store is closed."""
+    tasks = [t for t in asyncio.all_tasks() if t.get_name() == f"verification {verification_id}"]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def replica(w: World, name: str, *, environments: dict[str, object] | None = None) -> Replica:
     """Another process of the bot over the world's database, SSH and GitHub (wired as bot/runtime/app.py does)."""
     settings = dataclasses.replace(w.settings, **({"environments": environments} if environments else {}))
@@ -100,8 +109,7 @@ async def test_a_dead_owners_stopped_runner_is_restored_by_another_replica_once_
         concluded = await b.takeover.once()
         assert w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
         v = await w.store.load_verification("v-9")
-        for task in [t for t in asyncio.all_tasks() if t.get_name() == "verification v-9"]:
-            task.cancel()
+        await bury("v-9")
     assert [c.verification_id for c in concluded] == ["v-9"]
     assert v is not None and v.conclusion is VerificationConclusion.CANCELLED
     assert v.reason == texts.OWNER_STOPPED_REASON.format(owner="replica-a", replica="replica-b").format(
@@ -111,6 +119,38 @@ async def test_a_dead_owners_stopped_runner_is_restored_by_another_replica_once_
     assert v.scenario(ScenarioId.FAILOVER).conclusion is ScenarioConclusion.ERROR
     assert w.reporter.finished_list[-1].verification_id == "v-9"
     assert b.leases.held() == []
+
+
+async def test_a_dead_owners_runner_is_restored_as_its_lease_expires_not_a_heartbeat_later(tmp_path: Path) -> None:
+    """The other replica's takeover looks again just after the dead owner's lease expires, not at its next heartbeat
+    (which could come up to lease_seconds / 3 later, the runner stopped all along)."""
+    async with world(tmp_path) as w:
+        a, b = replica(w, "replica-a"), replica(w, "replica-b")
+        killed = asyncio.get_running_loop().create_future()
+
+        async def frozen_dispatch(**kw: object) -> int | None:  # replica-a dies with the primary runner stopped
+            killed.set_result(None)
+            await asyncio.Event().wait()
+            return None
+
+        w.repo.dispatch_workflow = frozen_dispatch  # type: ignore[method-assign]
+        await a.engine.start(request("v-5", (ScenarioId.FAILOVER,)))
+        await asyncio.wait_for(killed, timeout=30)
+        held = await w.store.lease_owner("verification:v-5")
+        assert held is not None and held[0] == "replica-a"
+        expires_at = held[1]
+        b.takeover.start()
+        restored_at: float | None = None
+        for _ in range(int(2 * LEASE / 0.05)):  # virtual time, bounded: two leases at most
+            if w.ssh.running(PRIMARY, UNIT.format(PRIMARY)):
+                restored_at = w.clock.now().timestamp()
+                break
+            await w.clock.sleep(0.05)
+        await b.takeover.stop()
+        await bury("v-5")
+    assert restored_at is not None, "the runner was not restored within two leases"
+    # Restored within a moment of the expiry; a pass only every heartbeat would leave up to LEASE / 3 more.
+    assert expires_at < restored_at <= expires_at + 0.5, (restored_at - expires_at, LEASE / 3)
 
 
 def dead_replica_of_this_machine() -> str:
@@ -141,7 +181,6 @@ async def test_a_bot_restarted_on_the_same_machine_recovers_at_once_instead_of_w
         assert w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
         assert await restarted.leases.others("") == {}  # its environment and unit leases went with it
         v = await w.store.load_verification("v-7")
-        for task in [t for t in asyncio.all_tasks() if t.get_name() == "verification v-7"]:
-            task.cancel()  # the frozen "dead" process, only now that the test has read what it needs
+        await bury("v-7")
     assert [c.verification_id for c in concluded] == ["v-7"]
     assert v is not None and v.reason == INTERRUPTED_REASON.format(where="failover")
