@@ -119,8 +119,8 @@ SCHEMA_PENDING = "store schema {version}: {pending} migration{s} will run at the
 SCHEMA_NEWER = (
     "the database was migrated by a newer verify-staging (schema {version}, this one knows {known}): upgrade this one"
 )
-NOTIFY = "PostgreSQL LISTEN/NOTIFY round trip: replicas wake each other at once (LISTEN/NOTIFY)"
-NOTIFY_WHAT = "PostgreSQL LISTEN/NOTIFY round trip"
+NOTIFY = "PostgreSQL notification round trip: replicas wake each other at once (LISTEN/NOTIFY)"
+NOTIFY_WHAT = "PostgreSQL notification round trip (LISTEN/NOTIFY)"
 NOTIFY_FIX = (
     "a notification did not reach the listening connection; likely a pooler in transaction mode (PgBouncer) between "
     "the bot and PostgreSQL, where LISTEN does not work: events then reach a verification's owner only by the "

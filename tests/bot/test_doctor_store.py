@@ -132,7 +132,7 @@ async def test_a_migrated_postgresql_answers_at_this_schema_and_wakes_listeners(
     assert lines(results) == [
         ok_line(f"store {probe.where}: answers"),
         ok_line(f"store schema {KNOWN}: the one this verify-staging runs"),
-        ok_line("PostgreSQL LISTEN/NOTIFY round trip: replicas wake each other at once (LISTEN/NOTIFY)"),
+        ok_line("PostgreSQL notification round trip: replicas wake each other at once (LISTEN/NOTIFY)"),
     ]
 
 
@@ -191,6 +191,6 @@ async def test_a_notification_that_never_arrives_names_the_pooler_the_poll_and_t
         results = await check_store(PostgresProbe(url, subscribe=lost_listen, wait=0.5))
     assert [r.ok for r in results] == [True, True, False]
     line = results[2].line
-    assert line.startswith("problem  PostgreSQL LISTEN/NOTIFY round trip: ")
+    assert line.startswith("problem  PostgreSQL notification round trip (LISTEN/NOTIFY): ")
     assert "pooler in transaction mode" in line and f"only by the {NOTIFIED_POLL_SECONDS:g} s poll" in line
     assert line.endswith("point DATABASE_URL at PostgreSQL itself or at a session-mode pool")
