@@ -49,7 +49,8 @@ class PostgresProbe:
     async def answer(self) -> StoreAnswer:
         async with self._connection() as conn:
             await conn.fetchval("SELECT 1")
-            # Where bot/database/postgres.py records the version (its table, absent before the first start).
+            # Read where bot/database/postgres.py records it (a table, absent before the first start); its query
+            # methods run on one connection as on a pool.
             schema = await PostgresDatabase(conn, url=self._url).schema_version()
         return StoreAnswer(texts.POSTGRES_ANSWERS, schema)
 
