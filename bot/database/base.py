@@ -85,12 +85,17 @@ class Database(Queries, Protocol):
 
 def unavailable(url: str, exc: BaseException) -> str:
     """Why the PostgreSQL database at `url` cannot be used, naming where but never the password."""
-    parts = urlsplit(url)
-    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+    where = database_where(url)
     reason = str(exc) or type(exc).__name__
     for secret in url_secrets(url):
         reason = reason.replace(secret, "[redacted]")
     return f"the PostgreSQL database of DATABASE_URL ({where}) is unavailable: {reason}"
+
+
+def database_where(url: str) -> str:
+    """Host, port and database of a PostgreSQL URL (`db.example:5432/verify_staging`): never its user or password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
 
 def url_secrets(url: str | None) -> list[str]:

@@ -1,6 +1,6 @@
 """Runs every doctor check an installation's settings call for, at once and each within a deadline: GitHub (the
 App, each repository's installation, workflow and runners), then per environment SSH and sudo on each unit, the
-backend and frontend, monitoring, and JIRA once."""
+backend and frontend, monitoring, JIRA once, and the store (bot/doctor/database_checks.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.doctor.database_checks import StoreProbe, check_store
 from bot.doctor.github_checks import AppDirectory, check_app, check_installation
 from bot.doctor.jira_checks import check_jira
 from bot.doctor.monitoring_checks import check_dashboard, check_receiver, check_rules
@@ -32,6 +33,8 @@ class DoctorPorts:
     probe: HttpProbe
     monitoring: MonitoringFactory
     jira: JiraPort | None
+    #: The store of `Settings.store_location`, read-only (None: not checked).
+    store: StoreProbe | None = None
 
 
 def _targets(settings: Settings, only: str | None) -> list[tuple[str, EnvironmentSettings]]:
@@ -66,6 +69,10 @@ async def diagnose(
         checks += _staging_checks(settings, env, ports, timeout=timeout)
     jira_what = texts.JIRA_ISSUE_WHAT.format(key=settings.jira.issue or "(none configured)")
     checks.append(Check(jira_what, lambda: check_jira(ports.jira, settings.jira)))
+    store = ports.store
+    if store is not None and repository is None:
+        # Not in a dry run's summary: the bot that answers it has its store open and running.
+        checks.append(Check(texts.STORE_WHAT.format(where=store.where), lambda: check_store(store)))
     try:
         return await run_checks(checks, timeout=timeout)
     finally:

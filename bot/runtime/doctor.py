@@ -9,6 +9,7 @@ from typing import TextIO
 
 import aiohttp
 
+from bot.doctor.database_checks import store_probe
 from bot.doctor.result import CheckResult, summary
 from bot.doctor.run import CHECK_TIMEOUT, DoctorPorts, diagnose, exit_status
 from bot.github.app_info import AppDirectory
@@ -39,6 +40,7 @@ async def run_doctor(
         probe=adapters.probe,
         monitoring=adapters.monitoring,
         jira=jira_port(settings),
+        store=store_probe(settings.store_location),
     )
     try:
         return await diagnose(settings, ports, repository=repository, timeout=timeout)

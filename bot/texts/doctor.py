@@ -93,3 +93,36 @@ JIRA_STATUS_FIX = (
     "{status} offers transitions only to [{offered}]; set jira.statuses.{setting} to one of them or add the "
     "transition to the JIRA workflow"
 )
+
+# -- the store (SQLite file or PostgreSQL) ----------------------------------------------------------------------
+STORE = "store {where}: {detail}"
+STORE_WHAT = "store {where}"
+SQLITE_WHERE = "SQLite file {path}"
+SQLITE_MEMORY = "in memory, nothing outlives a restart (set `database` to a file path to keep state)"
+SQLITE_NEW = "not created yet; {directory} is a writable directory to create it in"
+SQLITE_FILE = "readable and writable"
+SQLITE_NOT_A_FILE = "it is not a regular file; set `database` to the path of a file"
+SQLITE_FILE_ACCESS = "the file is not readable and writable by this user; run as the bot's user or fix its owner"
+SQLITE_NOT_A_DIRECTORY = "{directory} is not a directory; set `database` to a path inside a directory"
+SQLITE_DIRECTORY_ACCESS = (
+    "{directory} is not writable by this user (the bot creates the file and its -wal and -shm files there); "
+    "run as the bot's user or fix the directory's owner"
+)
+SQLITE_UNREADABLE = "cannot be read as a SQLite database ({error}); point `database` at the bot's file or a new path"
+POSTGRES_WHERE = "PostgreSQL {where} (DATABASE_URL)"
+POSTGRES_ANSWERS = "answers"
+POSTGRES_FIX = "{reason}; check DATABASE_URL and that PostgreSQL runs there and admits this user from this machine"
+SCHEMA_WHAT = "store schema"
+SCHEMA_FRESH = "store schema: empty, will be created at the first start ({known} migrations)"
+SCHEMA_CURRENT = "store schema {version}: the one this verify-staging runs"
+SCHEMA_PENDING = "store schema {version}: {pending} migration{s} will run at the next start"
+SCHEMA_NEWER = (
+    "the database was migrated by a newer verify-staging (schema {version}, this one knows {known}): upgrade this one"
+)
+NOTIFY = "PostgreSQL notification round trip: replicas wake each other at once (LISTEN/NOTIFY)"
+NOTIFY_WHAT = "PostgreSQL notification round trip (LISTEN/NOTIFY)"
+NOTIFY_FIX = (
+    "a notification did not reach the listening connection; likely a pooler in transaction mode (PgBouncer) between "
+    "the bot and PostgreSQL, where LISTEN does not work: events then reach a verification's owner only by the "
+    "{poll:g} s poll; point DATABASE_URL at PostgreSQL itself or at a session-mode pool"
+)

@@ -4,19 +4,24 @@ check; each thing an operator gets wrong on day one is one problem line that nam
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from bot.doctor.database_checks import StoreProbe
 from bot.doctor.manifest import REQUIRED_EVENTS, REQUIRED_PERMISSIONS
 from bot.doctor.result import CheckResult, summary
 from bot.doctor.run import DoctorPorts, diagnose, exit_status
+from bot.doctor.sqlite_probe import SqliteProbe
 from bot.github.app_info import AppGrants
 from bot.github.models import Runner
 from bot.ports import JiraTransition, PanelQueryResult
 from bot.runtime.cli import main
 from bot.settings import Settings
+from bot.store import MIGRATIONS
 from bot.texts import doctor as texts
 from tests.fakes.github import FakeGitHubApp, FakeGitHubRepo
 from tests.fakes.jira import FakeJira
@@ -57,6 +62,7 @@ class Installation:
     alertmanager: FakeAlertmanager = field(default_factory=FakeAlertmanager)
     grafana: FakeGrafana = field(default_factory=FakeGrafana)
     jira: FakeJira = field(default_factory=FakeJira)
+    store: StoreProbe | None = None
 
     def __post_init__(self) -> None:
         env = self.settings.environments["staging"]
@@ -81,12 +87,12 @@ class Installation:
     def repo(self) -> FakeGitHubRepo:
         return self.github.repo(installation_id=1001, repository=REPOSITORY)
 
-    async def diagnose(self, *, timeout: float = 5) -> list[CheckResult]:
+    async def diagnose(self, *, timeout: float = 5, repository: str | None = None) -> list[CheckResult]:
         ports = DoctorPorts(
             directory=self.github, github=self.github, ssh=self.ssh, probe=self.probe,
-            monitoring=factory(self.prometheus, self.alertmanager, self.grafana), jira=self.jira,
+            monitoring=factory(self.prometheus, self.alertmanager, self.grafana), jira=self.jira, store=self.store,
         )  # fmt: skip
-        return await diagnose(self.settings, ports, timeout=timeout)
+        return await diagnose(self.settings, ports, repository=repository, timeout=timeout)
 
 
 @pytest.fixture
@@ -242,6 +248,33 @@ async def test_a_check_that_hangs_is_a_problem_after_its_deadline(world: Install
     world.ssh.before = hang
     results = await world.diagnose(timeout=0.05)
     assert [r.fix for r in results if not r.ok] == [texts.TIMED_OUT.format(seconds=0.05)] * 3
+
+
+async def test_the_store_is_checked_last_in_the_doctor_but_not_in_a_dry_runs_summary(world: Installation) -> None:
+    world.store = SqliteProbe(world.settings.store_location)
+    results = await world.diagnose()
+    assert [r.line for r in results[-2:]] == [
+        texts.LINE_OK.format(what=texts.STORE.format(where=world.store.where, detail=texts.SQLITE_NEW.format(
+            directory=Path(world.settings.store_location).parent))),
+        texts.LINE_OK.format(what=texts.SCHEMA_FRESH.format(known=len(MIGRATIONS))),
+    ]  # fmt: skip
+    assert len(results) == 21 and problems(results) == []
+    # The bot answering a dry run has its store open: its summary is about the repository.
+    assert len(await world.diagnose(repository=REPOSITORY)) == 19
+
+
+async def test_a_store_migrated_by_a_newer_release_fails_the_doctor(world: Installation) -> None:
+    path = Path(world.settings.store_location)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    world.store = SqliteProbe(str(path))
+    results = await world.diagnose()
+    assert problems(results) == [
+        texts.LINE_PROBLEM.format(
+            what=texts.SCHEMA_WHAT, fix=texts.SCHEMA_NEWER.format(version=len(MIGRATIONS) + 1, known=len(MIGRATIONS))
+        )
+    ]
+    assert exit_status(results) == 1
 
 
 def test_doctor_that_cannot_run_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

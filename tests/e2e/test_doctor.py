@@ -15,6 +15,7 @@ import yaml
 
 from bot.doctor.run import CHECK_TIMEOUT
 from bot.runtime.doctor import DRY_RUN_TIMEOUT
+from bot.store import MIGRATIONS
 from tests.e2e.harness import World, running_world
 from tests.paths import REPO_ROOT
 from tests.support.wait import wait_for
@@ -77,6 +78,9 @@ def test_a_healthy_lab_passes_every_check(lab: World) -> None:
     for part in ("GitHub App JWT", "runner ", "sudo -n systemctl status", "backend health", "frontend ",
                  "Prometheus alert rules", "Alertmanager receiver", "Grafana dashboard", "JIRA issue"):  # fmt: skip
         assert any(part in line for line in lines), (part, done.stdout)
+    # The store `serve` has open: its file usable, at the schema this release runs (read beside the running bot).
+    assert f"ok  store schema {len(MIGRATIONS)}: the one this verify-staging runs" in lines, done.stdout
+    assert any(line.startswith("ok  store SQLite file ") for line in lines), done.stdout
 
 
 @pytest.mark.lab
