@@ -65,6 +65,9 @@ def test_the_other_replica_restores_a_killed_owners_runner_once_its_lease_expire
     # Not before the dead owner's lease ran out (it is on another host: no shortcut), and soon after.
     assert LEASE_LEFT_AT_KILL - 1 <= restored_s <= LEASE_SECONDS + 15, restored_s
     assert verdict.overall["conclusion"] == "cancelled"
+    # The check runs say what happened too: the overall one names the dead replica and the takeover.
+    overall = f"{verdict.overall['output']['summary']}\n{verdict.overall['output'].get('text') or ''}"
+    assert taken.owner_id in overall and "took it over once its lease expired" in overall, overall[:2000]
     comments = [str(c["body"]) for c in world.bot_comments(since_id=taken.before_comment)]
     assert comments and CANCELLED_HEADLINE in comments[-1]
     assert "interrupted during failover" in comments[-1] and taken.owner_id in comments[-1], comments[-1][:2000]
