@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -22,10 +21,11 @@ LEASE = 30.0
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[tuple[Store, Store]]:
-    """Two connections to one SQLite file, as two replicas on one machine have."""
-    first = await Store.open(str(tmp_path / "shared.db"))
-    second = await Store.open(str(tmp_path / "shared.db"))
+async def stores(store_location: str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two replicas' stores on one database, once per backend: one SQLite file (replicas on one machine), then one
+    PostgreSQL database (each its own connection pool)."""
+    first = await Store.open(store_location)
+    second = await Store.open(store_location)
     try:
         yield first, second
     finally:
