@@ -32,6 +32,23 @@ class Replica:
     takeover: Takeover
 
 
+async def dies_in_failover(w: World, dead: Replica, verification_id: str) -> float:
+    """`dead` starts a failover verification and freezes for good once the primary runner is stopped (its dispatch
+    never returns and no heartbeat renews its leases: as good as a killed process); the virtual time it froze."""
+    frozen = asyncio.get_running_loop().create_future()
+
+    async def frozen_dispatch(**kw: object) -> int | None:
+        frozen.set_result(w.clock.monotonic())
+        await asyncio.Event().wait()
+        return None
+
+    w.repo.dispatch_workflow = frozen_dispatch  # type: ignore[method-assign]
+    await dead.engine.start(request(verification_id, (ScenarioId.FAILOVER,)))
+    died: float = await asyncio.wait_for(frozen, timeout=30)
+    assert not w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
+    return died
+
+
 async def bury(verification_id: str) -> None:
     """End the frozen "dead" replica's verification task, and wait for it (it still writes its end to the store),
     so nothing runs on once the test's store is closed."""
@@ -89,18 +106,7 @@ async def test_a_dead_owners_stopped_runner_is_restored_by_another_replica_once_
 ) -> None:
     async with world(tmp_path) as w:
         a, b = replica(w, "replica-a"), replica(w, "replica-b")
-        killed = asyncio.get_running_loop().create_future()
-        original = w.repo.dispatch_workflow
-
-        async def frozen_dispatch(**kw: object) -> int | None:  # replica-a dies with the primary runner stopped
-            killed.set_result(w.clock.monotonic())
-            await asyncio.Event().wait()
-            return await original(**kw)  # type: ignore[arg-type]
-
-        w.repo.dispatch_workflow = frozen_dispatch  # type: ignore[method-assign]
-        await a.engine.start(request("v-9", (ScenarioId.FAILOVER,)))  # no heartbeat runs: a is as good as dead
-        died = await asyncio.wait_for(killed, timeout=30)
-        assert not w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
+        died = await dies_in_failover(w, a, "v-9")
         # While a's lease lives, b neither takes the verification over nor "retries" a's undo behind its back.
         assert await b.takeover.once() == []
         assert await b.engine.retry_undos() == 0
@@ -126,16 +132,7 @@ async def test_a_dead_owners_runner_is_restored_as_its_lease_expires_not_a_heart
     (which could come up to lease_seconds / 3 later, the runner stopped all along)."""
     async with world(tmp_path) as w:
         a, b = replica(w, "replica-a"), replica(w, "replica-b")
-        killed = asyncio.get_running_loop().create_future()
-
-        async def frozen_dispatch(**kw: object) -> int | None:  # replica-a dies with the primary runner stopped
-            killed.set_result(None)
-            await asyncio.Event().wait()
-            return None
-
-        w.repo.dispatch_workflow = frozen_dispatch  # type: ignore[method-assign]
-        await a.engine.start(request("v-5", (ScenarioId.FAILOVER,)))
-        await asyncio.wait_for(killed, timeout=30)
+        await dies_in_failover(w, a, "v-5")
         held = await w.store.lease_owner("verification:v-5")
         assert held is not None and held[0] == "replica-a"
         expires_at = held[1]
@@ -164,18 +161,7 @@ async def test_a_bot_restarted_on_the_same_machine_recovers_at_once_instead_of_w
     tmp_path: Path,
 ) -> None:
     async with world(tmp_path) as w:
-        killed_one = replica(w, dead_replica_of_this_machine())
-        killed = asyncio.get_running_loop().create_future()
-
-        async def frozen_dispatch(**kw: object) -> int | None:
-            killed.set_result(None)
-            await asyncio.Event().wait()
-            return None
-
-        w.repo.dispatch_workflow = frozen_dispatch  # type: ignore[method-assign]
-        await killed_one.engine.start(request("v-7", (ScenarioId.FAILOVER,)))
-        await asyncio.wait_for(killed, timeout=30)
-        assert not w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
+        await dies_in_failover(w, replica(w, dead_replica_of_this_machine()), "v-7")
         restarted = replica(w, "replica-new")
         concluded = await restarted.takeover.once(at_start=True)  # no time passes: the old lease is still live
         assert w.ssh.running(PRIMARY, UNIT.format(PRIMARY))
