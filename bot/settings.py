@@ -14,7 +14,6 @@ from pathlib import Path
 
 import yaml
 
-from bot.database.base import is_postgres_url
 from bot.model import ScenarioId
 from bot.permissions import Permission
 from bot.settings_model import (
@@ -40,6 +39,7 @@ from bot.settings_model import (
     WorkflowSettings,
 )
 from bot.settings_schedule import check_schedule_repositories, parse_schedule
+from bot.settings_secrets import secrets_from_environment
 from bot.texts.safety import UNIT_SETTING_INVALID
 from bot.unit_names import unit_name_problem
 from bot.yaml_fields import Node, SettingsError, shown
@@ -104,7 +104,7 @@ def load_settings(path: str | None, env: Mapping[str, str]) -> Settings:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise SettingsError(f"The settings file {path} is not valid YAML{where}.") from None
     root = Node("", raw if raw is not None else {})
-    settings = _parse(root, secrets=_secrets(env))
+    settings = _parse(root, secrets=secrets_from_environment(env))
     database = settings.database
     if database != ":memory:" and not Path(database).is_absolute():
         database = str(Path(path).resolve().parent / database)
@@ -394,73 +394,6 @@ def _monitoring(node: Node) -> MonitoringSettings:
     )
 
 
-def _secrets(env: Mapping[str, str]) -> Secrets:
-    def required(name: str, what: str) -> str:
-        value = env.get(name, "").strip()
-        if not value:
-            raise SettingsError(f"The environment variable {name} is not set; expected {what}.")
-        return value
-
-    def readable_file(name: str, what: str) -> str:
-        path = required(name, what)
-        if not Path(path).is_file():
-            raise SettingsError(
-                f"The environment variable {name} names {path}, which is not a readable file; expected {what}."
-            )
-        return path
-
-    app_id = required("GITHUB_APP_ID", "the GitHub App's id or client id")
-    if env.get("GITHUB_PRIVATE_KEY", "").strip():
-        private_key = env["GITHUB_PRIVATE_KEY"]
-    elif env.get("GITHUB_PRIVATE_KEY_PATH", "").strip():
-        key_path = readable_file("GITHUB_PRIVATE_KEY_PATH", "the App's private key (PEM)")
-        private_key = Path(key_path).read_text(encoding="utf-8")
-    else:
-        raise SettingsError(
-            "The environment variable GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) is not set; "
-            "expected the App's private key (PEM)."
-        )
-    if "PRIVATE KEY-----" not in private_key:
-        raise SettingsError("GITHUB_PRIVATE_KEY must be a PEM private key (-----BEGIN ... PRIVATE KEY-----).")
-    api_url = env.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
-    Node("", {"GITHUB_API_URL": api_url}).url("GITHUB_API_URL")
-    jira_url = env.get("JIRA_URL", "").strip() or None
-    jira_token = env.get("JIRA_TOKEN", "").strip() or None
-    jira_user = env.get("JIRA_USER", "").strip() or None
-    jira_password = env.get("JIRA_PASSWORD") or None
-    if jira_url is not None:
-        Node("", {"JIRA_URL": jira_url}).url("JIRA_URL")
-        if jira_token is None and not (jira_user and jira_password):
-            raise SettingsError(
-                "JIRA_URL is set but neither JIRA_TOKEN nor JIRA_USER with JIRA_PASSWORD is; expected JIRA credentials."
-            )
-    return Secrets(
-        app_id=app_id,
-        private_key=private_key,
-        webhook_secret=required("GITHUB_WEBHOOK_SECRET", "the App's webhook secret"),
-        api_url=api_url.rstrip("/"),
-        jira_url=jira_url,
-        jira_token=jira_token,
-        jira_user=jira_user,
-        jira_password=jira_password,
-        ssh_key_path=readable_file("SSH_KEY_PATH", "the SSH private key the bot logs in with"),
-        ssh_known_hosts=readable_file("SSH_KNOWN_HOSTS", "a known_hosts file listing every configured SSH host"),
-        **_monitoring_tokens(env),
-        history_token=env.get("VERIFY_STAGING_HISTORY_TOKEN", "").strip() or None,
-        database_url=_database_url(env),
-    )
-
-
-def _monitoring_tokens(env: Mapping[str, str]) -> dict[str, str | None]:
-    """issue 14 §1: optional Bearer tokens for Grafana, Prometheus and Alertmanager (None: ask anonymously)."""
-    names = {
-        "grafana_token": "GRAFANA_TOKEN",
-        "prometheus_token": "PROMETHEUS_TOKEN",
-        "alertmanager_token": "ALERTMANAGER_TOKEN",
-    }
-    return {key: env.get(name, "").strip() or None for key, name in names.items()}
-
-
 def _regressions(node: Node) -> RegressionSettings:
     """issue 15 §3: `environments.<env>.regressions` (every key optional)."""
     defaults = RegressionSettings()
@@ -479,13 +412,3 @@ def _regressions(node: Node) -> RegressionSettings:
         min_runs=min_runs,
         fail=_flag(node, "fail"),
     )
-
-
-def _database_url(env: Mapping[str, str]) -> str | None:
-    """issue 16 §1: DATABASE_URL selects PostgreSQL. The value is never echoed: it may carry a password."""
-    url = env.get("DATABASE_URL", "").strip() or None
-    if url is not None and not is_postgres_url(url):
-        raise SettingsError(
-            "The environment variable DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host/db)."
-        )
-    return url
