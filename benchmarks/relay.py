@@ -117,7 +117,7 @@ def measure(*, count: int, seed: int, min_gap_ms: float, max_gap_ms: float) -> d
     rng = random.Random(seed)
     gaps = [rng.uniform(min_gap_ms, max_gap_ms) / 1000 for _ in range(count)]
     with tempfile.TemporaryDirectory(prefix="bench-relay-") as tmp:
-        with throwaway_postgres(Path(tmp) / "postgres") as url:
+        with throwaway_postgres() as url:
             sqlite = str(Path(tmp) / "sqlite" / "bot.db")
             rows = asyncio.run(measure_modes(sqlite=sqlite, postgres=url, count=count, gaps=gaps))
     parameters = {"count": count, "seed": seed, "min_gap_ms": min_gap_ms, "max_gap_ms": max_gap_ms}

@@ -66,7 +66,7 @@ def ingest(*, count: int, rate: float) -> list[dict[str, Any]]:
             bot.start()
             deliveries = signed_deliveries(count, bot.webhook_secret)
             rows.append(_ingest_row([bot.url + "/webhooks"], deliveries, rate=rate, server="1 replica, SQLite"))
-        with test_postgres.throwaway_postgres(Path(tmp) / "postgres") as url:
+        with test_postgres.throwaway_postgres() as url:
             first = BotProcess(Path(tmp) / "pg-a", database_url=url)
             second = BotProcess(Path(tmp) / "pg-b", database_url=url, webhook_secret=first.webhook_secret)
             with first, second:
@@ -100,13 +100,14 @@ def takeovers(*, trials: int, lease: float) -> list[dict[str, Any]]:
 
 
 def measure(*, count: int, rate: float, trials: int, lease: float) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "benchmark": "replicas",
-        "machine": machine(),
-        "parameters": {"count": count, "rate": rate, "takeovers": trials, "lease_seconds": lease},
-        "loads": ingest(count=count, rate=rate) if count else [],
-        "takeovers": takeovers(trials=trials, lease=lease) if trials else [],
-    }
+    with test_postgres.cluster_for_this_process():  # one cluster for both parts
+        result: dict[str, Any] = {
+            "benchmark": "replicas",
+            "machine": machine(),
+            "parameters": {"count": count, "rate": rate, "takeovers": trials, "lease_seconds": lease},
+            "loads": ingest(count=count, rate=rate) if count else [],
+            "takeovers": takeovers(trials=trials, lease=lease) if trials else [],
+        }
     seconds = [t["restored_s"] for t in result["takeovers"]]
     if seconds:
         result["restoration_s"] = {

@@ -42,12 +42,22 @@ def unconfigure(config: pytest.Config) -> None:
 @contextlib.contextmanager
 def cluster_for_this_process() -> Iterator[None]:
     """Outside pytest (benchmarks): `cluster_url` and the databases below start a cluster on first use, stopped and
-    removed when the block ends."""
+    removed when the block ends (nested: the outer block's cluster serves)."""
+    if CLUSTER_DIR_ENV in os.environ:
+        yield
+        return
     run_dir = _begin_run()
     try:
         yield
     finally:
         _end_run(run_dir)
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """Outside pytest (benchmarks): a fresh database's URL, on this process's cluster (started if needed)."""
+    with cluster_for_this_process(), database_for_processes() as url:
+        yield url
 
 
 def _begin_run() -> Path:
@@ -124,17 +134,6 @@ def start_cluster(directory: Path) -> str:
     if started.returncode != 0:
         raise RuntimeError(f"scripts/postgres.sh start failed: {started.stderr.strip()}")
     return started.stdout.strip()
-
-
-@contextlib.contextmanager
-def throwaway_postgres(directory: Path) -> Iterator[str]:
-    """A cluster of its own in `directory` for as long as the block runs (benchmarks): its database's URL."""
-    directory.parent.chmod(0o755)  # the server runs as `postgres` when this runs as root: it must reach its cluster
-    url = start_cluster(directory)
-    try:
-        yield url
-    finally:
-        stop_cluster(directory)
 
 
 def stop_cluster(directory: Path) -> None:
